@@ -1,0 +1,39 @@
+# Two entry points for a fresh machine (see README):
+#   make demo   set everything up and run the main job on the embedded default
+#   make test   set everything up and run the whole test suite (lint, types, contracts, pytest)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup lint typecheck contracts pytest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check core plugins tests bench examples
+	$(BIN)/ruff format --check core plugins tests bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy core plugins
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck contracts pytest
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .integrate .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,199 @@
+"""What a plugin implements to speak one system's API, in the core's terms.
+
+A connector describes its objects (fields, page size, write batch limit, operations), reads
+pages of records with an opaque cursor, and writes batches, answering one result per record.
+It never decides what to sync: the engine does.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import httpx
+
+from integrate.errors import PluginError
+
+Record = dict[str, Any]
+
+# Operations an object may support. Custom actions (comment, attach, convert ...) are listed
+# in ObjectInfo.actions instead.
+READ = "read"
+GET = "get"
+CREATE = "create"
+UPDATE = "update"
+UPSERT = "upsert"
+MOVE = "move"
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of an object's catalogue."""
+
+    name: str
+    type: str = "any"
+    label: str = ""
+    read_only: bool = False
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the engine needs to know about one object of a system."""
+
+    name: str
+    id_field: str = "id"
+    page_size: int = 200
+    write_batch: int = 100
+    operations: frozenset[str] = frozenset({READ, CREATE, UPDATE})
+    actions: frozenset[str] = frozenset()
+    # None means "schemaless": any field name is accepted.
+    fields: Mapping[str, FieldInfo] | None = None
+    # True when read() yields records in cursor order, so the cursor may be saved per page.
+    sorted_reads: bool = False
+    # A field holding the record's last-modified time, for the `newest` conflict policy.
+    modified_field: str | None = None
+    description: str = ""
+
+    def supports(self, operation: str) -> bool:
+        return operation in self.operations or operation in self.actions
+
+
+@dataclass
+class Page:
+    """One page of records and the cursor to resume after it (None: not resumable here)."""
+
+    records: list[Record]
+    cursor: Any = None
+
+
+@dataclass
+class WriteItem:
+    """One record to write. `ref` ties the result back; `id` names the record to change."""
+
+    ref: int
+    values: Record
+    id: str | None = None
+    # For upsert: the target fields that identify an existing record.
+    keys: tuple[str, ...] = ()
+    # For move: the object the record is in now.
+    from_object: str | None = None
+
+
+@dataclass
+class WriteResult:
+    """The outcome of one WriteItem."""
+
+    ref: int
+    ok: bool
+    id: str | None = None
+    # The record as the system stored it, when the API answers with it.
+    record: Record | None = None
+    # For upsert: whether a new record was made.
+    created: bool | None = None
+    error: str = ""
+    code: str = ""
+    retriable: bool = False
+
+    @classmethod
+    def success(cls, ref: int, id: str | None, **kw: Any) -> WriteResult:
+        return cls(ref=ref, ok=True, id=id, **kw)
+
+    @classmethod
+    def failure(
+        cls, ref: int, error: str, code: str = "", *, retriable: bool = False
+    ) -> WriteResult:
+        return cls(ref=ref, ok=False, error=error, code=code, retriable=retriable)
+
+
+@dataclass
+class ConnectorContext:
+    """What the runtime hands a connector: its connection's alias, a logger, and the HTTP
+    transport to use (an emulator's in tests and sandboxes, the network otherwise)."""
+
+    connection: str
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("integrate.connector"))
+    transport: httpx.BaseTransport | None = None
+    # The spec's folder: relative paths in a connection's config start here.
+    base_dir: str | None = None
+
+    def http_client(self, base_url: str = "", **kwargs: Any) -> httpx.Client:
+        """An httpx client wired to the right transport; plugins never build their own."""
+        if self.transport is not None:
+            kwargs.setdefault("transport", self.transport)
+        kwargs.setdefault("timeout", httpx.Timeout(30.0, connect=10.0))
+        kwargs.setdefault("follow_redirects", False)
+        kwargs.setdefault("trust_env", False)
+        return httpx.Client(base_url=base_url, **kwargs)
+
+
+class Unsupported(PluginError):
+    """A connector was asked for a capability its system does not have."""
+
+
+class Connector(ABC):
+    """Base class of every plugin's connector.
+
+    Subclasses set `plugin` (the name specs use), `version`, `config_schema` (JSON Schema of
+    the connection's `config`; mark secret properties with "x-secret": true) and implement
+    describe / read / write. The other methods are optional capabilities.
+    """
+
+    plugin: ClassVar[str] = ""
+    version: ClassVar[str] = "0"
+    config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
+        self.config = config
+        self.context = context
+
+    # -- describing ---------------------------------------------------------------------
+
+    def objects(self) -> list[str]:
+        """Names of the objects this system offers (may be empty for schemaless systems)."""
+        return []
+
+    @abstractmethod
+    def describe(self, object: str) -> ObjectInfo:
+        """The object's description; raise KeyError if the system has no such object."""
+
+    # -- reading ------------------------------------------------------------------------
+
+    @abstractmethod
+    def read(
+        self,
+        object: str,
+        *,
+        since: Any = None,
+        fields: Sequence[str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Page]:
+        """Pages of records changed after the cursor `since` (all records when None)."""
+
+    def get(
+        self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[Record]:
+        """The records with these ids (those that exist)."""
+        raise Unsupported(f"{self.plugin} cannot read {object} records by id")
+
+    # -- writing ------------------------------------------------------------------------
+
+    @abstractmethod
+    def write(self, object: str, operation: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Create, update, upsert or move up to describe(object).write_batch records at once,
+        answering one result per item (a failed row fails only itself)."""
+
+    def act(self, object: str, action: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        """Run a custom action (comment, attach ...) on target records."""
+        raise Unsupported(f"{self.plugin} has no action '{action}' on {object}")
+
+    def related(self, object: str, id: str, related: str) -> Iterator[Page]:
+        """Pages of the records in a record's related list."""
+        raise Unsupported(f"{self.plugin} cannot read the related list {related} of {object}")
+
+    def close(self) -> None:  # noqa: B027  (optional: most connectors hold nothing)
+        """Release files, sockets and caches; called once at the end of a run."""

@@ -1,0 +1,52 @@
+"""The base of every plugin's emulator: a stand-in for the vendor's system that tests,
+`--sandbox` runs and `integrate test` use instead of the real service."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from integrate.connector import Record
+
+
+class Emulator(ABC):
+    """An in-process stand-in for one system.
+
+    HTTP plugins serve their vendor's API from a WSGI app and hand out a transport for it;
+    plugins that need no network (files) return None from `transport()` and point
+    `connection_config()` at local resources instead.
+    """
+
+    plugin: ClassVar[str] = ""
+
+    @abstractmethod
+    def seed(self, object: str, records: Sequence[Record]) -> list[Record]:
+        """Put records into an object as if users had made them; returns them as stored."""
+
+    @abstractmethod
+    def records(self, object: str) -> list[Record]:
+        """Every record of an object, as the system holds it now."""
+
+    @abstractmethod
+    def connection_config(self) -> dict[str, Any]:
+        """A connection `config` that points the plugin's connector at this emulator."""
+
+    def transport(self) -> httpx.BaseTransport | None:
+        """The in-process transport to this emulator, if it speaks HTTP."""
+        return None
+
+    def calls(self) -> Mapping[str, int]:
+        """Calls received so far, by kind (read, write, auth ...)."""
+        return {}
+
+    def close(self) -> None:  # noqa: B027  (optional: not every emulator holds resources)
+        """Release what the emulator holds (temporary folders, threads)."""
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

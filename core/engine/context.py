@@ -1,0 +1,86 @@
+"""What every flow of a run shares: the state store, the connectors, the scratch space, the
+failure sink, and the observers of progress and plan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from integrate.connector import Connector, ObjectInfo, Record
+from integrate.engine.plan import Change
+from integrate.engine.scratch import Scratch
+from integrate.errors import PluginError
+from integrate.model import Spec
+from integrate.secrets import REDACTOR
+from integrate.state import StateStore, now
+
+
+class FailureSink:
+    """Appends failed records, redacted, to the failed-records file (JSON lines)."""
+
+    def __init__(self, path: Path | None, integration: str, *, dry_run: bool):
+        self.path = path
+        self.integration = integration
+        self.dry_run = dry_run
+        self.count = 0
+        self._file: IO[bytes] | None = None
+
+    def write(self, entry: dict[str, Any]) -> None:
+        self.count += 1
+        if self.dry_run or self.path is None:
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._file = os.fdopen(fd, "ab")
+        line = {"time": now(), "integration": self.integration, **entry}
+        self._file.write(orjson.dumps(REDACTOR.redact_data(line), default=str) + b"\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class RunContext:
+    spec: Spec
+    store: StateStore
+    connectors: dict[str, Connector]
+    scratch: Scratch
+    failures: FailureSink
+    run_id: int | None = None
+    dry_run: bool = False
+    full_refresh: bool = False
+    only_held: bool = False
+    observer: Callable[[Change], None] | None = None
+    progress: Callable[[str, str, int], None] | None = None
+    _infos: dict[tuple[str, str], ObjectInfo] = field(default_factory=dict)
+
+    def info(self, connection: str, obj: str) -> ObjectInfo:
+        key = (connection, obj)
+        info = self._infos.get(key)
+        if info is None:
+            connector = self.connectors[connection]
+            try:
+                info = connector.describe(obj)
+            except KeyError:
+                known = ", ".join(connector.objects()) or "none listed"
+                raise PluginError(
+                    f"{connector.plugin} (connection '{connection}') has no object '{obj}' (objects: {known})"
+                ) from None
+            self._infos[key] = info
+        return info
+
+    def id_of(self, connection: str, obj: str, record: Record) -> str | None:
+        value = record.get(self.info(connection, obj).id_field)
+        if value is None or value == "":
+            return None
+        return str(value)

@@ -1,0 +1,320 @@
+"""Running a spec: open the state store and the connectors, check the spec against what the
+plugins allow, run each flow in order, and keep the run in history."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from integrate.build import resolve_config
+from integrate.connector import CREATE, UPDATE, UPSERT, Connector, ConnectorContext
+from integrate.engine.context import FailureSink, RunContext
+from integrate.engine.lookup import LookupCache
+from integrate.engine.plan import FAIL, QUEUE, Change, FlowStats
+from integrate.engine.scratch import Scratch
+from integrate.engine.sync import SyncRun
+from integrate.engine.writer import Writer
+from integrate.errors import (
+    ConnectorError,
+    IntegrateError,
+    Location,
+    PluginError,
+    ProblemList,
+)
+from integrate.model import EventFlow, Spec, SyncFlow
+from integrate.plugins import Plugins
+from integrate.secrets import Resolver
+from integrate.state import StateStore
+
+SUCCEEDED = "succeeded"
+WITH_ERRORS = "completed_with_errors"
+FAILED = "failed"
+
+
+@dataclass
+class RunOptions:
+    dry_run: bool = False
+    flows: tuple[str, ...] | None = None
+    full_refresh: bool = False
+    only_held: bool = False
+    trigger: str = "manual"
+    state_path: Path | None = None
+    failures_path: Path | None = None
+    # Per connection: an in-process transport (emulators) and config overrides (sandbox).
+    transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
+    configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    resolver: Resolver | None = None
+    observer: Callable[[Change], None] | None = None
+    progress: Callable[[str, str, int], None] | None = None
+    # Called before each state commit; the kill/restart tests use it to stop at a point.
+    before_commit: Callable[[], None] | None = None
+
+
+@dataclass
+class RunReport:
+    integration: str
+    run_id: int | None
+    status: str
+    dry_run: bool
+    flows: list[FlowStats]
+    state_path: Path
+    failures_path: Path
+    seconds: float = 0.0
+    error: str = ""
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def failed_records(self) -> int:
+        return sum(f.total("failed") for f in self.flows)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "integration": self.integration,
+            "run_id": self.run_id,
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "notices": self.notices,
+            "state": str(self.state_path),
+            "failures_file": str(self.failures_path),
+            "flows": [f.as_dict() for f in self.flows],
+        }
+
+
+class RunFailed(IntegrateError):
+    """A run stopped before its end (the report says how far it got)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: RunReport):
+        super().__init__(message)
+        self.report = report
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("INTEGRATE_HOME", ".integrate"))
+
+
+def state_path_for(spec: Spec, override: Path | None = None) -> Path:
+    return override or spec.state_path or state_dir() / "state.db"
+
+
+def failures_path_for(spec: Spec, override: Path | None = None) -> Path:
+    return override or spec.failures_path or state_dir() / f"{spec.name}.failed.jsonl"
+
+
+def open_connectors(
+    spec: Spec, plugins: Plugins, options: RunOptions, resolver: Resolver
+) -> dict[str, Connector]:
+    """One connector per connection, configured (secrets resolved) and wired to its transport."""
+    connectors: dict[str, Connector] = {}
+    for alias, connection in spec.connections.items():
+        cls = plugins.connector(connection.plugin)
+        if alias in options.configs:
+            config: dict[str, Any] = dict(options.configs[alias])
+        else:
+            config = resolve_config(connection, resolver)
+        context = ConnectorContext(
+            connection=alias,
+            transport=options.transports.get(alias),
+            base_dir=str(spec.path.parent),
+        )
+        connectors[alias] = cls(config, context)
+    return connectors
+
+
+def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> None:
+    """What only the plugins know: objects exist, limits are respected, operations exist.
+    Every problem is reported at its line, before any record is read."""
+    problems = ProblemList()
+
+    def info(connection: str, obj: str, location: Location) -> Any:
+        try:
+            return ctx.info(connection, obj)
+        except PluginError as exc:
+            problems.add(location, str(exc))
+            return None
+
+    for name in selected:
+        flow = spec.flows[name]
+        if isinstance(flow, SyncFlow):
+            for side in flow.sides:
+                for obj in side.ref.objects:
+                    found = info(side.ref.connection, obj, side.ref.location)
+                    if found is None:
+                        continue
+                    plugin = ctx.connectors[side.ref.connection].plugin
+                    common = flow.common
+                    if (
+                        common.batch_size
+                        and common.batch_size > found.write_batch
+                        and flow.writes_to(side.name)
+                    ):
+                        problems.add(
+                            common.batch_location or common.location,
+                            f"batch_size {common.batch_size} is above the limit of {found.write_batch} "
+                            f"that {plugin} allows for {obj}",
+                        )
+                    if common.page_size and common.page_size > found.page_size:
+                        problems.add(
+                            common.page_location or common.location,
+                            f"page_size {common.page_size} is above the limit of {found.page_size} "
+                            f"that {plugin} allows for {obj}",
+                        )
+                    if flow.writes_to(side.name):
+                        needed = [UPSERT] if flow.upsert_on and side.name == "target" else [UPDATE]
+                        if not flow.upsert_on and any(
+                            "create" in (p.first_run, p.later) for p in flow.unmatched.values()
+                        ):
+                            needed.append(CREATE)
+                        for op in needed:
+                            if not found.supports(op):
+                                problems.add(
+                                    side.ref.location, f"{plugin} cannot {op} records of {obj}"
+                                )
+        else:
+            for obj in flow.source.objects:
+                info(flow.source.connection, obj, flow.source.location)
+            target = info(flow.target.connection, flow.target.objects[0], flow.target.location)
+            if target is not None:
+                for handler in flow.handlers:
+                    if not target.supports(handler.action):
+                        plugin = ctx.connectors[flow.target.connection].plugin
+                        problems.add(
+                            handler.location,
+                            f"{plugin} offers no action '{handler.action}' on {flow.target.objects[0]}",
+                        )
+    problems.raise_if_any()
+
+
+def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) -> RunReport:
+    """Run (or, with dry_run, plan) every selected flow of a spec."""
+    options = options or RunOptions()
+    started = time.monotonic()
+    state_path = state_path_for(spec, options.state_path)
+    failures_path = failures_path_for(spec, options.failures_path)
+    selected = _select(spec, options.flows)
+    if options.dry_run:
+        store = StateStore.snapshot(state_path, spec.name)
+    else:
+        store = StateStore(state_path, spec.name, lock=True)
+    resolver = options.resolver or Resolver(base=spec.path.parent)
+    connectors: dict[str, Connector] = {}
+    scratch = Scratch()
+    sink = FailureSink(failures_path, spec.name, dry_run=options.dry_run)
+    report = RunReport(spec.name, None, FAILED, options.dry_run, [], state_path, failures_path)
+    try:
+        connectors = open_connectors(spec, plugins, options, resolver)
+        ctx = RunContext(
+            spec=spec,
+            store=store,
+            connectors=connectors,
+            scratch=scratch,
+            failures=sink,
+            dry_run=options.dry_run,
+            full_refresh=options.full_refresh,
+            only_held=options.only_held,
+            observer=options.observer,
+            progress=options.progress,
+        )
+        check_against_plugins(spec, ctx, selected)
+        versions = {c.plugin: c.version for c in connectors.values()}
+        ctx.run_id = store.start_run(
+            trigger=options.trigger, dry_run=options.dry_run, plugins=versions
+        )
+        report.run_id = ctx.run_id
+        _bind(spec, ctx)
+        error: Exception | None = None
+        for name in selected:
+            flow = spec.flows[name]
+            if not flow.common.enabled:
+                report.flows.append(FlowStats(name, disabled=True))
+                continue
+            spec.binding.extra["flow"] = name
+            spec.binding.lookup = LookupCache(ctx).lookup
+            writer = Writer(store, dry_run=options.dry_run, before_commit=options.before_commit)
+            try:
+                if isinstance(flow, SyncFlow):
+                    runner = SyncRun(ctx, flow, writer)
+                    report.flows.append(runner.stats)
+                    runner.run()
+                else:
+                    report.flows.append(_event_flow(ctx, flow, writer))
+            except ConnectorError as exc:
+                error = exc
+                break
+        report.notices.extend(_notices(store, report))
+        report.status = (
+            FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
+        )
+        report.error = str(error) if error is not None else ""
+        report.seconds = time.monotonic() - started
+        store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
+        if error is not None:
+            raise RunFailed(f"the run stopped: {error}", report) from error
+        return report
+    finally:
+        for connector in connectors.values():
+            connector.close()
+        spec.binding.linked = None
+        spec.binding.lookup = None
+        sink.close()
+        scratch.close()
+        store.close()
+
+
+def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:
+    if not flows:
+        return list(spec.flows)
+    unknown = [f for f in flows if f not in spec.flows]
+    if unknown:
+        raise IntegrateError(f"no flow named {', '.join(unknown)} (flows: {', '.join(spec.flows)})")
+    return [f for f in spec.flows if f in flows]
+
+
+def _bind(spec: Spec, ctx: RunContext) -> None:
+    cache: dict[tuple[str, str], str | None] = {}
+
+    def linked(flow: str, source_id: Any) -> str | None:
+        key = (flow, str(source_id))
+        if flow == spec.binding.extra.get("flow"):
+            return ctx.store.linked_id(flow, key[1])
+        if key not in cache:
+            if len(cache) > 100_000:
+                cache.clear()
+            cache[key] = ctx.store.linked_id(flow, key[1])
+        return cache[key]
+
+    spec.binding.linked = linked
+
+
+def _event_flow(ctx: RunContext, flow: EventFlow, writer: Writer) -> FlowStats:
+    from integrate.engine.events import EventRun
+
+    return EventRun(ctx, flow, writer).run()
+
+
+def _notices(store: StateStore, report: RunReport) -> list[str]:
+    out = []
+    queued = store.held(kinds=(QUEUE,))
+    if queued:
+        flows = sorted({h.flow for h in queued})
+        unresolved = sum(1 for h in queued if not h.resolution)
+        out.append(
+            f"{unresolved} record(s) wait in the pending queue ({', '.join(flows)}): "
+            "see `integrate pending list`"
+        )
+    failed = store.held(kinds=(FAIL,))
+    if failed:
+        out.append(
+            f"{len(failed)} record(s) failed and will be retried on the next run; details in "
+            f"{report.failures_path} and `integrate failures list`"
+        )
+    return out

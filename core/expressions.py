@@ -1,0 +1,157 @@
+"""Compiling spec expressions once: JMESPath for the general case, a direct getter for plain
+field paths (they never enter the interpreter), constants for literals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+from jmespath import exceptions as jp_errors
+
+from integrate.errors import Location, RecordError
+from integrate.functions import FunctionLibrary
+
+
+@dataclass(frozen=True, eq=False)
+class Expr:
+    """A compiled expression with the place in the spec it came from."""
+
+    text: str
+    location: Location
+    fn: Callable[[Any], Any]
+    constant: bool = False
+    path: tuple[str, ...] | None = None  # set when the expression is a plain field path
+
+    def __call__(self, data: Any) -> Any:
+        try:
+            return self.fn(data)
+        except RecordError as exc:
+            if exc.location is None:
+                exc.location = self.location
+            raise
+        except jp_errors.JMESPathError as exc:
+            raise RecordError(f"{self.text}: {_one_line(exc)}", location=self.location) from exc
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise RecordError(f"{self.text}: {exc}", location=self.location) from exc
+
+    def __repr__(self) -> str:
+        return f"Expr({self.text!r} at {self.location})"
+
+
+class ExpressionError(Exception):
+    """An expression that does not compile; `offset` is the column within the text."""
+
+    def __init__(self, message: str, offset: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def constant(value: Any, location: Location) -> Expr:
+    return Expr(repr(value), location, lambda _data: value, constant=True)
+
+
+def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Expr:
+    """Compile once; raise ExpressionError (with the column offset) if it is not valid."""
+    try:
+        parsed = jmespath.compile(text)
+    except jp_errors.ParseError as exc:
+        position = exc.lex_position if isinstance(exc.lex_position, int) else 0
+        detail = _parse_detail(exc)
+        raise ExpressionError(f"invalid expression {text!r}: {detail}", position) from exc
+    except jp_errors.JMESPathError as exc:
+        raise ExpressionError(f"invalid expression {text!r}: {_one_line(exc)}") from exc
+    ast = parsed.parsed
+    check_functions(ast, library)
+    if ast["type"] == "literal":
+        return constant(ast["value"], location)
+    path = plain_path(ast)
+    if path is not None:
+        return Expr(text, location, _getter(path), path=path)
+    options = library.options()
+
+    def search(data: Any) -> Any:
+        return parsed.search(data, options)
+
+    return Expr(text, location, search)
+
+
+def plain_path(ast: dict[str, Any]) -> tuple[str, ...] | None:
+    """('Owner', 'email') for `Owner.email`; None for anything that needs the interpreter."""
+    if ast["type"] == "field":
+        return (ast["value"],)
+    if ast["type"] == "subexpression" and all(c["type"] == "field" for c in ast["children"]):
+        return tuple(c["value"] for c in ast["children"])
+    return None
+
+
+def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
+    if len(path) == 1:
+        key = path[0]
+
+        def get_one(data: Any) -> Any:
+            return data.get(key) if isinstance(data, dict) else None
+
+        return get_one
+
+    def get_path(data: Any) -> Any:
+        for key in path:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(key)
+        return data
+
+    return get_path
+
+
+def function_calls(ast: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every function_expression node in an AST."""
+    if ast.get("type") == "function_expression":
+        yield ast
+    for child in ast.get("children", ()):
+        if isinstance(child, dict):
+            yield from function_calls(child)
+
+
+def check_functions(ast: dict[str, Any], library: FunctionLibrary) -> None:
+    for call in function_calls(ast):
+        name = call["value"]
+        arity = library.arity(name)
+        if arity is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, library.names(), n=1)
+            hint = f" (did you mean {close[0]}()?)" if close else ""
+            raise ExpressionError(f"unknown function {name}(){hint}")
+        count, variadic = arity
+        given = len(call["children"])
+        if (variadic and given < count) or (not variadic and given != count):
+            wanted = f"at least {count}" if variadic else str(count)
+            raise ExpressionError(
+                f"{name}() takes {wanted} argument{'s' if count != 1 else ''}, got {given}"
+            )
+
+
+def literal_args(call: dict[str, Any]) -> list[Any]:
+    """The literal values of a call's arguments (None where an argument is not a literal)."""
+    return [c.get("value") if c.get("type") == "literal" else None for c in call["children"]]
+
+
+def parse(text: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = jmespath.compile(text).parsed
+    return parsed
+
+
+def _parse_detail(exc: jp_errors.ParseError) -> str:
+    lines = str(exc).splitlines()
+    head = lines[0] if lines else "syntax error"
+    head = head.replace("Invalid jmespath expression: ", "")
+    if exc.token_value is not None and "Incomplete" not in head:
+        return f"{head} (near {exc.token_value!r})"
+    return head.rstrip(":")
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

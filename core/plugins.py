@@ -1,0 +1,162 @@
+"""The plugin manager factory: finds plugins through the `integrate` entry-point group,
+tolerates broken ones (a warning, not a crash), honours a block list, and collects what
+they register."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from integrate import hookspecs
+from integrate.connector import Connector
+from integrate.emulator import Emulator
+from integrate.errors import PluginError
+from integrate.functions import CORE_FUNCTIONS, Function
+
+ENTRY_POINT_GROUP = "integrate"
+BLOCK_ENV = "INTEGRATE_BLOCK_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """What `integrate plugins` shows about one plugin."""
+
+    name: str
+    module: str
+    distribution: str = ""
+    version: str = ""
+    status: str = "loaded"  # loaded | blocked | failed
+    error: str = ""
+    connectors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plugins:
+    """A plugin manager and everything its plugins registered."""
+
+    manager: pluggy.PluginManager
+    infos: list[PluginInfo]
+    connectors: dict[str, type[Connector]]
+    emulators: dict[str, type[Emulator]]
+    functions: list[Function]
+    warnings: list[str]
+
+    def connector(self, name: str) -> type[Connector]:
+        try:
+            return self.connectors[name]
+        except KeyError:
+            raise PluginError(f"no installed plugin provides '{name}'") from None
+
+    def config_schemas(self) -> dict[str, Mapping[str, Any]]:
+        return {name: cls.config_schema for name, cls in self.connectors.items()}
+
+
+def blocked_names(environ: Mapping[str, str] | None = None) -> set[str]:
+    raw = (environ if environ is not None else os.environ).get(BLOCK_ENV, "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def make_plugins(
+    *,
+    entry_points: bool = True,
+    extra: Iterable[tuple[str, object]] = (),
+    block: Iterable[str] | None = None,
+) -> Plugins:
+    """Build a fresh plugin manager (never a global): entry-point plugins unless blocked
+    (`INTEGRATE_BLOCK_PLUGINS=name,...`, or `*` for all), plus `extra` (name, plugin) pairs."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    blocked = set(block) if block is not None else blocked_names()
+    infos: list[PluginInfo] = []
+    warnings: list[str] = []
+
+    candidates: list[tuple[PluginInfo, Any]] = []
+    if entry_points:
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            dist = ep.dist
+            info = PluginInfo(
+                name=ep.name,
+                module=ep.value,
+                distribution=dist.metadata["Name"] if dist else "",
+                version=dist.version if dist else "",
+            )
+            infos.append(info)
+            if ep.name in blocked or "*" in blocked:
+                info.status = "blocked"
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001  (any import error of third-party code)
+                _fail(info, warnings, f"failed to import: {type(exc).__name__}: {exc}")
+                continue
+            candidates.append((info, plugin))
+    for name, plugin in extra:
+        info = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)))
+        infos.append(info)
+        candidates.append((info, plugin))
+
+    for info, plugin in candidates:
+        try:
+            pm.register(plugin, name=info.name)
+            pm.check_pending()
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
+            _fail(info, warnings, f"is not a valid plugin: {exc}")
+
+    connectors: dict[str, type[Connector]] = {}
+    emulators: dict[str, type[Emulator]] = {}
+    functions: list[Function] = list(CORE_FUNCTIONS)
+    by_name = {info.name: info for info in infos}
+    for impl_name, result in _call_each(pm, "integrate_register_connectors", by_name, warnings):
+        for cls in result:
+            name = getattr(cls, "plugin", "")
+            if not name:
+                _fail(by_name[impl_name], warnings, f"registered {cls!r} without a plugin name")
+                continue
+            if name in connectors:
+                raise PluginError(
+                    f"two plugins provide '{name}': {connectors[name].__module__} and {cls.__module__}"
+                )
+            connectors[name] = cls
+            by_name[impl_name].connectors.append(name)
+    for _impl, result in _call_each(pm, "integrate_register_emulators", by_name, warnings):
+        for cls in result:
+            emulators[cls.plugin] = cls
+    taken = {fn.name for fn in functions}
+    for impl_name, result in _call_each(pm, "integrate_register_functions", by_name, warnings):
+        for fn in result:
+            if fn.name in taken:
+                raise PluginError(
+                    f"plugin '{impl_name}' registers function {fn.name}(), which already exists"
+                )
+            taken.add(fn.name)
+            functions.append(fn)
+    return Plugins(pm, infos, connectors, emulators, functions, warnings)
+
+
+def _fail(info: PluginInfo, warnings: list[str], message: str) -> None:
+    info.status = "failed"
+    info.error = message
+    warnings.append(f"plugin '{info.name}' {message}; it is not loaded")
+
+
+def _call_each(
+    pm: pluggy.PluginManager, hook_name: str, infos: dict[str, PluginInfo], warnings: list[str]
+) -> Iterable[tuple[str, list[Any]]]:
+    """Call one hook plugin by plugin, so that one broken plugin cannot take the rest down."""
+    hook = getattr(pm.hook, hook_name)
+    for impl in hook.get_hookimpls():
+        try:
+            result = impl.function()
+        except Exception as exc:  # noqa: BLE001  (third-party hook code)
+            info = infos.get(impl.plugin_name)
+            if info is not None:
+                _fail(info, warnings, f"failed in {hook_name}: {type(exc).__name__}: {exc}")
+            continue
+        yield impl.plugin_name, list(result or [])

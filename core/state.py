@@ -1,0 +1,586 @@
+"""The state store: runs, cursors, links (with the values last synced on each side), held
+records (pending queue, deferred, failed), the failure ledger. SQLite by default: WAL,
+synchronous=FULL, one IMMEDIATE transaction per batch, an OS lock per integration."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from integrate.errors import RunLocked, StateError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs(
+  run_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  integration TEXT NOT NULL,
+  status TEXT NOT NULL,
+  trigger TEXT NOT NULL DEFAULT 'manual',
+  dry_run INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  stats TEXT,
+  plugins TEXT,
+  message TEXT
+);
+CREATE TABLE IF NOT EXISTS flow_state(
+  integration TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  side TEXT NOT NULL,
+  cursor TEXT,
+  completed_runs INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY(integration, flow, side)
+);
+CREATE TABLE IF NOT EXISTS links(
+  integration TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  a_id TEXT NOT NULL,
+  b_id TEXT NOT NULL,
+  a_object TEXT NOT NULL,
+  b_object TEXT NOT NULL,
+  a_values TEXT NOT NULL,
+  b_values TEXT NOT NULL,
+  run_id INTEGER,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY(integration, flow, a_id)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(integration, flow, b_id);
+CREATE TABLE IF NOT EXISTS held(
+  integration TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  side TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  record TEXT NOT NULL,
+  candidates TEXT,
+  resolution TEXT,
+  attempts INTEGER NOT NULL DEFAULT 1,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  run_id INTEGER,
+  PRIMARY KEY(integration, flow, side, source_id)
+);
+CREATE TABLE IF NOT EXISTS failures(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  integration TEXT NOT NULL,
+  run_id INTEGER,
+  flow TEXT NOT NULL,
+  side TEXT NOT NULL,
+  source_id TEXT,
+  stage TEXT NOT NULL,
+  code TEXT,
+  message TEXT NOT NULL,
+  location TEXT,
+  record TEXT,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen(
+  integration TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  source_id TEXT NOT NULL,
+  related TEXT NOT NULL,
+  related_id TEXT NOT NULL,
+  PRIMARY KEY(integration, flow, source_id, related, related_id)
+);
+CREATE TABLE IF NOT EXISTS tokens(
+  integration TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  data TEXT NOT NULL,
+  expires_at REAL,
+  PRIMARY KEY(integration, connection)
+);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+@dataclass
+class Link:
+    """One pair of linked records and the values last synced on each side."""
+
+    a_id: str
+    b_id: str
+    a_object: str
+    b_object: str
+    a_values: dict[str, Any]
+    b_values: dict[str, Any]
+
+    def id_of(self, side_index: int) -> str:
+        return self.a_id if side_index == 0 else self.b_id
+
+    def object_of(self, side_index: int) -> str:
+        return self.a_object if side_index == 0 else self.b_object
+
+    def values_of(self, side_index: int) -> dict[str, Any]:
+        return self.a_values if side_index == 0 else self.b_values
+
+
+@dataclass
+class Held:
+    """A record waiting: queued for an operator, deferred, or failed."""
+
+    flow: str
+    side: str
+    source_id: str
+    kind: str  # queue | defer | fail
+    reason: str
+    record: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    resolution: dict[str, Any] | None
+    attempts: int
+    first_seen: str
+    last_seen: str
+
+
+class StateStore:
+    """State of one integration in one SQLite file."""
+
+    def __init__(self, path: str | Path, integration: str, *, lock: bool = False):
+        self.integration = integration
+        self.path = Path(path) if str(path) != ":memory:" else None
+        self._lock_file: int | None = None
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._acquire_lock()
+        target = str(self.path) if self.path is not None else ":memory:"
+        try:
+            self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            if self.path is not None:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = FULL")
+            self.db.executescript(_SCHEMA)
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"cannot open the state file {target}: {exc}") from exc
+        self._in_tx = False
+
+    @classmethod
+    def snapshot(cls, path: Path | None, integration: str) -> StateStore:
+        """An in-memory copy of a state file (for --dry-run: nothing is written to disk)."""
+        store = cls(":memory:", integration)
+        if path is not None and path.exists():
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                source.backup(store.db)
+            finally:
+                source.close()
+        return store
+
+    def _acquire_lock(self) -> None:
+        assert self.path is not None
+        lock_path = self.path.with_name(f"{self.path.name}.{self.integration}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise RunLocked(
+                f"another run of '{self.integration}' is in progress (lock {lock_path}); try again when it ends"
+            ) from None
+        self._lock_file = fd
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit: everything inside commits together or not at all."""
+        if self._in_tx:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, str]) -> int:
+        with self.transaction():
+            cur = self.db.execute(
+                "INSERT INTO runs(integration, status, trigger, dry_run, started_at, plugins)"
+                " VALUES (?, 'running', ?, ?, ?, ?)",
+                (self.integration, trigger, int(dry_run), now(), dumps(plugins)),
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, status: str, stats: Any, message: str = "") -> None:
+        with self.transaction():
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, stats = ?, message = ? WHERE run_id = ?",
+                (status, now(), dumps(stats), message, run_id),
+            )
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT run_id, status, trigger, dry_run, started_at, finished_at, stats, message"
+            " FROM runs WHERE integration = ? ORDER BY run_id DESC LIMIT ?",
+            (self.integration, limit),
+        ).fetchall()
+        keys = (
+            "run_id",
+            "status",
+            "trigger",
+            "dry_run",
+            "started_at",
+            "finished_at",
+            "stats",
+            "message",
+        )
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row, strict=True))
+            item["stats"] = loads(item["stats"])
+            out.append(item)
+        return out
+
+    # ---- cursors ------------------------------------------------------------------------
+
+    def cursor(self, flow: str, side: str) -> Any:
+        row = self.db.execute(
+            "SELECT cursor FROM flow_state WHERE integration = ? AND flow = ? AND side = ?",
+            (self.integration, flow, side),
+        ).fetchone()
+        return loads(row[0]) if row else None
+
+    def set_cursor(self, flow: str, side: str, value: Any) -> None:
+        self.db.execute(
+            "INSERT INTO flow_state(integration, flow, side, cursor, updated_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(integration, flow, side) DO UPDATE SET cursor = excluded.cursor,"
+            " updated_at = excluded.updated_at",
+            (self.integration, flow, side, dumps(value), now()),
+        )
+
+    def completed_runs(self, flow: str) -> int:
+        row = self.db.execute(
+            "SELECT MAX(completed_runs) FROM flow_state WHERE integration = ? AND flow = ?",
+            (self.integration, flow),
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def mark_completed(self, flow: str) -> None:
+        self.db.execute(
+            "INSERT INTO flow_state(integration, flow, side, completed_runs, updated_at)"
+            " VALUES (?, ?, '*', 1, ?) ON CONFLICT(integration, flow, side)"
+            " DO UPDATE SET completed_runs = completed_runs + 1, updated_at = excluded.updated_at",
+            (self.integration, flow, now()),
+        )
+
+    def flow_states(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT flow, side, cursor, completed_runs, updated_at FROM flow_state"
+            " WHERE integration = ? ORDER BY flow, side",
+            (self.integration,),
+        ).fetchall()
+        return [
+            {"flow": f, "side": s, "cursor": loads(c), "completed_runs": n, "updated_at": u}
+            for f, s, c, n, u in rows
+        ]
+
+    # ---- links --------------------------------------------------------------------------
+
+    _LINK_COLS = "a_id, b_id, a_object, b_object, a_values, b_values"
+
+    def _link(self, row: Sequence[Any]) -> Link:
+        return Link(row[0], row[1], row[2], row[3], loads(row[4]), loads(row[5]))
+
+    def links(self, flow: str, side_index: int, ids: Iterable[str]) -> dict[str, Link]:
+        """Links whose id on side 0 (a) or 1 (b) is one of `ids`, keyed by that id."""
+        column = "a_id" if side_index == 0 else "b_id"
+        out: dict[str, Link] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(
+                f"SELECT {self._LINK_COLS} FROM links WHERE integration = ? AND flow = ?"
+                f" AND {column} IN ({marks})",
+                (self.integration, flow, *chunk),
+            ):
+                link = self._link(row)
+                out[link.id_of(side_index)] = link
+        return out
+
+    def link(self, flow: str, side_index: int, id: str) -> Link | None:
+        return self.links(flow, side_index, [id]).get(id)
+
+    def linked_id(self, flow: str, a_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT b_id FROM links WHERE integration = ? AND flow = ? AND a_id = ?",
+            (self.integration, flow, a_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def save_link(self, flow: str, link: Link, run_id: int | None) -> None:
+        # A record relinked (moved, or mapped by an operator) drops its older link first.
+        self.db.execute(
+            "DELETE FROM links WHERE integration = ? AND flow = ? AND (a_id = ? OR b_id = ?)"
+            " AND NOT (a_id = ? AND b_id = ?)",
+            (self.integration, flow, link.a_id, link.b_id, link.a_id, link.b_id),
+        )
+        self.db.execute(
+            "INSERT INTO links(integration, flow, a_id, b_id, a_object, b_object, a_values, b_values,"
+            " run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(integration, flow, a_id) DO UPDATE SET b_id = excluded.b_id,"
+            " a_object = excluded.a_object, b_object = excluded.b_object, a_values = excluded.a_values,"
+            " b_values = excluded.b_values, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            (
+                self.integration,
+                flow,
+                link.a_id,
+                link.b_id,
+                link.a_object,
+                link.b_object,
+                dumps(link.a_values),
+                dumps(link.b_values),
+                run_id,
+                now(),
+            ),
+        )
+
+    def count_links(self, flow: str | None = None) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT flow, COUNT(*) FROM links WHERE integration = ? GROUP BY flow",
+            (self.integration,),
+        ).fetchall()
+        return {f: n for f, n in rows if flow is None or f == flow}
+
+    # ---- held records -------------------------------------------------------------------
+
+    def hold(
+        self,
+        flow: str,
+        side: str,
+        source_id: str,
+        kind: str,
+        reason: str,
+        record: dict[str, Any],
+        run_id: int | None,
+        candidates: list[dict[str, Any]] | None = None,
+    ) -> None:
+        stamp = now()
+        self.db.execute(
+            "INSERT INTO held(integration, flow, side, source_id, kind, reason, record, candidates,"
+            " first_seen, last_seen, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(integration, flow, side, source_id) DO UPDATE SET kind = excluded.kind,"
+            " reason = excluded.reason, record = excluded.record,"
+            " candidates = COALESCE(excluded.candidates, held.candidates),"
+            " attempts = held.attempts + 1, last_seen = excluded.last_seen, run_id = excluded.run_id,"
+            " resolution = CASE WHEN held.kind = excluded.kind THEN held.resolution ELSE NULL END",
+            (
+                self.integration,
+                flow,
+                side,
+                source_id,
+                kind,
+                reason,
+                dumps(record),
+                dumps(candidates) if candidates is not None else None,
+                stamp,
+                stamp,
+                run_id,
+            ),
+        )
+
+    def release(self, flow: str, side: str, source_id: str) -> None:
+        self.db.execute(
+            "DELETE FROM held WHERE integration = ? AND flow = ? AND side = ? AND source_id = ?",
+            (self.integration, flow, side, source_id),
+        )
+
+    def held(
+        self,
+        flow: str | None = None,
+        *,
+        side: str | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[Held]:
+        sql = (
+            "SELECT flow, side, source_id, kind, reason, record, candidates, resolution, attempts,"
+            " first_seen, last_seen FROM held WHERE integration = ?"
+        )
+        args: list[Any] = [self.integration]
+        if flow is not None:
+            sql += " AND flow = ?"
+            args.append(flow)
+        if side is not None:
+            sql += " AND side = ?"
+            args.append(side)
+        if kinds:
+            sql += f" AND kind IN ({','.join('?' * len(kinds))})"
+            args.extend(kinds)
+        sql += " ORDER BY flow, first_seen, source_id"
+        return [
+            Held(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                loads(r[5]),
+                loads(r[6]) or [],
+                loads(r[7]),
+                r[8],
+                r[9],
+                r[10],
+            )
+            for r in self.db.execute(sql, args)
+        ]
+
+    def resolve(self, flow: str, source_id: str, resolution: dict[str, Any]) -> Held:
+        rows = [h for h in self.held(flow, kinds=("queue",)) if h.source_id == source_id]
+        if not rows:
+            raise StateError(
+                f"no pending record '{source_id}' in flow '{flow}' (see `integrate pending list`)"
+            )
+        held = rows[0]
+        with self.transaction():
+            self.db.execute(
+                "UPDATE held SET resolution = ? WHERE integration = ? AND flow = ? AND side = ? AND source_id = ?",
+                (dumps(resolution), self.integration, flow, held.side, source_id),
+            )
+        held.resolution = resolution
+        return held
+
+    def target_linked_to(self, flow: str, side_index: int, id: str) -> str | None:
+        """The id on the other side that `id` (on side 0 or 1) is linked to, if any."""
+        link = self.link(flow, side_index, id)
+        return None if link is None else link.id_of(1 - side_index)
+
+    # ---- failure ledger -----------------------------------------------------------------
+
+    def add_failure(
+        self,
+        *,
+        run_id: int | None,
+        flow: str,
+        side: str,
+        source_id: str | None,
+        stage: str,
+        code: str,
+        message: str,
+        location: str,
+        record: Any,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO failures(integration, run_id, flow, side, source_id, stage, code, message,"
+            " location, record, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                self.integration,
+                run_id,
+                flow,
+                side,
+                source_id,
+                stage,
+                code,
+                message,
+                location,
+                dumps(record),
+                now(),
+            ),
+        )
+
+    def failures(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, run_id, flow, side, source_id, stage, code, message, location, created_at"
+            " FROM failures WHERE integration = ? ORDER BY id DESC LIMIT ?",
+            (self.integration, limit),
+        ).fetchall()
+        keys = (
+            "id",
+            "run_id",
+            "flow",
+            "side",
+            "source_id",
+            "stage",
+            "code",
+            "message",
+            "location",
+            "created_at",
+        )
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # ---- events -------------------------------------------------------------------------
+
+    def seen_related(self, flow: str, source_id: str, related: str) -> set[str]:
+        rows = self.db.execute(
+            "SELECT related_id FROM seen WHERE integration = ? AND flow = ? AND source_id = ? AND related = ?",
+            (self.integration, flow, source_id, related),
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def mark_seen(self, flow: str, source_id: str, related: str, related_id: str) -> None:
+        self.db.execute(
+            "INSERT OR IGNORE INTO seen(integration, flow, source_id, related, related_id) VALUES (?, ?, ?, ?, ?)",
+            (self.integration, flow, source_id, related, related_id),
+        )
+
+    # ---- maintenance --------------------------------------------------------------------
+
+    def reset(self, flow: str | None = None) -> dict[str, int]:
+        """Forget cursors, links, held records and seen events (of one flow or all).
+        Never touches any system's data; run history and the failure ledger are kept."""
+        counts: dict[str, int] = {}
+        with self.transaction():
+            for table in ("flow_state", "links", "held", "seen"):
+                sql = f"DELETE FROM {table} WHERE integration = ?"
+                args: list[Any] = [self.integration]
+                if flow is not None:
+                    sql += " AND flow = ?"
+                    args.append(flow)
+                counts[table] = self.db.execute(sql, args).rowcount
+            if flow is None:
+                counts["tokens"] = self.db.execute(
+                    "DELETE FROM tokens WHERE integration = ?", (self.integration,)
+                ).rowcount
+        return counts
+
+    def counts(self) -> dict[str, Any]:
+        held = self.db.execute(
+            "SELECT flow, kind, COUNT(*) FROM held WHERE integration = ? GROUP BY flow, kind",
+            (self.integration,),
+        ).fetchall()
+        out: dict[str, Any] = {"links": self.count_links(), "held": {}}
+        for flow, kind, n in held:
+            out["held"].setdefault(flow, {})[kind] = n
+        return out

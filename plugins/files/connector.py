@@ -1,0 +1,305 @@
+"""The files connector: a folder of JSON-lines or CSV files, one file per object."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from integrate import (
+    CREATE,
+    GET,
+    MOVE,
+    READ,
+    UPDATE,
+    UPSERT,
+    Connector,
+    ConnectorContext,
+    ObjectInfo,
+    Page,
+    PluginError,
+    WriteItem,
+    WriteResult,
+)
+from integrate_files.table import DELETED, Table
+
+__version__ = "0.1.0"
+
+OBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+_OBJECT_SETTINGS = {
+    "file": {
+        "type": "string",
+        "description": "File name inside the folder (default: <object>.<format>).",
+    },
+    "format": {"enum": ["jsonl", "csv"], "description": "jsonl (default) or csv."},
+    "id_field": {"type": "string", "description": "Field holding each record's id (default: id)."},
+    "cursor_field": {
+        "type": "string",
+        "description": "Field holding each record's last-change time; incremental reads use it, writes set it.",
+    },
+    "page_size": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Records per read page (default 500).",
+    },
+    "batch_size": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Most records per write call (default 200).",
+    },
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A folder of JSON-lines or CSV files; each file is an object.",
+    "required": ["path"],
+    "additionalProperties": False,
+    "properties": {
+        "path": {
+            "type": "string",
+            "minLength": 1,
+            "description": "The folder (relative paths start at the spec's folder).",
+        },
+        **_OBJECT_SETTINGS,
+        "objects": {
+            "type": "object",
+            "description": "Settings for single objects, overriding the folder-wide ones.",
+            "propertyNames": {"pattern": OBJECT_NAME.pattern},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": _OBJECT_SETTINGS,
+            },
+        },
+    },
+}
+
+
+class FilesConnector(Connector):
+    """Objects are files in one folder; records are JSON objects (or CSV rows)."""
+
+    plugin = "files"
+    version = __version__
+    config_schema = CONFIG_SCHEMA
+    description = "A folder of JSON-lines or CSV files, one per object."
+
+    def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
+        super().__init__(config, context)
+        root = Path(str(config["path"])).expanduser()
+        if not root.is_absolute() and context.base_dir:
+            root = Path(context.base_dir) / root
+        self.root = root
+        self.tables: dict[str, Table] = {}
+
+    # ---- settings -----------------------------------------------------------------------
+
+    def _setting(self, obj: str, key: str, default: Any) -> Any:
+        per_object = self.config.get("objects", {}).get(obj, {})
+        return per_object.get(key, self.config.get(key, default))
+
+    def _table(self, obj: str) -> Table:
+        table = self.tables.get(obj)
+        if table is None:
+            if not OBJECT_NAME.match(obj):
+                raise KeyError(obj)
+            fmt = self._setting(obj, "format", "jsonl")
+            name = self._setting(obj, "file", f"{obj}.{fmt}")
+            path = (self.root / name).resolve()
+            if not path.is_relative_to(self.root.resolve()):
+                raise PluginError(f"files: the file of object {obj} must be inside {self.root}")
+            table = Table(path, fmt=fmt, id_field=self._setting(obj, "id_field", "id"))
+            self.tables[obj] = table
+        return table
+
+    # ---- describing ---------------------------------------------------------------------
+
+    def objects(self) -> list[str]:
+        names = set(self.config.get("objects", {}))
+        if self.root.is_dir():
+            for path in self.root.iterdir():
+                if path.suffix in (".jsonl", ".csv") and not path.name.endswith(".changes.jsonl"):
+                    names.add(path.stem)
+        return sorted(n for n in names if OBJECT_NAME.match(n))
+
+    def describe(self, object: str) -> ObjectInfo:
+        table = self._table(object)
+        return ObjectInfo(
+            name=object,
+            id_field=table.id_field,
+            page_size=int(self._setting(object, "page_size", 500)),
+            write_batch=int(self._setting(object, "batch_size", 200)),
+            operations=frozenset({READ, GET, CREATE, UPDATE, UPSERT, MOVE}),
+            sorted_reads=False,
+            modified_field=self._setting(object, "cursor_field", None),
+            description=f"records of {table.base.name}",
+        )
+
+    # ---- reading ------------------------------------------------------------------------
+
+    def read(
+        self,
+        object: str,
+        *,
+        since: Any = None,
+        fields: Sequence[str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Page]:
+        table = self._table(object)
+        size = page_size or int(self._setting(object, "page_size", 500))
+        cursor_field = self._setting(object, "cursor_field", None)
+        newest = since
+        page: list[dict[str, Any]] = []
+        for record in table.scan():
+            if cursor_field is not None:
+                stamp = record.get(cursor_field)
+                if since is not None and (stamp is None or not _after(stamp, since)):
+                    continue
+                if stamp is not None and (newest is None or _after(stamp, newest)):
+                    newest = stamp
+            page.append(record)
+            if len(page) >= size:
+                yield Page(page, newest)
+                page = []
+        if page or newest is not None:
+            yield Page(page, newest)
+
+    def get(
+        self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        table = self._table(object)
+        return [r for r in (table.get(str(i)) for i in ids) if r is not None]
+
+    # ---- writing ------------------------------------------------------------------------
+
+    def write(self, object: str, operation: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        if operation == CREATE:
+            return self._create(object, items)
+        if operation == UPDATE:
+            return self._update(object, items)
+        if operation == UPSERT:
+            return self._upsert(object, items)
+        if operation == MOVE:
+            return self._move(object, items)
+        raise PluginError(f"files cannot {operation} records")
+
+    def _stamp(self, obj: str, record: dict[str, Any]) -> None:
+        cursor_field = self._setting(obj, "cursor_field", None)
+        if cursor_field is not None:
+            record[cursor_field] = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+    def _create(self, obj: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        table = self._table(obj)
+        results: list[WriteResult] = []
+        rows = []
+        fresh: set[str] = set()
+        for item in items:
+            record = dict(item.values)
+            given = record.get(table.id_field)
+            if given is not None and given != "":
+                key = str(given)
+                if key in fresh or table.exists(key):
+                    results.append(
+                        WriteResult.failure(
+                            item.ref, f"a record with id {key} exists", "DUPLICATE_ID"
+                        )
+                    )
+                    continue
+            else:
+                key = table.new_id()
+                record[table.id_field] = key
+            fresh.add(key)
+            self._stamp(obj, record)
+            rows.append(record)
+            results.append(WriteResult.success(item.ref, key, record=record, created=True))
+        table.create(rows)
+        return results
+
+    def _update(self, obj: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        table = self._table(obj)
+        results: list[WriteResult] = []
+        rows = []
+        for item in items:
+            current = table.get(str(item.id)) if item.id is not None else None
+            if current is None:
+                results.append(
+                    WriteResult.failure(item.ref, f"no record with id {item.id}", "NOT_FOUND")
+                )
+                continue
+            record = _merge(current, item.values)
+            record[table.id_field] = current[table.id_field]
+            self._stamp(obj, record)
+            rows.append(record)
+            results.append(WriteResult.success(item.ref, str(item.id), record=record))
+        table.replace(rows)
+        return results
+
+    def _upsert(self, obj: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        table = self._table(obj)
+        creates: list[WriteItem] = []
+        updates: list[WriteItem] = []
+        index: dict[tuple[Any, ...], str] = {}
+        keys = items[0].keys if items else ()
+        if not keys:
+            raise PluginError("files: upsert needs the fields to match on (upsert_on)")
+        for record in table.scan():
+            index.setdefault(tuple(_pick(record, k) for k in keys), str(record[table.id_field]))
+        for item in items:
+            found = index.get(tuple(_pick(item.values, k) for k in keys))
+            if found is None:
+                creates.append(item)
+            else:
+                updates.append(WriteItem(item.ref, item.values, id=found, keys=keys))
+        results = self._create(obj, creates) + self._update(obj, updates)
+        made = {i.ref for i in creates}
+        for result in results:
+            result.created = result.ref in made
+        return results
+
+    def _move(self, obj: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for item in items:
+            source = self._table(item.from_object or obj)
+            current = source.get(str(item.id))
+            if current is None:
+                results.append(
+                    WriteResult.failure(item.ref, f"no record with id {item.id}", "NOT_FOUND")
+                )
+                continue
+            moved = _merge({k: v for k, v in current.items() if k != source.id_field}, item.values)
+            [created] = self._create(obj, [WriteItem(item.ref, moved)])
+            if created.ok:
+                source.replace([{source.id_field: current[source.id_field], DELETED: True}])
+            results.append(created)
+        return results
+
+    def close(self) -> None:
+        for table in self.tables.values():
+            table.compact()
+
+
+def _after(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a > b
+    return str(a) > str(b)
+
+
+def _pick(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Data package: the JSON Schema of the spec language, shipped in the wheel."""
