@@ -22,6 +22,12 @@ class Emulator(ABC):
 
     plugin: ClassVar[str] = ""
 
+    @classmethod
+    def for_connection(cls, config: Mapping[str, Any]) -> Emulator:
+        """An emulator for a connection whose plain (non-secret) settings are `config`.
+        The default ignores them; plugins whose behaviour depends on settings override it."""
+        return cls()
+
     @abstractmethod
     def seed(self, object: str, records: Sequence[Record]) -> list[Record]:
         """Put records into an object as if users had made them; returns them as stored."""

@@ -16,6 +16,7 @@ from integrate.engine.values import nest
 from integrate.state import StateStore
 
 Commit = Callable[[WriteResult], None]
+_WRITES = frozenset({"create", "update", "upsert", "move"})
 
 
 @dataclass
@@ -113,9 +114,12 @@ class Writer:
         items = [job.item for job in batch]
         if self.dry_run:
             results = [self._simulate(item, op) for item in items]
-        else:
+        elif op in _WRITES:
             self.write_calls += 1
             results = queue.connector.write(obj, op, items)
+        else:
+            self.write_calls += 1
+            results = queue.connector.act(obj, op, items)
         by_ref = {r.ref: r for r in results}
         done = []
         for job in batch:
@@ -128,7 +132,7 @@ class Writer:
         self._commit(done)
 
     def _simulate(self, item: WriteItem, op: str) -> WriteResult:
-        if op in ("update", "move") and item.id is not None:
+        if item.id is not None and op != "create":
             return WriteResult.success(item.ref, item.id)
         return WriteResult.success(item.ref, f"(new {next(self._dry_ids)})", created=True)
 

@@ -64,6 +64,27 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "The folder (relative paths start at the spec's folder).",
         },
         **_OBJECT_SETTINGS,
+        "related": {
+            "type": "object",
+            "description": "Related lists: {object: {list: {object: other, field: path}}}: the records of `other` whose `field` holds the record's id.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["object", "field"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "object": {"type": "string", "pattern": OBJECT_NAME.pattern},
+                        "field": {"type": "string", "minLength": 1},
+                    },
+                },
+            },
+        },
+        "actions": {
+            "type": "object",
+            "description": "Actions records accept: {action: list field}; doing the action appends its fields to that list (e.g. {comment: comments}).",
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
         "objects": {
             "type": "object",
             "description": "Settings for single objects, overriding the folder-wide ones.",
@@ -132,6 +153,7 @@ class FilesConnector(Connector):
             page_size=int(self._setting(object, "page_size", 500)),
             write_batch=int(self._setting(object, "batch_size", 200)),
             operations=frozenset({READ, GET, CREATE, UPDATE, UPSERT, MOVE}),
+            actions=frozenset(self.config.get("actions", {})),
             sorted_reads=False,
             modified_field=self._setting(object, "cursor_field", None),
             description=f"records of {table.base.name}",
@@ -274,6 +296,42 @@ class FilesConnector(Connector):
                 source.replace([{source.id_field: current[source.id_field], DELETED: True}])
             results.append(created)
         return results
+
+    def act(self, object: str, action: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        list_field = self.config.get("actions", {}).get(action)
+        if list_field is None:
+            raise PluginError(f"files: no action '{action}' (configure it under `actions`)")
+        table = self._table(object)
+        results: list[WriteResult] = []
+        rows: dict[str, dict[str, Any]] = {}
+        for item in items:
+            key = str(item.id)
+            current = rows.get(key) or table.get(key)
+            if current is None:
+                results.append(
+                    WriteResult.failure(item.ref, f"no record with id {item.id}", "NOT_FOUND")
+                )
+                continue
+            record = dict(current)
+            record[list_field] = [*record.get(list_field, []), dict(item.values)]
+            self._stamp(object, record)
+            rows[key] = record
+            results.append(WriteResult.success(item.ref, key))
+        table.replace(list(rows.values()))
+        return results
+
+    def related(self, object: str, id: str, related: str) -> Iterator[Page]:
+        relation = self.config.get("related", {}).get(object, {}).get(related)
+        if relation is None:
+            raise PluginError(
+                f"files: {object} has no related list '{related}' (configure it under `related`)"
+            )
+        matches = [
+            r
+            for r in self._table(relation["object"]).scan()
+            if str(_pick(r, relation["field"])) == str(id)
+        ]
+        yield Page(matches)
 
     def close(self) -> None:
         for table in self.tables.values():

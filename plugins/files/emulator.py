@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,10 @@ class FilesEmulator(Emulator):
             Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="integrate-files-"))
         )
         self.settings = settings
+
+    @classmethod
+    def for_connection(cls, config: Mapping[str, Any]) -> FilesEmulator:
+        return cls(**{k: v for k, v in config.items() if k != "path"})
 
     def connection_config(self) -> dict[str, Any]:
         return {"path": str(self.path), **self.settings}

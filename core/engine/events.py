@@ -1,0 +1,409 @@
+"""Running one event flow: changed source records become events (created, updated,
+related_added), and each event's handlers act on the target.
+
+The link table remembers, per source record, the target record its `create` made and the
+values it had when last seen; an update event carries the fields that changed since then,
+so the same change is never acted on twice (polling and webhooks alike)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from croniter import croniter
+
+from integrate.connector import CREATE, Record, WriteResult
+from integrate.engine.context import RunContext
+from integrate.engine.plan import ACTION, FAIL, SKIP, Change, FlowStats
+from integrate.engine.values import same, truthy
+from integrate.engine.writer import Writer
+from integrate.errors import Location, RecordError
+from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
+from integrate.secrets import REDACTOR
+from integrate.state import Link
+
+SIDE = "source"
+NO_TARGET = ""  # b_object of a link for a record seen before the flow started (no target yet)
+
+
+class EventRun:
+    def __init__(self, ctx: RunContext, flow: EventFlow, writer: Writer):
+        self.ctx = ctx
+        self.flow = flow
+        self.store = ctx.store
+        self.writer = writer
+        self.stats = FlowStats(flow.name)
+        self.first_run = self.store.completed_runs(flow.name) == 0
+        self.target_conn = flow.target.connection
+        self.target_obj = flow.target.objects[0]
+        self.connector = ctx.connectors[flow.source.connection]
+        self.cursors: dict[str, Any] = {}
+
+    def run(self) -> FlowStats:
+        saved = {} if self.ctx.full_refresh else (self.store.cursor(self.flow.name, SIDE) or {})
+        for obj in self.flow.source.objects:
+            if self.ctx.only_held:
+                break
+            for page in self.connector.read(obj, since=saved.get(obj)):
+                self.stats.read[SIDE] += len(page.records)
+                if self.ctx.progress is not None:
+                    self.ctx.progress(self.flow.name, SIDE, self.stats.read[SIDE])
+                self._page(obj, page.records)
+                if page.cursor is not None:
+                    self.cursors[obj] = page.cursor
+        self._related()
+        self.writer.flush_all()
+        with self.store.transaction():
+            if self.cursors:
+                merged = dict(saved)
+                merged.update(self.cursors)
+                self.store.set_cursor(self.flow.name, SIDE, merged)
+            self.store.mark_completed(self.flow.name)
+        return self.stats
+
+    # ---- created / updated ------------------------------------------------------------
+
+    def _page(self, obj: str, records: list[Record]) -> None:
+        conn = self.flow.source.connection
+        ids = [self.ctx.id_of(conn, obj, r) for r in records]
+        links = self.store.links(self.flow.name, 0, [i for i in ids if i])
+        for record, sid in zip(records, ids, strict=True):
+            if sid is None:
+                continue
+            if self.flow.source.multi:
+                record[OBJECT_FIELD] = obj
+            try:
+                if self.flow.filter is not None and not truthy(
+                    self.flow.filter({"record": record, "object": obj})
+                ):
+                    self._emit(Change(self.flow.name, SKIP, SIDE, sid, reason="filtered out"))
+                    continue
+            except RecordError as exc:
+                self._fail(sid, record, exc)
+                continue
+            link = links.get(sid)
+            snapshot = self._snapshot(obj, record)
+            if link is None:
+                if self.first_run and not self.flow.backfill:
+                    seen = Link(sid, f"~{obj}:{sid}", obj, NO_TARGET, snapshot, {})
+                    self.writer.state(
+                        lambda seen=seen: self.store.save_link(
+                            self.flow.name, seen, self.ctx.run_id
+                        )
+                    )
+                    self._emit(
+                        Change(
+                            self.flow.name,
+                            SKIP,
+                            SIDE,
+                            sid,
+                            reason="existed before the flow started (backfill: false)",
+                        )
+                    )
+                    continue
+                self._event("created", obj, sid, record, None, snapshot, [])
+                continue
+            changes = [
+                {"field": f, "old": link.a_values.get(f), "new": v}
+                for f, v in snapshot.items()
+                if not same(link.a_values.get(f), v)
+            ]
+            changes.extend(
+                {"field": f, "old": old, "new": None}
+                for f, old in link.a_values.items()
+                if f not in snapshot and old is not None
+            )
+            if not changes:
+                continue
+            self._event("updated", obj, sid, record, link, snapshot, changes)
+
+    def _snapshot(self, obj: str, record: Record) -> dict[str, Any]:
+        info = self.ctx.info(self.flow.source.connection, obj)
+        skip = {info.id_field, info.modified_field, OBJECT_FIELD}
+        return {k: v for k, v in record.items() if k not in skip and not k.startswith("$")}
+
+    def _event(
+        self,
+        event: str,
+        obj: str,
+        sid: str,
+        record: Record,
+        link: Link | None,
+        snapshot: dict[str, Any],
+        changes: list[dict[str, Any]],
+    ) -> None:
+        target_id = link.b_id if link is not None and link.b_object != NO_TARGET else None
+        data = {
+            "event": event,
+            "object": obj,
+            "record": record,
+            "changes": changes,
+            "target_id": target_id,
+        }
+        acted = False
+        for handler in self.flow.handlers:
+            if handler.event != event or (handler.objects and obj not in handler.objects):
+                continue
+            acted = self._act(handler, obj, sid, record, data, link, snapshot) or acted
+        if not acted:
+            # Nothing to write: remember what was seen so this change is not an event again.
+            # (When an action is written, its commit remembers it; a failed action is retried.)
+            base = link or Link(sid, f"~{obj}:{sid}", obj, NO_TARGET, {}, {})
+            seen = Link(base.a_id, base.b_id, base.a_object, base.b_object, snapshot, base.b_values)
+            self.writer.state(lambda: self.store.save_link(self.flow.name, seen, self.ctx.run_id))
+
+    def _act(
+        self,
+        handler: EventHandler,
+        obj: str,
+        sid: str,
+        record: Record,
+        data: dict[str, Any],
+        link: Link | None,
+        snapshot: dict[str, Any],
+    ) -> bool:
+        """Queue one handler's action; True when a write was queued."""
+        try:
+            if handler.when is not None and not truthy(handler.when(data)):
+                return False
+            values = {a.field: a.expr(data) for a in handler.assigns}
+        except RecordError as exc:
+            self._fail(sid, record, exc)
+            return True  # failed: do not remember the change, so it is tried again
+        target_id = data["target_id"]
+        info = self.ctx.info(self.target_conn, self.target_obj)
+        limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
+        connector = self.ctx.connectors[self.target_conn]
+        if handler.action == CREATE:
+            if target_id is not None:
+                return False
+
+            def created(result: WriteResult) -> None:
+                if not result.ok:
+                    self._write_failed(sid, record, handler, result)
+                    return
+                assert result.id is not None
+                made = Link(sid, result.id, obj, self.target_obj, snapshot, {})
+                self.store.save_link(self.flow.name, made, self.ctx.run_id)
+                self._emit(
+                    Change(
+                        self.flow.name,
+                        ACTION,
+                        SIDE,
+                        sid,
+                        "target",
+                        self.target_obj,
+                        result.id,
+                        {f: (None, v) for f, v in values.items()},
+                        action=CREATE,
+                    )
+                )
+
+            self.writer.submit(
+                side="target",
+                connector=connector,
+                object=self.target_obj,
+                op=CREATE,
+                limit=limit,
+                values=values,
+                commit=created,
+            )
+            return True
+        if target_id is None:
+            self._emit(
+                Change(
+                    self.flow.name,
+                    SKIP,
+                    SIDE,
+                    sid,
+                    reason=f"no {self.flow.target.text} record to {handler.action}",
+                )
+            )
+            return False
+
+        def done(result: WriteResult) -> None:
+            if not result.ok:
+                self._write_failed(sid, record, handler, result)
+                return
+            assert link is not None
+            seen = Link(link.a_id, link.b_id, link.a_object, link.b_object, snapshot, link.b_values)
+            self.store.save_link(self.flow.name, seen, self.ctx.run_id)
+            self._emit(
+                Change(
+                    self.flow.name,
+                    ACTION,
+                    SIDE,
+                    sid,
+                    "target",
+                    self.target_obj,
+                    target_id,
+                    {f: (None, v) for f, v in values.items()},
+                    action=handler.action,
+                )
+            )
+
+        self.writer.submit(
+            side="target",
+            connector=connector,
+            object=self.target_obj,
+            op=handler.action,
+            limit=limit,
+            values=values,
+            id=target_id,
+            commit=done,
+        )
+        return True
+
+    # ---- related_added ----------------------------------------------------------------
+
+    def _related(self) -> None:
+        handlers = [h for h in self.flow.handlers if h.event == "related_added"]
+        if not handlers:
+            return
+        rows = self.store.db.execute(
+            "SELECT a_id, b_id, a_object FROM links WHERE integration = ? AND flow = ? AND b_object != ?",
+            (self.store.integration, self.flow.name, NO_TARGET),
+        ).fetchall()
+        for handler in handlers:
+            if not self._due(handler):
+                continue
+            assert handler.related is not None
+            for sid, target_id, obj in rows:
+                if handler.objects and obj not in handler.objects:
+                    continue
+                seen = self.store.seen_related(self.flow.name, sid, handler.related)
+                for page in self.connector.related(obj, sid, handler.related):
+                    for rel in page.records:
+                        rid = str(rel.get("id"))
+                        if rid in seen:
+                            continue
+                        self._related_action(handler, obj, sid, target_id, rel, rid)
+
+    def _related_action(
+        self, handler: EventHandler, obj: str, sid: str, target_id: str, rel: Record, rid: str
+    ) -> None:
+        assert handler.related is not None
+        data = {
+            "event": "related_added",
+            "object": obj,
+            "record": {"id": sid},
+            "related": rel,
+            "related_list": handler.related,
+            "target_id": target_id,
+            "changes": [],
+        }
+        try:
+            if handler.when is not None and not truthy(handler.when(data)):
+                return
+            values = {a.field: a.expr(data) for a in handler.assigns}
+        except RecordError as exc:
+            self._fail(sid, rel, exc)
+            return
+        info = self.ctx.info(self.target_conn, self.target_obj)
+        related = handler.related
+
+        def done(result: WriteResult) -> None:
+            if not result.ok:
+                self._write_failed(sid, rel, handler, result)
+                return
+            self.store.mark_seen(self.flow.name, sid, related, rid)
+            self._emit(
+                Change(
+                    self.flow.name,
+                    ACTION,
+                    SIDE,
+                    sid,
+                    "target",
+                    self.target_obj,
+                    target_id,
+                    {f: (None, v) for f, v in values.items()},
+                    action=handler.action,
+                )
+            )
+
+        self.writer.submit(
+            side="target",
+            connector=self.ctx.connectors[self.target_conn],
+            object=self.target_obj,
+            op=handler.action,
+            limit=info.write_batch,
+            values=values,
+            id=target_id,
+            commit=done,
+        )
+
+    def _due(self, handler: EventHandler) -> bool:
+        """A handler with its own schedule runs when its cron has fired since its last scan."""
+        if handler.schedule is None:
+            return True
+        key = f"schedule:{handler.event}:{handler.related}:{self.flow.handlers.index(handler)}"
+        last = self.store.cursor(self.flow.name, key)
+        now = dt.datetime.now(dt.UTC)
+        if last is not None:
+            previous = croniter(handler.schedule, now).get_prev(dt.datetime)
+            if dt.datetime.fromisoformat(last) >= previous:
+                return False
+        stamp = now.isoformat()
+        self.writer.state(lambda: self.store.set_cursor(self.flow.name, key, stamp))
+        return True
+
+    # ---- outcomes -----------------------------------------------------------------------
+
+    def _emit(self, change: Change) -> None:
+        self.stats.count(change)
+        if self.ctx.observer is not None:
+            self.ctx.observer(change)
+
+    def _fail(self, sid: str, record: Record, exc: RecordError) -> None:
+        self._failure(sid, record, exc.message, exc.code, exc.location, "map")
+
+    def _write_failed(
+        self, sid: str, record: Record, handler: EventHandler, result: WriteResult
+    ) -> None:
+        message = f"{handler.action} on {self.flow.target.text} failed: {result.error or 'no reason given'}"
+        self._failure(sid, record, message, result.code, handler.location, "write", in_commit=True)
+
+    def _failure(
+        self,
+        sid: str,
+        record: Record,
+        message: str,
+        code: str,
+        location: Location | None,
+        stage: str,
+        *,
+        in_commit: bool = False,
+    ) -> None:
+        self._emit(
+            Change(self.flow.name, FAIL, SIDE, sid, reason=message, location=location, code=code)
+        )
+        entry = {
+            "run_id": self.ctx.run_id,
+            "flow": self.flow.name,
+            "side": SIDE,
+            "source_id": sid,
+            "stage": stage,
+            "code": code,
+            "error": message,
+            "location": str(location) if location else "",
+            "record": record,
+        }
+
+        def save() -> None:
+            self.ctx.failures.write(entry)
+            self.store.add_failure(
+                run_id=self.ctx.run_id,
+                flow=self.flow.name,
+                side=SIDE,
+                source_id=sid,
+                stage=stage,
+                code=code,
+                message=message,
+                location=entry["location"],
+                record=REDACTOR.redact_data(record),
+            )
+
+        if in_commit:
+            save()
+        else:
+            self.writer.state(save)
