@@ -1,0 +1,62 @@
+"""Shared fixtures: a CLI runner, a fresh working folder per test."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from integrate.cli import main
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh current directory with INTEGRATE_HOME inside it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("INTEGRATE_HOME", str(tmp_path / ".integrate"))
+    monkeypatch.delenv("INTEGRATE_BLOCK_PLUGINS", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(workdir: Path) -> Any:
+    """Run `integrate ...` in-process; returns exit code, stdout and stderr."""
+
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> CliResult:
+        runner = CliRunner()
+        result = runner.invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
