@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo works on a fresh copy of examples/data each time, so it can be re-run at will.
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	rm -rf .integrate/demo && mkdir -p .integrate/demo && cp -r examples/data/. .integrate/demo/
+	DEMO_DIR=$(CURDIR)/.integrate/demo $(BIN)/integrate run examples/files-demo.yaml
+	@echo
+	@echo "Next: DEMO_DIR=$(CURDIR)/.integrate/demo $(BIN)/integrate pending list examples/files-demo.yaml"
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench examples

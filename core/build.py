@@ -71,13 +71,31 @@ def build_spec(
     schema = core_schema() if plugins is None else combined_schema(plugins.config_schemas())
     problems = ProblemList()
     problems.extend(validate(doc, schema))
-    problems.raise_if_any()
+    # Parts the schema already refused are not built, so every other problem (expressions,
+    # references) is still found and reported with them, all at once.
+    broken = {p.path for p in problems.errors}
+    if any(_depth(path) <= 1 and path not in _TOP_LEVEL_OK for path in broken):
+        problems.raise_if_any()
     builder = _Builder(
         doc, plugins, resolver or Resolver(base=doc.path.parent), problems, strict_env
     )
+    builder.broken = broken
     spec = builder.build()
     problems.raise_if_any()
     return spec
+
+
+# Flow keys holding lists whose broken items are skipped one at a time.
+_ITEMWISE = ("fields", "rules", "events", "match")
+_TOP_LEVEL_OK = ("$.description", "$.state", "$.failures", "$.schedule", "$.integrate")
+
+
+def _within(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))
+
+
+def _depth(path: str) -> int:
+    return path.count(".") + path.count("[")
 
 
 def resolve_config(connection: Connection, resolver: Resolver) -> dict[str, Any]:
@@ -134,11 +152,42 @@ class _Builder:
             name for name, raw in self.data.get("flows", {}).items() if "events" not in raw
         }
         self.connection_names = set(self.data.get("connections", {}))
+        # JSON paths the schema refused; those parts are skipped.
+        self.broken: set[str] = set()
         # linked() uses found while compiling, per flow, to check `after`.
         self._linked_uses: dict[str, list[tuple[str, Location]]] = {}
         self._current_flow: str | None = None
 
     # ---- helpers ------------------------------------------------------------------------
+
+    def _is_broken(self, prefix: str) -> bool:
+        return any(_within(path, prefix) for path in self.broken)
+
+    def _prune_flow(self, name: str) -> bool:
+        """Drop the parts of a flow the schema refused, so the rest can still be checked.
+        False when the flow cannot be built at all (itself or a required key is broken)."""
+        prefix = f"$.flows.{name}"
+        raw = self.data["flows"][name]
+        if prefix in self.broken or not isinstance(raw, dict):
+            return False
+        required = ("from", "to", "between", "events")
+        if any(self._is_broken(f"{prefix}.{key}") for key in required):
+            return False
+        if "between" in raw and (self._is_broken(f"{prefix}.fields") and f"{prefix}.fields" in self.broken):
+            return False
+        for key in list(raw):
+            where = f"{prefix}.{key}"
+            if not self._is_broken(where):
+                continue
+            if key in _ITEMWISE and isinstance(raw[key], list) and where not in self.broken:
+                continue  # broken items are skipped one by one
+            if key in ("fields", "on_create") and isinstance(raw[key], dict) and where not in self.broken:
+                for sub in list(raw[key]):
+                    if self._is_broken(f"{where}.{sub}"):
+                        del raw[key][sub]
+                continue
+            del raw[key]
+        return True
 
     def at(self, path: JsonPath, *, key: bool = False) -> Location:
         return self.doc.at(path, key=key)
@@ -229,21 +278,26 @@ class _Builder:
     def build(self) -> Spec:
         data = self.data
         connections = self._connections()
-        for key in ("schedule",):
-            if key in data:
-                self._cron((key,))
+        if isinstance(data.get("schedule"), str) and not self._is_broken("$.schedule"):
+            self._cron(("schedule",))
         flows: dict[str, Flow] = {}
         for name in data["flows"]:
+            if not self._prune_flow(name):
+                continue
             self._current_flow = name
             flow = self._flow(name)
             if flow is not None:
                 flows[name] = flow
         self._current_flow = None
         ordered = self._order(flows)
-        tests = tuple(self._test(i) for i in range(len(data.get("tests", []))))
+        tests = tuple(
+            self._test(i)
+            for i in range(len(data.get("tests") or []))
+            if not self._is_broken(f"$.tests[{i}]") and not self._is_broken("$.tests")
+        )
         base = self.doc.path.parent
-        state = data.get("state")
-        failures = data.get("failures")
+        state = data.get("state") if isinstance(data.get("state"), str) else None
+        failures = data.get("failures") if isinstance(data.get("failures"), str) else None
         return Spec(
             name=data["name"],
             description=data.get("description", ""),
@@ -274,6 +328,8 @@ class _Builder:
     def _connections(self) -> dict[str, Connection]:
         out: dict[str, Connection] = {}
         for alias, raw in self.data["connections"].items():
+            if self._is_broken(f"$.connections.{alias}"):
+                continue
             path: JsonPath = ("connections", alias)
             plugin = raw["plugin"]
             secret_paths: frozenset[tuple[str, ...]] = frozenset()
@@ -402,7 +458,8 @@ class _Builder:
             pairs = tuple(
                 p
                 for i in range(len(raw["fields"]))
-                if (p := self._pair((*path, "fields", i), sides)) is not None
+                if not self._is_broken(f"$.flows.{name}.fields[{i}]")
+                and (p := self._pair((*path, "fields", i), sides)) is not None
             )
         else:
             only_to = "target"
@@ -418,7 +475,8 @@ class _Builder:
         rules = tuple(
             r
             for i in range(len(raw.get("rules", [])))
-            if (r := self._rule((*path, "rules", i), sides, two_way)) is not None
+            if not self._is_broken(json_path((*path, "rules", i)))
+            and (r := self._rule((*path, "rules", i), sides, two_way)) is not None
         )
         filters: dict[str, Expr] = {}
         if "filter" in raw:
@@ -666,6 +724,8 @@ class _Builder:
             count = len(spec)
         keys = []
         for i in range(count):
+            if self._is_broken(json_path((*keys_path, i))):
+                continue
             exprs = {}
             for j, side in enumerate(sides):
                 e = self.expr((*keys_path, i, j))
@@ -758,6 +818,8 @@ class _Builder:
         filt = self.expr((*path, "filter")) if "filter" in raw else None
         handlers = []
         for i, handler in enumerate(raw["events"]):
+            if self._is_broken(json_path((*path, "events", i))):
+                continue
             hpath = (*path, "events", i)
             event = handler["event"]
             related = handler.get("related")

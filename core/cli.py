@@ -575,9 +575,10 @@ def failures_list(spec_path: str, show_all: bool, state_file: str | None, as_jso
 @click.option(
     "--failures", "failures_file", type=click.Path(dir_okay=False), help="Failed-records file."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @_guard
 def failures_retry(
-    spec_path: str, flows: tuple[str, ...], state_file: str | None, failures_file: str | None
+    spec_path: str, flows: tuple[str, ...], state_file: str | None, failures_file: str | None, as_json: bool
 ) -> None:
     """Try the failed records again now, without reading anything new."""
     from integrate.engine import RunFailed, RunOptions, run_spec
@@ -594,9 +595,9 @@ def failures_retry(
     try:
         report = run_spec(spec, plugins, options)
     except RunFailed as exc:
-        _print_run(exc.report, [], 0, False)
+        _print_run(exc.report, [], 0, as_json)
         _fail(exc)
-    _print_run(report, [], 0, False)
+    _print_run(report, [], 0, as_json)
     sys.exit(EXIT_RECORDS_FAILED if report.failed_records else EXIT_OK)
 
 

@@ -202,6 +202,9 @@ def _format(template: str, values: Any) -> str:
         if isinstance(values, list):
             return _FORMATTER.vformat(template, values, {})
         return _FORMATTER.vformat(template, (values,), {})
+    except KeyError as exc:
+        # {name} with a list or a single value: there are no names to fill it from.
+        raise RecordError(f"format(): {{{exc.args[0]}}} needs an object of values") from exc
     except (IndexError, ValueError) as exc:
         raise RecordError(f"format(): {exc}") from exc
 

@@ -152,11 +152,11 @@ class _Builder:
                 self._problem(node, f"the spec has more than {MAX_NODES:,} YAML nodes", path)
             return None
         if id(node) in self.seen:
-            # An alias hands back the anchored node itself; point at the key that used it.
-            line, col = self.positions.keys.get(path, (node.start_mark.line + 1, 0))
+            # An alias hands back the anchored node itself (its position is the anchor's), so
+            # point at the key or list that used it instead.
             self.problems.append(
                 Problem(
-                    Location(self.positions.file, line, col),
+                    self.positions.of(path),
                     "YAML aliases (*name) are not allowed in specs; repeat the value",
                     json_path(path),
                 )
@@ -175,14 +175,25 @@ class _Builder:
             shown = "!!" + tag[len(_CORE) :] if tag.startswith(_CORE) else tag
             self._problem(node, f"YAML tag {shown} is not allowed in specs", path)
             return None
-        self.positions.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        where = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, ScalarNode) and node.value == "" and not node.style:
+            # An empty value starts where the next token does (often the next line); its key
+            # is where the reader looks.
+            where = self.positions.keys.get(path, where)
+        self.positions.values[path] = where
         if isinstance(node, MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
         self.positions.quoted[path] = node.style in ("'", '"')
-        return _scalar(tag, node.value)
+        try:
+            return _scalar(tag, node.value)
+        except ValueError:
+            # Only an explicit tag (!!int abc, !!bool yes) can get here.
+            shown = "!!" + tag[len(_CORE) :]
+            self._problem(node, f"'{node.value}' is not a valid {shown} value", path)
+            return None
 
     def _mapping(self, node: MappingNode, path: JsonPath, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -217,8 +228,12 @@ class _Builder:
 def _scalar(tag: str, text: str) -> Any:
     kind = tag[len(_CORE) :]
     if kind == "null":
+        if text not in ("", "~") and text.lower() != "null":
+            raise ValueError(text)
         return None
     if kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise ValueError(text)
         return text.lower() == "true"
     if kind == "int":
         clean = text.replace("_", "")

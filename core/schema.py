@@ -89,7 +89,23 @@ def _problems(
     doc: Document, validator: Draft202012Validator, error: ValidationError
 ) -> Iterator[Problem]:
     if error.validator in ("anyOf", "oneOf") and error.context:
-        error = _best(error)
+        if all(c.validator == "required" for c in error.context):
+            # anyOf: [{required: [skip]}, {required: [queue]}, ...]: one of these keys is needed.
+            keys = [k for c in error.context for k in c.validator_value if k not in error.instance]
+            path = tuple(error.absolute_path)
+            yield Problem(
+                doc.at(path), f"needs one of the keys {', '.join(keys)}", json_path(path)
+            )
+            return
+        for chosen in _best(error):
+            yield from _problem(doc, validator, chosen)
+        return
+    yield from _problem(doc, validator, error)
+
+
+def _problem(
+    doc: Document, validator: Draft202012Validator, error: ValidationError
+) -> Iterator[Problem]:
     path: JsonPath = tuple(error.absolute_path)
     kind = error.validator
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(
@@ -106,21 +122,36 @@ def _problems(
         return
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        where = doc.at(path, key=True) if path else doc.at(path)
+        # A mapping under a key is shown at its key; one in a list, where it starts.
+        where = doc.at(path, key=True) if path and isinstance(path[-1], str) else doc.at(path)
         yield Problem(where, f"missing required key '{missing}'", json_path(path))
         return
     yield Problem(doc.at(path), _message(error, path), json_path(path))
 
 
-def _best(error: ValidationError) -> ValidationError:
-    """The most specific reason an anyOf/oneOf failed (deepest path, then type-matching branch)."""
+# Failures that say "this value is not of that form at all" (rather than what is wrong inside).
+_WRONG_FORM = ("type", "enum", "const")
+
+
+def _best(error: ValidationError) -> list[ValidationError]:
+    """The most specific reasons an anyOf/oneOf failed: branches that refuse the value's form
+    outright are passed over for one that fits its form; then the deepest errors, all those
+    of the best branch (an unknown key and the missing key it misspells, say)."""
     candidates = list(_flatten(error))
-    same_type = [c for c in candidates if c.validator != "type"]
-    pool = same_type or candidates
+    here = len(error.absolute_path)
+    fitting = [
+        c
+        for c in candidates
+        if not (c.validator in _WRONG_FORM and len(c.absolute_path) == here)
+    ]
+    pool = fitting or [c for c in candidates if c.validator != "type"] or candidates
     deepest = max(len(c.absolute_path) for c in pool)
     deep = [c for c in pool if len(c.absolute_path) == deepest]
     chosen = best_match(deep)
-    return chosen if chosen is not None else error
+    if chosen is None:
+        return [error]
+    branch = tuple(chosen.absolute_schema_path)[:-1]
+    return [c for c in deep if tuple(c.absolute_schema_path)[:-1] == branch]
 
 
 def _flatten(error: ValidationError) -> Iterator[ValidationError]:
@@ -213,7 +244,9 @@ def _message(error: ValidationError, path: JsonPath) -> str:
     if kind == "const":
         return f"must be {json.dumps(error.validator_value)}, found {json.dumps(value)}"
     if kind == "pattern":
-        what = schema.get("description", "").split(". ")[0].rstrip(".")
+        # The description's first sentence ("e.g." does not end one).
+        what = re.split(r"(?<!e\.g)(?<!i\.e)\.\s+(?=[A-Z])", schema.get("description", ""))[0]
+        what = what.rstrip(".")
         detail = f": {what[0].lower()}{what[1:]}" if what else ""
         return f"'{value}' is not valid here{detail}"
     if kind in ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"):

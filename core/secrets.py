@@ -89,9 +89,11 @@ class Redactor:
         forms = {
             value,
             quote(value, safe=""),
+            quote(value),  # as in a URL path: "/" kept
             quote_plus(value, safe=""),
             base64.b64encode(raw).decode("ascii").rstrip("="),
             base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
+            *_base64_inner_forms(raw),
         }
         with self._lock:
             new = forms - self._forms
@@ -124,6 +126,18 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.redact_data(v) for v in value]
         return value
+
+
+def _base64_inner_forms(raw: bytes) -> set[str]:
+    """The base64 text of `raw` inside a longer encoded text (HTTP Basic's "user:secret"): at
+    each of the three byte alignments, only the characters made of raw's bits alone."""
+    forms = set()
+    for offset in range(3):
+        first = -(-offset * 8 // 6)
+        last = (offset + len(raw)) * 8 // 6
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.add(encode(bytes(offset) + raw).decode("ascii")[first:last])
+    return forms
 
 
 REDACTOR = Redactor()
@@ -193,7 +207,11 @@ class Resolver:
         out = "${".join(REFERENCE.sub(sub, part) for part in parts)
         if problems:
             raise ReferenceProblem(problems)
-        return Secret(out, source=text) if sensitive else out
+        if not sensitive:
+            return out
+        # The source names the references only: literal text around them may be secret too.
+        source = " ".join(f"${{{kind}:{name}}}" for kind, name in references(text)) or "secret"
+        return Secret(out, source=source)
 
 
 class ReferenceProblem(Exception):

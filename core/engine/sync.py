@@ -563,8 +563,22 @@ class SyncRun:
             to_s = bool(want_s) and self.pair_to[s][i]
             vals_t = {a.field: want_t.get(a.field) for a in pair.make[names[t]]} if to_t else {}
             vals_s = {a.field: want_s.get(a.field) for a in pair.make[names[s]]} if to_s else {}
-            s_changed = to_t and _differs(vals_t, snap_t)
-            t_changed = to_s and _differs(vals_s, snap_s)
+            # A side changed a pair when its own fields differ from the snapshot; a pair that
+            # names no field on that side (a one-way field map) compares what it would write.
+            s_fields = pair.fields.get(names[s])
+            t_fields = pair.fields.get(names[t])
+            if not to_t:
+                s_changed = False
+            elif s_fields:
+                s_changed = _differs(pick_all(record, s_fields), snap_s)
+            else:
+                s_changed = _differs(vals_t, snap_t)
+            if not to_s:
+                t_changed = False
+            elif t_fields and other is not None:
+                t_changed = _differs(pick_all(other, t_fields), snap_t)
+            else:
+                t_changed = _differs(vals_s, snap_s)
             if s_changed and t_changed:
                 assert other is not None
                 if not _differs(vals_t, other):
