@@ -249,6 +249,13 @@ class _Builder:
                 if flow not in self.sync_flow_names:
                     hint = _hint(flow, self.sync_flow_names)
                     raise ExpressionError(f"linked('{flow}'): there is no sync flow '{flow}'{hint}")
+                if len(args) > 2:
+                    sides = self._side_names(flow)
+                    if not isinstance(args[2], str) or args[2] not in sides:
+                        raise ExpressionError(
+                            f"linked('{flow}', id, side): side must be one of "
+                            f"{', '.join(sides)}, as quoted text"
+                        )
                 if self._current_flow is not None:
                     self._linked_uses.setdefault(self._current_flow, []).append(
                         (flow, self.at(path))
@@ -263,6 +270,15 @@ class _Builder:
                 if conn not in self.connection_names:
                     hint = _hint(conn, self.connection_names)
                     raise ExpressionError(f"lookup('{ref}'): there is no connection '{conn}'{hint}")
+
+    def _side_names(self, flow: str) -> list[str]:
+        raw = self.data["flows"].get(flow, {})
+        between = raw.get("between")
+        if isinstance(between, dict):
+            return list(between)
+        if isinstance(between, list):
+            return [str(ref).split(".", 1)[0] for ref in between]
+        return ["source", "target"]
 
     def object_ref(self, path: JsonPath) -> ObjectRef | None:
         text: str = self.get(path)
@@ -526,10 +542,11 @@ class _Builder:
         if not match and not upsert_on:
             for side in side_names:
                 policy = unmatched[side]
-                if flow.writes_to(side) and "create" not in (policy.first_run, policy.later):
+                if flow.writes_to(side) and "create" in (policy.first_run, policy.later):
                     self.warn(
                         path,
-                        f"flow has no match keys: records reaching {side} can never be matched, only created",
+                        f"flow has no match keys: a run killed between a create in {side} and its "
+                        "commit creates that record again on restart (add match or upsert_on)",
                     )
                     break
         return flow

@@ -269,7 +269,7 @@ CORE_FUNCTIONS: tuple[Function, ...] = (
 class RunBinding:
     """What context functions (linked, lookup) reach during a run; set by the runner."""
 
-    linked: Callable[[str, Any], Any] | None = None
+    linked: Callable[[str, Any, str | None], Any] | None = None
     lookup: Callable[[str, Any], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -277,10 +277,10 @@ class RunBinding:
 def context_functions(binding: RunBinding) -> tuple[Function, ...]:
     """linked() and lookup(): they read the run's link table and connections through `binding`."""
 
-    def linked(flow: str, source_id: Any) -> Any:
+    def linked(flow: str, source_id: Any, *side: str) -> Any:
         if source_id is None or binding.linked is None:
             return None
-        return binding.linked(flow, source_id)
+        return binding.linked(flow, source_id, side[0] if side else None)
 
     def lookup(ref: str, query: Any) -> Any:
         if binding.lookup is None:
@@ -292,7 +292,8 @@ def context_functions(binding: RunBinding) -> tuple[Function, ...]:
             "linked",
             linked,
             ("string", "any"),
-            description="linked('flow', source_id): the target id the flow's link table holds for a source id, or null.",
+            variadic=True,
+            description="linked('flow', id[, 'side']): the id linked to `id` on the flow's other side, or null. `id` is on the flow's first side (a one-way flow's source) unless `side` names its side.",
         ),
         Function(
             "lookup",

@@ -52,8 +52,6 @@ class RunOptions:
     resolver: Resolver | None = None
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
-    # Called before each state commit; the kill/restart tests use it to stop at a point.
-    before_commit: Callable[[], None] | None = None
 
 
 @dataclass
@@ -239,7 +237,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
                 continue
             spec.binding.extra["flow"] = name
             spec.binding.lookup = LookupCache(ctx).lookup
-            writer = Writer(store, dry_run=options.dry_run, before_commit=options.before_commit)
+            writer = Writer(store, dry_run=options.dry_run)
             try:
                 if isinstance(flow, SyncFlow):
                     runner = SyncRun(ctx, flow, writer)
@@ -280,16 +278,21 @@ def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:
 
 
 def _bind(spec: Spec, ctx: RunContext) -> None:
-    cache: dict[tuple[str, str], str | None] = {}
+    cache: dict[tuple[str, str, int], str | None] = {}
 
-    def linked(flow: str, source_id: Any) -> str | None:
-        key = (flow, str(source_id))
+    def linked(flow: str, id: Any, side: str | None) -> str | None:
+        model = spec.flows.get(flow)
+        index = 0
+        if side is not None and isinstance(model, SyncFlow):
+            names = [s.name for s in model.sides]
+            index = names.index(side) if side in names else 0
+        key = (flow, str(id), index)
         if flow == spec.binding.extra.get("flow"):
-            return ctx.store.linked_id(flow, key[1])
+            return ctx.store.target_linked_to(flow, index, key[1])
         if key not in cache:
             if len(cache) > 100_000:
                 cache.clear()
-            cache[key] = ctx.store.linked_id(flow, key[1])
+            cache[key] = ctx.store.target_linked_to(flow, index, key[1])
         return cache[key]
 
     spec.binding.linked = linked

@@ -39,9 +39,7 @@ class _Queue:
 class Writer:
     """Queues writes per (side, object, operation) and flushes them in batches."""
 
-    def __init__(
-        self, store: StateStore, *, dry_run: bool, before_commit: Callable[[], None] | None = None
-    ):
+    def __init__(self, store: StateStore, *, dry_run: bool):
         self.store = store
         self.dry_run = dry_run
         self.queues: dict[tuple[str, str, str], _Queue] = {}
@@ -50,7 +48,6 @@ class Writer:
         self._state_ops: list[Callable[[], None]] = []
         self._checkpoints: list[tuple[int, Callable[[], None]]] = []
         self._dry_ids = itertools.count(1)
-        self._before_commit = before_commit
         self.write_calls = 0
 
     def submit(
@@ -141,8 +138,6 @@ class Writer:
         ready = [cp for cp in self._checkpoints if floor is None or cp[0] < floor]
         if not done and not self._state_ops and not ready:
             return
-        if self._before_commit is not None:
-            self._before_commit()
         with self.store.transaction():
             for job, result in done:
                 job.commit(result)

@@ -1,0 +1,62 @@
+"""Architecture contracts: the core never imports a plugin; plugins import only the public
+API of `integrate` (its package namespace and `integrate.testing`)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import integrate
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = {"integrate", "integrate.testing"}
+
+
+def imports_of(path: Path) -> list[tuple[int, str, list[str]]]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name, []) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module, [a.name for a in node.names]))
+    return found
+
+
+def test_plugins_import_only_the_public_api() -> None:
+    offences = []
+    for path in sorted((ROOT / "plugins").rglob("*.py")):
+        for line, module, names in imports_of(path):
+            if module == "integrate" or module.startswith("integrate."):
+                if module not in PUBLIC:
+                    offences.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+                elif module == "integrate":
+                    private = [n for n in names if n not in integrate.__all__]
+                    if private:
+                        offences.append(f"{path.relative_to(ROOT)}:{line} imports {private} (not in __all__)")
+    assert offences == []
+
+
+def test_the_core_never_imports_a_plugin() -> None:
+    plugin_packages = {f"integrate_{p.name}" for p in (ROOT / "plugins").iterdir() if p.is_dir()}
+    offences = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sorted((ROOT / "core").rglob("*.py"))
+        for line, module, _names in imports_of(path)
+        if module.split(".")[0] in plugin_packages
+    ]
+    assert offences == []
+
+
+def test_import_linter_contracts_hold() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_public_names_are_all_importable() -> None:
+    for name in integrate.__all__:
+        assert hasattr(integrate, name), name
