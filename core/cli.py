@@ -277,11 +277,11 @@ def plugins(as_json: bool) -> None:
     from integrate.plugins import BLOCK_ENV
 
     found = _plugins()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in found.infos:
-        objects: list[str] = []
+        known: list[str] = []
         for name in info.connectors:
-            objects.extend(getattr(found.connectors[name], "known_objects", ()))
+            known.extend(found.connectors[name].known_objects)
         rows.append(
             {
                 "name": info.name,
@@ -290,7 +290,7 @@ def plugins(as_json: bool) -> None:
                 "status": info.status,
                 "error": info.error,
                 "connectors": info.connectors,
-                "objects": objects,
+                "objects": known,
                 "emulator": any(c in found.emulators for c in info.connectors),
             }
         )
@@ -578,7 +578,11 @@ def failures_list(spec_path: str, show_all: bool, state_file: str | None, as_jso
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @_guard
 def failures_retry(
-    spec_path: str, flows: tuple[str, ...], state_file: str | None, failures_file: str | None, as_json: bool
+    spec_path: str,
+    flows: tuple[str, ...],
+    state_file: str | None,
+    failures_file: str | None,
+    as_json: bool,
 ) -> None:
     """Try the failed records again now, without reading anything new."""
     from integrate.engine import RunFailed, RunOptions, run_spec

@@ -144,6 +144,9 @@ class Connector(ABC):
 
     plugin: ClassVar[str] = ""
     version: ClassVar[str] = "0"
+    # Objects the system always offers, for `integrate plugins`; empty when they depend on
+    # the connection's settings (a folder's files, custom modules).
+    known_objects: ClassVar[tuple[str, ...]] = ()
     config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
     description: ClassVar[str] = ""
 

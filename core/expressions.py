@@ -63,7 +63,7 @@ def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Exp
         raise ExpressionError(f"invalid expression {text!r}: {detail}", position) from exc
     except jp_errors.JMESPathError as exc:
         raise ExpressionError(f"invalid expression {text!r}: {_one_line(exc)}") from exc
-    ast = parsed.parsed
+    ast: dict[str, Any] = parsed.parsed  # type: ignore[assignment]
     check_functions(ast, library)
     if ast["type"] == "literal":
         return constant(ast["value"], location)
@@ -140,14 +140,21 @@ def literal_args(call: dict[str, Any]) -> list[Any]:
 
 
 def parse(text: str) -> dict[str, Any]:
-    parsed: dict[str, Any] = jmespath.compile(text).parsed
+    parsed: dict[str, Any] = jmespath.compile(text).parsed  # type: ignore[assignment]
     return parsed
 
 
 def _parse_detail(exc: jp_errors.ParseError) -> str:
-    lines = str(exc).splitlines()
-    head = lines[0] if lines else "syntax error"
-    head = head.replace("Invalid jmespath expression: ", "")
+    if type(exc) is jp_errors.ParseError:
+        # Its str() adds "Parse error at column N ... for expression:" and the expression on
+        # further lines; the column is reported as the problem's own.
+        head = exc.msg
+    else:
+        lines = str(exc).splitlines()
+        head = lines[0] if lines else "syntax error"
+    for prefix in ("Invalid jmespath expression: ", "Bad jmespath expression: "):
+        head = head.removeprefix(prefix)
+    head = head.rstrip(":")
     if exc.token_value is not None and "Incomplete" not in head:
         return f"{head} (near {exc.token_value!r})"
     return head.rstrip(":")

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from integrate.errors import RunLocked, StateError
+from integrate.secrets import REDACTOR
 
 SCHEMA_VERSION = 1
 
@@ -248,7 +249,7 @@ class StateStore:
         with self.transaction():
             self.db.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, stats = ?, message = ? WHERE run_id = ?",
-                (status, now(), dumps(stats), message, run_id),
+                (status, now(), REDACTOR.redact(dumps(stats)), REDACTOR.redact(message), run_id),
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
@@ -413,7 +414,7 @@ class StateStore:
                 side,
                 source_id,
                 kind,
-                reason,
+                REDACTOR.redact(reason),
                 dumps(record),
                 dumps(candidates) if candidates is not None else None,
                 stamp,
@@ -513,9 +514,9 @@ class StateStore:
                 source_id,
                 stage,
                 code,
-                message,
+                REDACTOR.redact(message),
                 location,
-                dumps(record),
+                dumps(REDACTOR.redact_data(record)),
                 now(),
             ),
         )

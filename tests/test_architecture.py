@@ -35,7 +35,9 @@ def test_plugins_import_only_the_public_api() -> None:
                 elif module == "integrate":
                     private = [n for n in names if n not in integrate.__all__]
                     if private:
-                        offences.append(f"{path.relative_to(ROOT)}:{line} imports {private} (not in __all__)")
+                        offences.append(
+                            f"{path.relative_to(ROOT)}:{line} imports {private} (not in __all__)"
+                        )
     assert offences == []
 
 
@@ -52,7 +54,11 @@ def test_the_core_never_imports_a_plugin() -> None:
 
 def test_import_linter_contracts_hold() -> None:
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True, check=False
+        [str(Path(sys.executable).parent / "lint-imports")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

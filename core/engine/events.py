@@ -85,12 +85,7 @@ class EventRun:
             snapshot = self._snapshot(obj, record)
             if link is None:
                 if self.first_run and not self.flow.backfill:
-                    seen = Link(sid, f"~{obj}:{sid}", obj, NO_TARGET, snapshot, {})
-                    self.writer.state(
-                        lambda seen=seen: self.store.save_link(
-                            self.flow.name, seen, self.ctx.run_id
-                        )
-                    )
+                    self._remember(Link(sid, f"~{obj}:{sid}", obj, NO_TARGET, snapshot, {}))
                     self._emit(
                         Change(
                             self.flow.name,
@@ -116,6 +111,10 @@ class EventRun:
             if not changes:
                 continue
             self._event("updated", obj, sid, record, link, snapshot, changes)
+
+    def _remember(self, link: Link) -> None:
+        """Keep a record's values (and its target, if any) without writing anything."""
+        self.writer.state(lambda: self.store.save_link(self.flow.name, link, self.ctx.run_id))
 
     def _snapshot(self, obj: str, record: Record) -> dict[str, Any]:
         info = self.ctx.info(self.flow.source.connection, obj)
@@ -399,7 +398,7 @@ class EventRun:
                 stage=stage,
                 code=code,
                 message=message,
-                location=entry["location"],
+                location=str(entry["location"]),
                 record=REDACTOR.redact_data(record),
             )
 

@@ -381,13 +381,13 @@ class SyncRun:
                 f"no matching record in {self.sides[t].ref.text} (unmatched: skip)",
             )
         else:
-            label, candidates = self._candidates(s, t, record)
+            label, suggestions = self._candidates(s, t, record)
             reason = (
                 f"no record of {self.sides[t].ref.text} matches {label}"
                 if label
                 else "waiting for an operator"
             )
-            self._hold(s, sid, record, QUEUE, reason, candidates=candidates)
+            self._hold(s, sid, record, QUEUE, reason, candidates=suggestions)
 
     def _key(self, s: int, record: Record) -> str | None:
         """The normalised match key of a record of side s (None when a part is empty)."""
@@ -995,7 +995,7 @@ class SyncRun:
                 stage=stage,
                 code=code,
                 message=message,
-                location=entry["location"],
+                location=str(entry["location"]),
                 record=REDACTOR.redact_data(record),
             )
             if sid is not None:

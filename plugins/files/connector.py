@@ -22,6 +22,7 @@ from integrate import (
     PluginError,
     WriteItem,
     WriteResult,
+    reveal,
 )
 from integrate_files.table import DELETED, Table
 
@@ -109,7 +110,7 @@ class FilesConnector(Connector):
 
     def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
         super().__init__(config, context)
-        root = Path(str(config["path"])).expanduser()
+        root = Path(reveal(config["path"])).expanduser()
         if not root.is_absolute() and context.base_dir:
             root = Path(context.base_dir) / root
         self.root = root
@@ -229,6 +230,7 @@ class FilesConnector(Connector):
                         )
                     )
                     continue
+                table.claim_id(key)
             else:
                 key = table.new_id()
                 record[table.id_field] = key
@@ -278,7 +280,8 @@ class FilesConnector(Connector):
         made = {i.ref for i in creates}
         for result in results:
             result.created = result.ref in made
-        return results
+        order = {item.ref: n for n, item in enumerate(items)}
+        return sorted(results, key=lambda r: order[r.ref])
 
     def _move(self, obj: str, items: Sequence[WriteItem]) -> list[WriteResult]:
         results: list[WriteResult] = []

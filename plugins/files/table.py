@@ -118,8 +118,8 @@ class Table:
         with self.base.open("rb") as fh:
             fh.seek(offset)
             line = fh.readline()
-        record: Record = orjson.loads(line)
-        return record
+        stored: Record = orjson.loads(line)
+        return stored
 
     def offsets(self) -> dict[str, int]:
         """id → offset of every record in the base (built once, on the first need)."""
@@ -133,13 +133,18 @@ class Table:
         if self._next_id is None:
             highest = 0
             for record in self.scan():
-                value = str(record.get(self.id_field, ""))
-                if value.isdigit():
-                    highest = max(highest, int(value))
+                text = str(record.get(self.id_field, ""))
+                if text.isdigit():
+                    highest = max(highest, int(text))
             self._next_id = highest + 1
         value = self._next_id
         self._next_id += 1
         return str(value)
+
+    def claim_id(self, id: str) -> None:
+        """A caller-given id: later generated ids go past it."""
+        if id.isdigit() and self._next_id is not None and int(id) >= self._next_id:
+            self._next_id = int(id) + 1
 
     def exists(self, id: str) -> bool:
         return self.get(id) is not None

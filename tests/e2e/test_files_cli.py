@@ -51,23 +51,57 @@ def test_one_way_sync_matches_by_key_updates_and_creates(cli: Any, workdir: Path
     write_jsonl(
         workdir / "src/accounts.jsonl",
         [
-            {"id": "s1", "name": "Acme", "address": {"city": "Austin"}, "tier": "gold", "changed": "1"},
-            {"id": "s2", "name": "Globex", "address": {"city": "Berlin"}, "tier": "silver", "changed": "2"},
-            {"id": "s3", "name": "Initech", "address": {"city": "Austin"}, "tier": None, "changed": "3"},
+            {
+                "id": "s1",
+                "name": "Acme",
+                "address": {"city": "Austin"},
+                "tier": "gold",
+                "changed": "1",
+            },
+            {
+                "id": "s2",
+                "name": "Globex",
+                "address": {"city": "Berlin"},
+                "tier": "silver",
+                "changed": "2",
+            },
+            {
+                "id": "s3",
+                "name": "Initech",
+                "address": {"city": "Austin"},
+                "tier": None,
+                "changed": "3",
+            },
         ],
     )
-    write_jsonl(workdir / "dst/accounts.jsonl", [{"id": "10", "title": "  ACME ", "city": "old", "note": "keep me"}])
+    write_jsonl(
+        workdir / "dst/accounts.jsonl",
+        [{"id": "10", "title": "  ACME ", "city": "old", "note": "keep me"}],
+    )
 
     code, report = run_json(cli, "spec.yaml")
 
     assert code == 0
     assert totals(report, "accounts") | {} == {
-        "read": 3, "created": 2, "updated": 1, "unchanged": 0, "skipped": 0,
-        "deferred": 0, "queued": 0, "failed": 0, "actions": 0,
+        "read": 3,
+        "created": 2,
+        "updated": 1,
+        "unchanged": 0,
+        "skipped": 0,
+        "deferred": 0,
+        "queued": 0,
+        "failed": 0,
+        "actions": 0,
     }
     target = {r["title"]: r for r in read_jsonl(workdir / "dst/accounts.jsonl")}
     # The matched record is overwritten with the source's data; fields it does not carry stay.
-    assert target["Acme"] == {"id": "10", "title": "Acme", "city": "Austin", "tier": "GOLD", "note": "keep me"}
+    assert target["Acme"] == {
+        "id": "10",
+        "title": "Acme",
+        "city": "Austin",
+        "tier": "GOLD",
+        "note": "keep me",
+    }
     assert target["Globex"]["origin"] == "src" and target["Globex"]["tier"] == "SILVER"
     assert "origin" not in target["Acme"]  # on_create only on create
     assert len(target) == 3
@@ -75,7 +109,10 @@ def test_one_way_sync_matches_by_key_updates_and_creates(cli: Any, workdir: Path
 
 def test_rerun_without_changes_writes_nothing(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(ONE_WAY % {"unmatched": "create"})
-    write_jsonl(workdir / "src/accounts.jsonl", [{"id": f"s{i}", "name": f"N{i}", "changed": str(i)} for i in range(7)])
+    write_jsonl(
+        workdir / "src/accounts.jsonl",
+        [{"id": f"s{i}", "name": f"N{i}", "changed": str(i)} for i in range(7)],
+    )
     assert cli("run", "spec.yaml").exit_code == 0
     before = (workdir / "dst/accounts.jsonl").read_bytes()
 
@@ -105,14 +142,19 @@ def test_incremental_run_reads_only_changed_records(cli: Any, workdir: Path) -> 
     assert titles == ["N1", "N2", "N4", "N5", "Renamed"]
 
 
-def test_dry_run_plans_the_same_counts_as_the_real_run_and_writes_nothing(cli: Any, workdir: Path) -> None:
+def test_dry_run_plans_the_same_counts_as_the_real_run_and_writes_nothing(
+    cli: Any, workdir: Path
+) -> None:
     # ALL-3
     Path("spec.yaml").write_text(ONE_WAY % {"unmatched": "{first_run: create, later: create}"})
     write_jsonl(
         workdir / "src/accounts.jsonl",
         [{"id": f"s{i}", "name": f"Name {i}", "tier": "x", "changed": str(i)} for i in range(10)],
     )
-    write_jsonl(workdir / "dst/accounts.jsonl", [{"id": "1", "title": "name 3"}, {"id": "2", "title": "Name 4", "tier": "X"}])
+    write_jsonl(
+        workdir / "dst/accounts.jsonl",
+        [{"id": "1", "title": "name 3"}, {"id": "2", "title": "Name 4", "tier": "X"}],
+    )
     before = (workdir / "dst/accounts.jsonl").read_bytes()
 
     code, planned = run_json(cli, "spec.yaml", "--dry-run")
@@ -128,13 +170,18 @@ def test_dry_run_plans_the_same_counts_as_the_real_run_and_writes_nothing(cli: A
 
 def test_dry_run_prints_the_plan_lines(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(ONE_WAY % {"unmatched": "create"})
-    write_jsonl(workdir / "src/accounts.jsonl", [{"id": "s1", "name": "Acme", "tier": "a", "changed": "1"}])
+    write_jsonl(
+        workdir / "src/accounts.jsonl", [{"id": "s1", "name": "Acme", "tier": "a", "changed": "1"}]
+    )
     write_jsonl(workdir / "dst/accounts.jsonl", [{"id": "9", "title": "acme", "tier": "B"}])
 
     result = cli("run", "spec.yaml", "--dry-run")
 
     assert result.exit_code == 0
-    assert 'accounts: update source:s1 → target.accounts:9 {title: "acme" → "Acme", tier: "B" → "A"}' in result.stdout
+    assert (
+        'accounts: update source:s1 → target.accounts:9 {title: "acme" → "Acme", tier: "B" → "A"}'
+        in result.stdout
+    )
     assert "dry run: nothing was written" in result.stdout
 
 
@@ -167,7 +214,11 @@ def test_pending_queue_on_first_run_then_resolution_by_command(cli: Any, workdir
     )
     write_jsonl(
         workdir / "desk/accounts.jsonl",
-        [{"id": "d1", "name": "ACME"}, {"id": "d2", "name": "Globex Corporation"}, {"id": "d3", "name": "Hooli"}],
+        [
+            {"id": "d1", "name": "ACME"},
+            {"id": "d2", "name": "Globex Corporation"},
+            {"id": "d3", "name": "Hooli"},
+        ],
     )
 
     first = cli("run", "spec.yaml")
@@ -203,7 +254,13 @@ def test_pending_queue_on_first_run_then_resolution_by_command(cli: Any, workdir
 
 def test_resolving_to_an_already_linked_record_is_refused(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(PENDING)
-    write_jsonl(workdir / "crm/accounts.jsonl", [{"id": "c1", "name": "Acme", "changed": "1"}, {"id": "c2", "name": "Other", "changed": "2"}])
+    write_jsonl(
+        workdir / "crm/accounts.jsonl",
+        [
+            {"id": "c1", "name": "Acme", "changed": "1"},
+            {"id": "c2", "name": "Other", "changed": "2"},
+        ],
+    )
     write_jsonl(workdir / "desk/accounts.jsonl", [{"id": "d1", "name": "acme"}])
     assert cli("run", "spec.yaml").exit_code == 0
 
@@ -236,19 +293,45 @@ flows:
 """
 
 
-def test_two_way_edits_on_each_side_land_on_the_other_and_nothing_echoes(cli: Any, workdir: Path) -> None:
+def test_two_way_edits_on_each_side_land_on_the_other_and_nothing_echoes(
+    cli: Any, workdir: Path
+) -> None:
     # SM-2 on the files plugin.
     Path("spec.yaml").write_text(TWO_WAY)
     write_jsonl(
         workdir / "left/people.jsonl",
         [
-            {"id": "L1", "email": "ann@x.test", "phone": "1", "name": "Ann Lee", "state": "lead", "modified": "2024-01-01"},
-            {"id": "L2", "email": "bob@x.test", "phone": "2", "name": "Bob Ray", "state": "client", "modified": "2024-01-01"},
+            {
+                "id": "L1",
+                "email": "ann@x.test",
+                "phone": "1",
+                "name": "Ann Lee",
+                "state": "lead",
+                "modified": "2024-01-01",
+            },
+            {
+                "id": "L2",
+                "email": "bob@x.test",
+                "phone": "2",
+                "name": "Bob Ray",
+                "state": "client",
+                "modified": "2024-01-01",
+            },
         ],
     )
     write_jsonl(
         workdir / "right/contacts.jsonl",
-        [{"id": "R1", "mail": "bob@x.test", "tel": "2", "first": "Bob", "last": "Ray", "stage": "CUSTOMER", "updated": "2023-01-01"}],
+        [
+            {
+                "id": "R1",
+                "mail": "bob@x.test",
+                "tel": "2",
+                "first": "Bob",
+                "last": "Ray",
+                "stage": "CUSTOMER",
+                "updated": "2023-01-01",
+            }
+        ],
     )
 
     first = json.loads(cli("run", "spec.yaml", "--json").stdout)
@@ -278,19 +361,39 @@ def test_two_way_edits_on_each_side_land_on_the_other_and_nothing_echoes(cli: An
     assert right["ann@x.test"]["tel"] == "111"
 
     # The values the sync wrote come back as changes of both files: none is sent back.
-    snapshot = (workdir / "left/people.jsonl").read_bytes(), (workdir / "right/contacts.jsonl").read_bytes()
+    snapshot = (
+        (workdir / "left/people.jsonl").read_bytes(),
+        (workdir / "right/contacts.jsonl").read_bytes(),
+    )
     third = json.loads(cli("run", "spec.yaml", "--json").stdout)
     [stats] = third["flows"]
     assert stats["totals"]["read"] >= 2  # the echoes are read ...
-    assert stats["totals"]["updated"] == 0 and stats["totals"]["created"] == 0  # ... and not written back
-    assert ((workdir / "left/people.jsonl").read_bytes(), (workdir / "right/contacts.jsonl").read_bytes()) == snapshot
+    assert (
+        stats["totals"]["updated"] == 0 and stats["totals"]["created"] == 0
+    )  # ... and not written back
+    assert (
+        (workdir / "left/people.jsonl").read_bytes(),
+        (workdir / "right/contacts.jsonl").read_bytes(),
+    ) == snapshot
     fourth = json.loads(cli("run", "spec.yaml", "--json").stdout)
     assert fourth["flows"][0]["totals"]["read"] == 0
 
 
 def test_two_way_conflict_newest_wins(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(TWO_WAY)
-    write_jsonl(workdir / "left/people.jsonl", [{"id": "L1", "email": "a@x.test", "phone": "1", "name": "A B", "state": "lead", "modified": "2024-01-01"}])
+    write_jsonl(
+        workdir / "left/people.jsonl",
+        [
+            {
+                "id": "L1",
+                "email": "a@x.test",
+                "phone": "1",
+                "name": "A B",
+                "state": "lead",
+                "modified": "2024-01-01",
+            }
+        ],
+    )
     write_jsonl(workdir / "right/contacts.jsonl", [])
     assert cli("run", "spec.yaml").exit_code == 0
     left = read_jsonl(workdir / "left/people.jsonl")
@@ -308,18 +411,37 @@ def test_two_way_conflict_newest_wins(cli: Any, workdir: Path) -> None:
 
 def test_one_way_object_direction_overrides_field_directions(cli: Any, workdir: Path) -> None:
     # CS-5: the object-level one-way direction supersedes a pair's own direction.
-    spec = TWO_WAY.replace("    conflict: newest\n", "    conflict: newest\n    direction: to_right\n").replace(
+    spec = TWO_WAY.replace(
+        "    conflict: newest\n", "    conflict: newest\n    direction: to_right\n"
+    ).replace(
         "      - {left: phone, right: tel}", "      - {left: phone, right: tel, direction: to_left}"
     )
     Path("spec.yaml").write_text(spec)
-    write_jsonl(workdir / "left/people.jsonl", [{"id": "L1", "email": "a@x.test", "phone": "9", "name": "A B", "state": "lead", "modified": "1"}])
-    write_jsonl(workdir / "right/contacts.jsonl", [{"id": "R9", "mail": "z@x.test", "tel": "0", "first": "Z", "updated": "1"}])
+    write_jsonl(
+        workdir / "left/people.jsonl",
+        [
+            {
+                "id": "L1",
+                "email": "a@x.test",
+                "phone": "9",
+                "name": "A B",
+                "state": "lead",
+                "modified": "1",
+            }
+        ],
+    )
+    write_jsonl(
+        workdir / "right/contacts.jsonl",
+        [{"id": "R9", "mail": "z@x.test", "tel": "0", "first": "Z", "updated": "1"}],
+    )
 
     assert cli("run", "spec.yaml").exit_code == 0
 
     right = {r["mail"]: r for r in read_jsonl(workdir / "right/contacts.jsonl")}
     assert right["a@x.test"]["tel"] == "9"  # flows to right despite the pair's own direction
-    assert [r["email"] for r in read_jsonl(workdir / "left/people.jsonl")] == ["a@x.test"]  # nothing to left
+    assert [r["email"] for r in read_jsonl(workdir / "left/people.jsonl")] == [
+        "a@x.test"
+    ]  # nothing to left
 
 
 FAILING = """\
@@ -339,7 +461,9 @@ flows:
 """
 
 
-def test_a_bad_record_goes_to_the_failure_file_while_the_rest_of_the_batch_lands(cli: Any, workdir: Path) -> None:
+def test_a_bad_record_goes_to_the_failure_file_while_the_rest_of_the_batch_lands(
+    cli: Any, workdir: Path
+) -> None:
     # SDP-12: a write rejected for one row, a mapping error for another; the batch's others land.
     Path("spec.yaml").write_text(FAILING)
     write_jsonl(
@@ -352,7 +476,9 @@ def test_a_bad_record_goes_to_the_failure_file_while_the_rest_of_the_batch_lands
             {"id": "5", "code": "E", "born": None},
         ],
     )
-    write_jsonl(workdir / "dst/items.jsonl", [{"id": "Z", "born": "1999-01-01"}])  # "Z" is taken: a duplicate id
+    write_jsonl(
+        workdir / "dst/items.jsonl", [{"id": "Z", "born": "1999-01-01"}]
+    )  # "Z" is taken: a duplicate id
 
     result = cli("run", "spec.yaml")
 
@@ -379,11 +505,20 @@ def test_a_bad_record_goes_to_the_failure_file_while_the_rest_of_the_batch_lands
 
 def test_failures_retry_runs_only_the_failed_records(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(FAILING)
-    write_jsonl(workdir / "src/items.jsonl", [{"id": "1", "code": "A", "born": "2001-02-03"}, {"id": "4", "code": "Z", "born": "2004-05-06"}])
+    write_jsonl(
+        workdir / "src/items.jsonl",
+        [
+            {"id": "1", "code": "A", "born": "2001-02-03"},
+            {"id": "4", "code": "Z", "born": "2004-05-06"},
+        ],
+    )
     write_jsonl(workdir / "dst/items.jsonl", [{"id": "Z"}])
     assert cli("run", "spec.yaml").exit_code == 3
     # Free the id "Z" in the target, then retry without reading the source again.
-    write_jsonl(workdir / "dst/items.jsonl", [r for r in read_jsonl(workdir / "dst/items.jsonl") if r["id"] != "Z"])
+    write_jsonl(
+        workdir / "dst/items.jsonl",
+        [r for r in read_jsonl(workdir / "dst/items.jsonl") if r["id"] != "Z"],
+    )
 
     result = cli("failures", "retry", "spec.yaml", "--json")
 
@@ -395,12 +530,23 @@ def test_failures_retry_runs_only_the_failed_records(cli: Any, workdir: Path) ->
 def test_disabled_flow_resumes_differentially(cli: Any, workdir: Path) -> None:
     # SDP-10 / SDP-15 on the files plugin.
     Path("spec.yaml").write_text(ONE_WAY % {"unmatched": "create"})
-    write_jsonl(workdir / "src/accounts.jsonl", [{"id": "s1", "name": "A", "changed": "1"}, {"id": "s2", "name": "B", "changed": "2"}])
-    assert cli("run", "spec.yaml").exit_code == 0
-    Path("spec.yaml").write_text((ONE_WAY % {"unmatched": "create"}).replace("    from: src.accounts", "    enabled: false\n    from: src.accounts"))
     write_jsonl(
         workdir / "src/accounts.jsonl",
-        [{"id": "s1", "name": "A2", "changed": "5"}, {"id": "s2", "name": "B", "changed": "2"}, {"id": "s3", "name": "C", "changed": "6"}],
+        [{"id": "s1", "name": "A", "changed": "1"}, {"id": "s2", "name": "B", "changed": "2"}],
+    )
+    assert cli("run", "spec.yaml").exit_code == 0
+    Path("spec.yaml").write_text(
+        (ONE_WAY % {"unmatched": "create"}).replace(
+            "    from: src.accounts", "    enabled: false\n    from: src.accounts"
+        )
+    )
+    write_jsonl(
+        workdir / "src/accounts.jsonl",
+        [
+            {"id": "s1", "name": "A2", "changed": "5"},
+            {"id": "s2", "name": "B", "changed": "2"},
+            {"id": "s3", "name": "C", "changed": "6"},
+        ],
     )
     off = json.loads(cli("run", "spec.yaml", "--json").stdout)
     assert off["flows"][0]["disabled"] is True
@@ -410,7 +556,11 @@ def test_disabled_flow_resumes_differentially(cli: Any, workdir: Path) -> None:
     on = json.loads(cli("run", "spec.yaml", "--json").stdout)
 
     assert totals(on, "accounts")["read"] == 2
-    assert sorted(r["title"] for r in read_jsonl(workdir / "dst/accounts.jsonl")) == ["A2", "B", "C"]
+    assert sorted(r["title"] for r in read_jsonl(workdir / "dst/accounts.jsonl")) == [
+        "A2",
+        "B",
+        "C",
+    ]
 
 
 def test_state_show_and_reset(cli: Any, workdir: Path) -> None:

@@ -40,13 +40,21 @@ def make_world(root: Path) -> None:
     (root / "src").mkdir(parents=True)
     (root / "dst").mkdir(parents=True)
     source = [
-        {"id": f"s{i}", "name": f"Company {i:05d}", "city": rnd.choice(["Austin", "Berlin", "Zürich"]),
-         "code": f"c{i}", "changed": f"{i:06d}"}
+        {
+            "id": f"s{i}",
+            "name": f"Company {i:05d}",
+            "city": rnd.choice(["Austin", "Berlin", "Zürich"]),
+            "code": f"c{i}",
+            "changed": f"{i:06d}",
+        }
         for i in range(5000)
     ]
     (root / "src/accounts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in source))
     # 400 existing target records match a source record by name (case differs) and get updated.
-    target = [{"id": str(9000 + i), "title": f"COMPANY {i * 12:05d}", "city": "old", "keep": i} for i in range(400)]
+    target = [
+        {"id": str(9000 + i), "title": f"COMPANY {i * 12:05d}", "city": "old", "keep": i}
+        for i in range(400)
+    ]
     (root / "dst/accounts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in target))
     (root / "spec.yaml").write_text(SPEC)
 
@@ -109,5 +117,7 @@ def test_killed_runs_end_with_the_same_target_as_an_uninterrupted_run(tmp_path: 
     assert target_files(killed) == expected
     records = [json.loads(line) for line in expected["accounts.jsonl"].splitlines()]
     titles = [r["title"] for r in records]
-    assert len(titles) == len(set(titles)) == 5000 + 0  # every source record once; the 400 matched, not duplicated
+    assert (
+        len(titles) == len(set(titles)) == 5000 + 0
+    )  # every source record once; the 400 matched, not duplicated
     assert sum(1 for r in records if "keep" in r) == 400

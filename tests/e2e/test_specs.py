@@ -32,13 +32,17 @@ def test_spec_passes_the_core_schema(path: Path) -> None:
 
     assert spec.flows
     # The only warnings allowed are secrets not set in this environment.
-    assert all("environment variable" in w and "is not set" in w for w in spec.warnings), spec.warnings
+    assert all("environment variable" in w and "is not set" in w for w in spec.warnings), (
+        spec.warnings
+    )
 
 
 def test_the_specs_use_every_kind_of_flow() -> None:
     kinds = {
-        path.name: {("two-way" if f.two_way else "one-way") if isinstance(f, SyncFlow) else "events"
-                    for f in load_spec(path, None, strict_env=False).flows.values()}
+        path.name: {
+            ("two-way" if f.two_way else "one-way") if isinstance(f, SyncFlow) else "events"
+            for f in load_spec(path, None, strict_env=False).flows.values()
+        }
         for path in SPECS
     }
     assert kinds["zoho_crm-servicedesk_msp.yaml"] == {"one-way"}
@@ -48,7 +52,13 @@ def test_the_specs_use_every_kind_of_flow() -> None:
     ideolve = load_spec(repo_root() / "specs/zoho_crm-ideolve.yaml", None, strict_env=False)
     flow = ideolve.flows["notes"]
     assert isinstance(flow, EventFlow)
-    assert [h.event for h in flow.handlers] == ["created", "updated", "related_added", "related_added", "related_added"]
+    assert [h.event for h in flow.handlers] == [
+        "created",
+        "updated",
+        "related_added",
+        "related_added",
+        "related_added",
+    ]
 
 
 def test_the_example_spec_runs_on_the_embedded_default(cli: Any, workdir: Path) -> None:
@@ -67,4 +77,6 @@ def test_the_example_spec_runs_on_the_embedded_default(cli: Any, workdir: Path) 
     assert people["outcomes"]["desk"]["created"] == 2
     assert people["outcomes"]["crm"]["created"] == 1
     users = {u["email"]: u for u in read_jsonl(workdir / "data/desk/users.jsonl")}
-    assert users["ada@acme.example"]["vip"] is True and users["ada@acme.example"]["company_id"] == "7"
+    assert (
+        users["ada@acme.example"]["vip"] is True and users["ada@acme.example"]["company_id"] == "7"
+    )

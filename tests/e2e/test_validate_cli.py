@@ -45,7 +45,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return attempts
 
 
-def test_five_mistakes_five_problems_at_their_line_and_column(cli: Any, workdir: Path, no_network: list[Any]) -> None:
+def test_five_mistakes_five_problems_at_their_line_and_column(
+    cli: Any, workdir: Path, no_network: list[Any]
+) -> None:
     # ALL-2
     Path("spec.yaml").write_text(FIVE_MISTAKES)
     before = sorted(p.name for p in workdir.rglob("*"))
@@ -53,7 +55,11 @@ def test_five_mistakes_five_problems_at_their_line_and_column(cli: Any, workdir:
     result = cli("validate", "spec.yaml")
 
     assert result.exit_code == 2
-    problems = [line for line in result.stdout.splitlines() if line.startswith("spec.yaml:") and ": " in line]
+    problems = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("spec.yaml:") and ": " in line
+    ]
     problems = [line for line in problems if not line.endswith("problems")]
     assert problems == [
         "spec.yaml:9:9: there is no connection 'dsk' (did you mean 'desk'?) (at $.flows.accounts.to)",
@@ -68,8 +74,13 @@ def test_five_mistakes_five_problems_at_their_line_and_column(cli: Any, workdir:
 
 
 def test_valid_spec_is_ok(cli: Any, workdir: Path) -> None:
-    Path("spec.yaml").write_text(FIVE_MISTAKES.replace("dsk.", "desk.").replace("queu,", "queue,").replace("fiedls", "fields")
-                                 .replace("Last_Name]\"", "Last_Name])\"").replace("lowr(", "lower("))
+    Path("spec.yaml").write_text(
+        FIVE_MISTAKES.replace("dsk.", "desk.")
+        .replace("queu,", "queue,")
+        .replace("fiedls", "fields")
+        .replace('Last_Name]"', 'Last_Name])"')
+        .replace("lowr(", "lower(")
+    )
 
     result = cli("validate", "spec.yaml")
 
@@ -80,24 +91,35 @@ def test_valid_spec_is_ok(cli: Any, workdir: Path) -> None:
 def test_unsafe_yaml_is_refused_before_anything_runs(cli: Any, workdir: Path) -> None:
     # RELIABILITY T14: tags, duplicate keys, alias bombs and huge files.
     marker = workdir / "pwned"
-    Path("tag.yaml").write_text(f'integrate: 1\nname: !!python/object/apply:os.system ["touch {marker}"]\n')
+    Path("tag.yaml").write_text(
+        f'integrate: 1\nname: !!python/object/apply:os.system ["touch {marker}"]\n'
+    )
     Path("dup.yaml").write_text("integrate: 1\nname: a\nname: b\n")
     levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     levels += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 9)}]" for i in range(1, 9)]
     Path("bomb.yaml").write_text("\n".join(levels) + "\n")
     Path("big.yaml").write_text("# " + "x" * (5 * 1024 * 1024) + "\n")
 
-    outputs = {name: cli("validate", name) for name in ("tag.yaml", "dup.yaml", "bomb.yaml", "big.yaml")}
+    outputs = {
+        name: cli("validate", name) for name in ("tag.yaml", "dup.yaml", "bomb.yaml", "big.yaml")
+    }
 
     assert all(r.exit_code == 2 for r in outputs.values())
-    assert "tag.yaml:2:7: YAML tag !!python/object/apply:os.system is not allowed in specs" in outputs["tag.yaml"].stdout
-    assert "dup.yaml:3:1: duplicate key 'name' (first defined at line 2)" in outputs["dup.yaml"].stdout
+    assert (
+        "tag.yaml:2:7: YAML tag !!python/object/apply:os.system is not allowed in specs"
+        in outputs["tag.yaml"].stdout
+    )
+    assert (
+        "dup.yaml:3:1: duplicate key 'name' (first defined at line 2)" in outputs["dup.yaml"].stdout
+    )
     assert "YAML anchors (&a0) are not allowed in specs" in outputs["bomb.yaml"].stdout
     assert "specs are limited to 1,048,576 bytes" in outputs["big.yaml"].stdout
     assert not marker.exists()
 
 
-def test_unset_environment_variable_is_a_warning_for_validate_and_an_error_for_run(cli: Any, workdir: Path) -> None:
+def test_unset_environment_variable_is_a_warning_for_validate_and_an_error_for_run(
+    cli: Any, workdir: Path
+) -> None:
     Path("spec.yaml").write_text(
         "integrate: 1\nname: env\nconnections:\n  a: {plugin: files, config: {path: '${env:DATA_DIR_UNSET}/a'}}\n"
         "flows:\n  f: {from: a.x, to: a.y, fields: {n: n}}\n"
@@ -107,6 +129,8 @@ def test_unset_environment_variable_is_a_warning_for_validate_and_an_error_for_r
     ran = cli("run", "spec.yaml")
 
     assert checked.exit_code == 0
-    assert "spec.yaml:4:37: warning: environment variable DATA_DIR_UNSET is not set" in checked.stdout
+    assert (
+        "spec.yaml:4:37: warning: environment variable DATA_DIR_UNSET is not set" in checked.stdout
+    )
     assert ran.exit_code == 2
     assert "spec.yaml:4:37: environment variable DATA_DIR_UNSET is not set" in ran.stderr

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def sh(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600
+    )
 
 
 @pytest.mark.slow
@@ -36,7 +38,12 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(ROOT / "examples/files-demo.yaml", work / "spec.yaml")
-    where = sh(bin_dir / "python", "-c", "import integrate, integrate_files; print(integrate.__file__)", cwd=work)
+    where = sh(
+        bin_dir / "python",
+        "-c",
+        "import integrate, integrate_files; print(integrate.__file__)",
+        cwd=work,
+    )
     assert str(env_dir) in where.stdout, where.stdout + where.stderr
 
     plugins = sh(bin_dir / "integrate", "plugins", "--json", cwd=work)
@@ -51,4 +58,6 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
 
     schema = sh(bin_dir / "integrate", "schema", cwd=work)
     assert schema.returncode == 0, schema.stderr
-    assert json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"]["examples"] == ["files"]
+    assert json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"]["examples"] == [
+        "files"
+    ]
