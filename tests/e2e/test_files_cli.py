@@ -102,7 +102,8 @@ def test_one_way_sync_matches_by_key_updates_and_creates(cli: Any, workdir: Path
         "tier": "GOLD",
         "note": "keep me",
     }
-    assert target["Globex"]["origin"] == "src" and target["Globex"]["tier"] == "SILVER"
+    assert target["Globex"]["origin"] == "src"
+    assert target["Globex"]["tier"] == "SILVER"
     assert "origin" not in target["Acme"]  # on_create only on create
     assert len(target) == 3
 
@@ -338,7 +339,8 @@ def test_two_way_edits_on_each_side_land_on_the_other_and_nothing_echoes(
 
     assert first["status"] == "succeeded"
     right = {r["mail"]: r for r in read_jsonl(workdir / "right/contacts.jsonl")}
-    assert right["ann@x.test"]["first"] == "Ann" and right["ann@x.test"]["stage"] == "PROSPECT"
+    assert right["ann@x.test"]["first"] == "Ann"
+    assert right["ann@x.test"]["stage"] == "PROSPECT"
     assert len(right) == 2
 
     # An edit on each side.
@@ -356,7 +358,8 @@ def test_two_way_edits_on_each_side_land_on_the_other_and_nothing_echoes(
     assert stats["outcomes"]["right"]["updated"] == 1
     assert stats["outcomes"]["left"]["updated"] == 1
     left = {r["id"]: r for r in read_jsonl(workdir / "left/people.jsonl")}
-    assert left["L2"]["name"] == "Robert Ray" and left["L2"]["state"] == "lead"
+    assert left["L2"]["name"] == "Robert Ray"
+    assert left["L2"]["state"] == "lead"
     right = {r["mail"]: r for r in read_jsonl(workdir / "right/contacts.jsonl")}
     assert right["ann@x.test"]["tel"] == "111"
 
@@ -368,9 +371,8 @@ def test_two_way_edits_on_each_side_land_on_the_other_and_nothing_echoes(
     third = json.loads(cli("run", "spec.yaml", "--json").stdout)
     [stats] = third["flows"]
     assert stats["totals"]["read"] >= 2  # the echoes are read ...
-    assert (
-        stats["totals"]["updated"] == 0 and stats["totals"]["created"] == 0
-    )  # ... and not written back
+    assert stats["totals"]["updated"] == 0
+    assert stats["totals"]["created"] == 0
     assert (
         (workdir / "left/people.jsonl").read_bytes(),
         (workdir / "right/contacts.jsonl").read_bytes(),
@@ -490,7 +492,8 @@ def test_a_bad_record_goes_to_the_failure_file_while_the_rest_of_the_batch_lands
     assert "date(): 'not a date' is not an ISO date" in failures["2"]["error"]
     assert failures["2"]["location"] == "spec.yaml:13:13"
     assert failures["2"]["record"] == {"id": "2", "code": "B", "born": "not a date"}
-    assert failures["4"]["code"] == "DUPLICATE_ID" and failures["4"]["stage"] == "write"
+    assert failures["4"]["code"] == "DUPLICATE_ID"
+    assert failures["4"]["stage"] == "write"
     listing = cli("failures", "list", "spec.yaml")
     assert "date(): 'not a date' is not an ISO date" in listing.stdout
 
@@ -570,7 +573,8 @@ def test_state_show_and_reset(cli: Any, workdir: Path) -> None:
     assert cli("run", "spec.yaml").exit_code == 0
     shown = cli("state", "show", "spec.yaml")
     assert "flow accounts: 1 links" in shown.stdout
-    assert "#1" in shown.stdout and "succeeded" in shown.stdout
+    assert "#1" in shown.stdout
+    assert "succeeded" in shown.stdout
 
     reset = cli("state", "reset", "spec.yaml", "--yes")
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from integrate import Connector, WriteItem, WriteResult, hookimpl, reveal
+from integrate import WriteItem, WriteResult, hookimpl, reveal
 from integrate.build import load_spec
 from integrate.cli import _setup_logging
 from integrate.engine import RunOptions, run_spec

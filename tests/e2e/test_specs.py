@@ -72,11 +72,11 @@ def test_the_example_spec_runs_on_the_embedded_default(cli: Any, workdir: Path) 
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     companies = next(f for f in report["flows"] if f["flow"] == "companies")
-    assert companies["totals"]["updated"] == 2 and companies["totals"]["queued"] == 2
+    assert companies["totals"]["updated"] == 2
+    assert companies["totals"]["queued"] == 2
     people = next(f for f in report["flows"] if f["flow"] == "people")
     assert people["outcomes"]["desk"]["created"] == 2
     assert people["outcomes"]["crm"]["created"] == 1
     users = {u["email"]: u for u in read_jsonl(workdir / "data/desk/users.jsonl")}
-    assert (
-        users["ada@acme.example"]["vip"] is True and users["ada@acme.example"]["company_id"] == "7"
-    )
+    assert users["ada@acme.example"]["vip"] is True
+    assert users["ada@acme.example"]["company_id"] == "7"
