@@ -14,12 +14,12 @@ from croniter import croniter
 
 from integrate.connector import CREATE, Record, WriteResult
 from integrate.engine.context import RunContext
+from integrate.engine.outcomes import Outcomes
 from integrate.engine.plan import ACTION, FAIL, SKIP, Change, FlowStats
 from integrate.engine.values import same, truthy
 from integrate.engine.writer import Writer
-from integrate.errors import Location, RecordError
+from integrate.errors import RecordError
 from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
-from integrate.secrets import REDACTOR
 from integrate.state import Link
 
 SIDE = "source"
@@ -32,7 +32,8 @@ class EventRun:
         self.flow = flow
         self.store = ctx.store
         self.writer = writer
-        self.stats = FlowStats(flow.name)
+        self.out = Outcomes(ctx, flow.name, writer)
+        self.stats = self.out.stats
         self.first_run = self.store.completed_runs(flow.name) == 0
         self.target_conn = flow.target.connection
         self.target_obj = flow.target.objects[0]
@@ -41,6 +42,10 @@ class EventRun:
 
     def run(self) -> FlowStats:
         saved = {} if self.ctx.full_refresh else (self.store.cursor(self.flow.name, SIDE) or {})
+        # Records whose action failed last time are tried again (a newer read wins).
+        self.held = {
+            h.source_id: h for h in self.store.held(self.flow.name, side=SIDE, kinds=(FAIL,))
+        }
         for obj in self.flow.source.objects:
             if self.ctx.only_held:
                 break
@@ -51,6 +56,11 @@ class EventRun:
                 self._page(obj, page.records)
                 if page.cursor is not None:
                     self.cursors[obj] = page.cursor
+        for held in list(self.held.values()):
+            obj = held.record.get(OBJECT_FIELD) or self.flow.source.objects[0]
+            self._page(obj, [dict(held.record)])
+        # Notes made just now get their related records too: commit them first.
+        self.writer.flush_all()
         self._related()
         self.writer.flush_all()
         with self.store.transaction():
@@ -70,6 +80,7 @@ class EventRun:
         for record, sid in zip(records, ids, strict=True):
             if sid is None:
                 continue
+            self.held.pop(sid, None)
             if self.flow.source.multi:
                 record[OBJECT_FIELD] = obj
             try:
@@ -114,7 +125,12 @@ class EventRun:
 
     def _remember(self, link: Link) -> None:
         """Keep a record's values (and its target, if any) without writing anything."""
-        self.writer.state(lambda: self.store.save_link(self.flow.name, link, self.ctx.run_id))
+
+        def save() -> None:
+            self.store.save_link(self.flow.name, link, self.ctx.run_id)
+            self.store.release(self.flow.name, SIDE, link.a_id)
+
+        self.writer.state(save)
 
     def _snapshot(self, obj: str, record: Record) -> dict[str, Any]:
         info = self.ctx.info(self.flow.source.connection, obj)
@@ -149,7 +165,7 @@ class EventRun:
             # (When an action is written, its commit remembers it; a failed action is retried.)
             base = link or Link(sid, f"~{obj}:{sid}", obj, NO_TARGET, {}, {})
             seen = Link(base.a_id, base.b_id, base.a_object, base.b_object, snapshot, base.b_values)
-            self.writer.state(lambda: self.store.save_link(self.flow.name, seen, self.ctx.run_id))
+            self._remember(seen)
 
     def _act(
         self,
@@ -184,6 +200,7 @@ class EventRun:
                 assert result.id is not None
                 made = Link(sid, result.id, obj, self.target_obj, snapshot, {})
                 self.store.save_link(self.flow.name, made, self.ctx.run_id)
+                self.store.release(self.flow.name, SIDE, sid)
                 self._emit(
                     Change(
                         self.flow.name,
@@ -227,6 +244,7 @@ class EventRun:
             assert link is not None
             seen = Link(link.a_id, link.b_id, link.a_object, link.b_object, snapshot, link.b_values)
             self.store.save_link(self.flow.name, seen, self.ctx.run_id)
+            self.store.release(self.flow.name, SIDE, sid)
             self._emit(
                 Change(
                     self.flow.name,
@@ -349,60 +367,32 @@ class EventRun:
     # ---- outcomes -----------------------------------------------------------------------
 
     def _emit(self, change: Change) -> None:
-        self.stats.count(change)
-        if self.ctx.observer is not None:
-            self.ctx.observer(change)
+        self.out.emit(change)
 
     def _fail(self, sid: str, record: Record, exc: RecordError) -> None:
-        self._failure(sid, record, exc.message, exc.code, exc.location, "map")
+        self.out.fail(
+            SIDE,
+            sid,
+            None,
+            record,
+            exc.message,
+            stage="map",
+            code=exc.code,
+            location=exc.location,
+        )
 
     def _write_failed(
         self, sid: str, record: Record, handler: EventHandler, result: WriteResult
     ) -> None:
         message = f"{handler.action} on {self.flow.target.text} failed: {result.error or 'no reason given'}"
-        self._failure(sid, record, message, result.code, handler.location, "write", in_commit=True)
-
-    def _failure(
-        self,
-        sid: str,
-        record: Record,
-        message: str,
-        code: str,
-        location: Location | None,
-        stage: str,
-        *,
-        in_commit: bool = False,
-    ) -> None:
-        self._emit(
-            Change(self.flow.name, FAIL, SIDE, sid, reason=message, location=location, code=code)
+        self.out.fail(
+            SIDE,
+            sid,
+            None,
+            record,
+            message,
+            stage="write",
+            code=result.code,
+            location=handler.location,
+            in_commit=True,
         )
-        entry = {
-            "run_id": self.ctx.run_id,
-            "flow": self.flow.name,
-            "side": SIDE,
-            "source_id": sid,
-            "stage": stage,
-            "code": code,
-            "error": message,
-            "location": str(location) if location else "",
-            "record": record,
-        }
-
-        def save() -> None:
-            self.ctx.failures.write(entry)
-            self.store.add_failure(
-                run_id=self.ctx.run_id,
-                flow=self.flow.name,
-                side=SIDE,
-                source_id=sid,
-                stage=stage,
-                code=code,
-                message=message,
-                location=str(entry["location"]),
-                record=REDACTOR.redact_data(record),
-            )
-
-        if in_commit:
-            save()
-        else:
-            self.writer.state(save)

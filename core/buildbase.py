@@ -1,0 +1,245 @@
+"""The builder's tools: positions, problems, expressions compiled once with their
+references checked, and the small value helpers the flow builders share."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from integrate.errors import Location, ProblemList
+from integrate.expressions import (
+    Expr,
+    ExpressionError,
+    compile_expr,
+    constant,
+    function_calls,
+    literal_args,
+    parse,
+)
+from integrate.functions import FunctionLibrary, RunBinding, context_functions
+from integrate.loader import Document, JsonPath, json_path
+from integrate.model import (
+    ObjectRef,
+)
+from integrate.plugins import Plugins
+from integrate.secrets import REFERENCE, ReferenceProblem, Resolver, Secret
+
+RESERVED_SIDES = {"values", "default", "direction", "description"}
+RULE_ACTIONS = ("skip", "queue", "defer", "fail", "set", "route")
+DEFAULT_NORMALIZE = frozenset({"case", "whitespace"})
+
+
+class BuilderBase:
+    """Shared state and tools of the spec builder."""
+
+    def __init__(
+        self,
+        doc: Document,
+        plugins: Plugins | None,
+        resolver: Resolver,
+        problems: ProblemList,
+        strict_env: bool,
+    ):
+        self.doc = doc
+        self.data: dict[str, Any] = doc.data
+        self.plugins = plugins
+        self.resolver = resolver
+        self.problems = problems
+        self.strict_env = strict_env
+        self.binding = RunBinding()
+        extra = list(plugins.functions) if plugins is not None else []
+        if plugins is None:
+            from integrate.functions import CORE_FUNCTIONS
+
+            extra = list(CORE_FUNCTIONS)
+        self.library = FunctionLibrary([*extra, *context_functions(self.binding)])
+        self.flow_names = set(self.data.get("flows", {}))
+        self.sync_flow_names = {
+            name for name, raw in self.data.get("flows", {}).items() if "events" not in raw
+        }
+        self.connection_names = set(self.data.get("connections", {}))
+        # JSON paths the schema refused; those parts are skipped.
+        self.broken: set[str] = set()
+        # linked() uses found while compiling, per flow, to check `after`.
+        self._linked_uses: dict[str, list[tuple[str, JsonPath]]] = {}
+        self._current_flow: str | None = None
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _is_broken(self, prefix: str) -> bool:
+        return any(_within(path, prefix) for path in self.broken)
+
+    def at(self, path: JsonPath, *, key: bool = False) -> Location:
+        return self.doc.at(path, key=key)
+
+    def error(self, path: JsonPath, message: str, *, key: bool = False) -> None:
+        self.problems.add(self.at(path, key=key), message, json_path(path))
+
+    def warn(self, path: JsonPath, message: str) -> None:
+        self.problems.warn(self.at(path), message, json_path(path))
+
+    def get(self, path: JsonPath) -> Any:
+        node: Any = self.data
+        for part in path:
+            node = node[part]
+        return node
+
+    def expr(self, path: JsonPath) -> Expr | None:
+        """Compile the expression (or constant) at path; None after reporting a problem."""
+        value = self.get(path)
+        location = self.at(path)
+        if not isinstance(value, str):
+            return constant(value, location)
+        text = self._substitute(value, path)
+        try:
+            compiled = compile_expr(text, location, self.library)
+            self._check_calls(text, path)
+        except ExpressionError as exc:
+            shift = 0
+            if exc.offset and "${" not in value and self.doc.positions.is_verbatim(path):
+                shift = exc.offset + (1 if self.doc.positions.is_quoted(path) else 0)
+            where = Location(location.file, location.line, location.col + shift)
+            self.problems.add(where, exc.message, json_path(path))
+            return None
+        return compiled
+
+    def _substitute(self, text: str, path: JsonPath) -> str:
+        if "${" not in text:
+            return text
+        try:
+            value = self.resolver.resolve(text, secret=False, location=self.at(path))
+        except ReferenceProblem as exc:
+            for problem in exc.problems:
+                if self.strict_env:
+                    self.problems.add(problem.location, problem.message, json_path(path))
+                else:
+                    self.problems.warn(problem.location, problem.message, json_path(path))
+            return REFERENCE.sub("", text)
+        return value.reveal() if isinstance(value, Secret) else value
+
+    def _check_calls(self, text: str, path: JsonPath) -> None:
+        for call in function_calls(parse(text)):
+            args = literal_args(call)
+            if call["value"] == "linked":
+                flow = args[0]
+                if not isinstance(flow, str):
+                    raise ExpressionError(
+                        "linked() needs the flow's name as a quoted text: linked('accounts', id)"
+                    )
+                if flow not in self.sync_flow_names:
+                    hint = _hint(flow, self.sync_flow_names)
+                    raise ExpressionError(f"linked('{flow}'): there is no sync flow '{flow}'{hint}")
+                if len(args) > 2:
+                    sides = self._side_names(flow)
+                    if not isinstance(args[2], str) or args[2] not in sides:
+                        raise ExpressionError(
+                            f"linked('{flow}', id, side): side must be one of "
+                            f"{', '.join(sides)}, as quoted text"
+                        )
+                if self._current_flow is not None:
+                    self._linked_uses.setdefault(self._current_flow, []).append((flow, path))
+            elif call["value"] == "lookup":
+                ref = args[0]
+                if not isinstance(ref, str) or "." not in ref:
+                    raise ExpressionError(
+                        "lookup() needs 'connection.Object' as a quoted text: lookup('sdp.sites', {...})"
+                    )
+                conn = ref.split(".", 1)[0]
+                if conn not in self.connection_names:
+                    hint = _hint(conn, self.connection_names)
+                    raise ExpressionError(f"lookup('{ref}'): there is no connection '{conn}'{hint}")
+
+    def _side_names(self, flow: str) -> list[str]:
+        raw = self.data["flows"].get(flow, {})
+        between = raw.get("between")
+        if isinstance(between, dict):
+            return list(between)
+        if isinstance(between, list):
+            return [str(ref).split(".", 1)[0] for ref in between]
+        return ["source", "target"]
+
+    def object_ref(self, path: JsonPath) -> ObjectRef | None:
+        text: str = self.get(path)
+        connection, _, objects = text.partition(".")
+        if connection not in self.connection_names:
+            hint = _hint(connection, self.connection_names)
+            self.error(path, f"there is no connection '{connection}'{hint}")
+            return None
+        return ObjectRef(connection, tuple(objects.split("|")), self.at(path))
+
+    # ---- the spec -----------------------------------------------------------------------
+
+    def _cron(self, path: JsonPath) -> None:
+        from croniter import croniter
+
+        text = self.get(path)
+        if not croniter.is_valid(text):
+            self.error(
+                path, f"'{text}' is not a valid cron expression (minute hour day month weekday)"
+            )
+
+    # ---- connections --------------------------------------------------------------------
+
+
+_NO_DEFAULT = object()
+
+
+def _mapped(
+    getter: Expr, table: Mapping[Any, Any], fallback: Any, label: str, location: Location
+) -> Expr:
+    from integrate.errors import RecordError
+
+    def fn(record: Any) -> Any:
+        value = getter(record)
+        if value is None:
+            return None
+        if value in table:
+            return table[value]
+        if fallback is not _NO_DEFAULT:
+            return fallback
+        raise RecordError(
+            f"the value {value!r} has no entry in the value map {label}", location=location
+        )
+
+    return Expr(f"values({getter.text})", location, fn)
+
+
+def _field_expr(field_name: str, location: Location) -> Expr:
+    parts = tuple(field_name.split("."))
+
+    def fn(record: Any) -> Any:
+        for part in parts:
+            if not isinstance(record, dict):
+                return None
+            record = record.get(part)
+        return record
+
+    return Expr(field_name, location, fn, path=parts)
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield (*path, k), v
+            yield from _walk(v, (*path, k))
+
+
+def _secret_paths(
+    schema: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> Iterable[tuple[str, ...]]:
+    for name, sub in schema.get("properties", {}).items():
+        if not isinstance(sub, Mapping):
+            continue
+        if sub.get("x-secret"):
+            yield (*path, name)
+        yield from _secret_paths(sub, (*path, name))
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _within(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith((prefix + ".", prefix + "["))

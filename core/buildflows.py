@@ -1,0 +1,280 @@
+"""Building flows: one-way and two-way sync flows (sides, field pairs, value maps, match,
+unmatched policies, rules) and event flows, each part checked against the others."""
+
+from __future__ import annotations
+
+from integrate.buildbase import (
+    RESERVED_SIDES,
+    _hint,
+)
+from integrate.buildfields import FieldBuilder
+from integrate.expressions import (
+    Expr,
+)
+from integrate.loader import JsonPath, json_path
+from integrate.model import (
+    Assign,
+    EventFlow,
+    EventHandler,
+    Flow,
+    FlowCommon,
+    Side,
+    SyncFlow,
+)
+
+_ITEMWISE = ("fields", "rules", "events", "match")
+
+
+class FlowBuilder(FieldBuilder):
+    """Builds the flows of a spec."""
+
+    def _prune_flow(self, name: str) -> bool:
+        """Drop the parts of a flow the schema refused, so the rest can still be checked.
+        False when the flow cannot be built at all (itself or a required key is broken)."""
+        prefix = f"$.flows.{name}"
+        raw = self.data["flows"][name]
+        if prefix in self.broken or not isinstance(raw, dict):
+            return False
+        required = ("from", "to", "between", "events")
+        if any(self._is_broken(f"{prefix}.{key}") for key in required):
+            return False
+        if "between" in raw and (
+            self._is_broken(f"{prefix}.fields") and f"{prefix}.fields" in self.broken
+        ):
+            return False
+        for key in list(raw):
+            where = f"{prefix}.{key}"
+            if not self._is_broken(where):
+                continue
+            if key in _ITEMWISE and isinstance(raw[key], list) and where not in self.broken:
+                continue  # broken items are skipped one by one
+            if (
+                key in ("fields", "on_create")
+                and isinstance(raw[key], dict)
+                and where not in self.broken
+            ):
+                for sub in list(raw[key]):
+                    if self._is_broken(f"{where}.{sub}"):
+                        del raw[key][sub]
+                continue
+            del raw[key]
+        return True
+
+    def _common(self, name: str) -> FlowCommon:
+        path: JsonPath = ("flows", name)
+        raw = self.get(path)
+        after = raw.get("after", ())
+        after = (after,) if isinstance(after, str) else tuple(after)
+        for i, dep in enumerate(after):
+            where = (*path, "after") if isinstance(raw.get("after"), str) else (*path, "after", i)
+            if dep not in self.flow_names:
+                self.error(where, f"there is no flow '{dep}'{_hint(dep, self.flow_names)}")
+            elif dep == name:
+                self.error(where, "a flow cannot run after itself")
+        if "schedule" in raw:
+            self._cron((*path, "schedule"))
+        return FlowCommon(
+            name=name,
+            location=self.at(path, key=True),
+            description=raw.get("description", ""),
+            enabled=raw.get("enabled", True),
+            after=after,
+            schedule=raw.get("schedule"),
+            triggers=tuple(raw.get("triggers", ("poll",))),
+            batch_size=raw.get("batch_size"),
+            page_size=raw.get("page_size"),
+            batch_location=self.at((*path, "batch_size")) if "batch_size" in raw else None,
+            page_location=self.at((*path, "page_size")) if "page_size" in raw else None,
+        )
+
+    def _flow(self, name: str) -> Flow | None:
+        raw = self.get(("flows", name))
+        if "events" in raw:
+            return self._event_flow(name)
+        return self._sync_flow(name)
+
+    def _sides(self, name: str) -> tuple[Side, Side] | None:
+        path: JsonPath = ("flows", name)
+        raw = self.get(path)
+        if "between" not in raw:
+            src = self.object_ref((*path, "from"))
+            dst = self.object_ref((*path, "to"))
+            if src is None or dst is None:
+                return None
+            if src.multi:
+                self.error((*path, "from"), "the source of a one-way flow is one object")
+            return Side("source", src), Side("target", dst)
+        between = raw["between"]
+        if isinstance(between, list):
+            refs = [self.object_ref((*path, "between", i)) for i in range(2)]
+            if refs[0] is None or refs[1] is None:
+                return None
+            if refs[0].connection == refs[1].connection:
+                self.error(
+                    (*path, "between"),
+                    f"both sides use connection '{refs[0].connection}': name the sides, "
+                    "e.g. between: {left: conn.A, right: conn.B}",
+                )
+                return None
+            return Side(refs[0].connection, refs[0]), Side(refs[1].connection, refs[1])
+        names = list(between)
+        refs = [self.object_ref((*path, "between", n)) for n in names]
+        if refs[0] is None or refs[1] is None:
+            return None
+        return Side(names[0], refs[0]), Side(names[1], refs[1])
+
+    def _sync_flow(self, name: str) -> SyncFlow | None:
+        path: JsonPath = ("flows", name)
+        raw = self.get(path)
+        common = self._common(name)
+        sides = self._sides(name)
+        if sides is None:
+            return None
+        two_way = "between" in raw
+        side_names = [s.name for s in sides]
+        for side in side_names:
+            if side in RESERVED_SIDES or side.startswith("to_"):
+                self.error((*path, "between"), f"'{side}' cannot name a side (it is a keyword)")
+                return None
+        if two_way:
+            only_to = (
+                self._direction((*path, "direction"), side_names) if "direction" in raw else None
+            )
+            pairs = tuple(
+                p
+                for i in range(len(raw["fields"]))
+                if not self._is_broken(f"$.flows.{name}.fields[{i}]")
+                and (p := self._pair((*path, "fields", i), sides)) is not None
+            )
+        else:
+            only_to = "target"
+            pairs = tuple(self._one_way_pairs(path, raw))
+        match, normalize = self._match(path, raw, side_names)
+        unmatched = self._unmatched(path, raw, side_names, two_way)
+        conflict = raw.get("conflict", "newest")
+        if conflict not in ("newest", "queue") and conflict not in side_names:
+            self.error(
+                (*path, "conflict"),
+                f"'{conflict}' is not newest, queue or a side ({', '.join(side_names)})",
+            )
+        rules = tuple(
+            r
+            for i in range(len(raw.get("rules", [])))
+            if not self._is_broken(json_path((*path, "rules", i)))
+            and (r := self._rule((*path, "rules", i), sides, two_way)) is not None
+        )
+        filters: dict[str, Expr] = {}
+        if "filter" in raw:
+            if two_way:
+                for side in raw["filter"]:
+                    if side not in side_names:
+                        self.error(
+                            (*path, "filter", side),
+                            f"there is no side '{side}'{_hint(side, side_names)}",
+                            key=True,
+                        )
+                    elif (e := self.expr((*path, "filter", side))) is not None:
+                        filters[side] = e
+            elif (e := self.expr((*path, "filter"))) is not None:
+                filters["source"] = e
+        on_create: dict[str, tuple[Assign, ...]] = {}
+        if "on_create" in raw:
+            if two_way:
+                for side in raw["on_create"]:
+                    if side not in side_names:
+                        self.error(
+                            (*path, "on_create", side),
+                            f"there is no side '{side}'{_hint(side, side_names)}",
+                            key=True,
+                        )
+                    else:
+                        on_create[side] = self._assigns((*path, "on_create", side), sides, side)
+            else:
+                on_create["target"] = self._assigns((*path, "on_create"), sides, "target")
+        upsert_on = tuple(raw.get("upsert_on", ()))
+        flow = SyncFlow(
+            common=common,
+            sides=sides,
+            two_way=two_way,
+            only_to=only_to,
+            pairs=pairs,
+            match=match,
+            normalize=normalize,
+            unmatched=unmatched,
+            conflict=conflict,
+            rules=rules,
+            filters=filters,
+            on_create=on_create,
+            upsert_on=upsert_on,
+            deletes=raw.get("deletes", "ignore"),
+        )
+        if not match and not upsert_on:
+            for side in side_names:
+                policy = unmatched[side]
+                if flow.writes_to(side) and "create" in (policy.first_run, policy.later):
+                    self.warn(
+                        path,
+                        f"flow has no match keys: a run killed between a create in {side} and its "
+                        "commit creates that record again on restart (add match or upsert_on)",
+                    )
+                    break
+        return flow
+
+    def _event_flow(self, name: str) -> EventFlow | None:
+        path: JsonPath = ("flows", name)
+        raw = self.get(path)
+        common = self._common(name)
+        source = self.object_ref((*path, "from"))
+        target = self.object_ref((*path, "to"))
+        if source is None or target is None:
+            return None
+        if target.multi:
+            self.error((*path, "to"), "an event flow writes to one object")
+        filt = self.expr((*path, "filter")) if "filter" in raw else None
+        handlers = []
+        for i, handler in enumerate(raw["events"]):
+            if self._is_broken(json_path((*path, "events", i))):
+                continue
+            hpath = (*path, "events", i)
+            event = handler["event"]
+            related = handler.get("related")
+            if event == "related_added" and not related:
+                self.error(
+                    hpath,
+                    "related_added needs `related`: the related list to watch (Deals, Events ...)",
+                )
+            if related and event != "related_added":
+                self.error(
+                    (*hpath, "related"), "`related` belongs to related_added events", key=True
+                )
+            objects = tuple(handler.get("objects", ()))
+            for j, obj in enumerate(objects):
+                if obj not in source.objects:
+                    self.error(
+                        (*hpath, "objects", j), f"'{obj}' is not one of {', '.join(source.objects)}"
+                    )
+            when = self.expr((*hpath, "when")) if "when" in handler else None
+            assigns: tuple[Assign, ...] = ()
+            if "fields" in handler:
+                assigns = tuple(
+                    Assign(f, e)
+                    for f in handler["fields"]
+                    if (e := self.expr((*hpath, "fields", f))) is not None
+                )
+            if "schedule" in handler:
+                self._cron((*hpath, "schedule"))
+            handlers.append(
+                EventHandler(
+                    event=event,
+                    action=handler["do"],
+                    location=self.at(hpath),
+                    related=related,
+                    objects=objects,
+                    when=when,
+                    assigns=assigns,
+                    schedule=handler.get("schedule"),
+                )
+            )
+        return EventFlow(common, source, target, filt, raw.get("backfill", False), tuple(handlers))
+
+    # ---- order and tests ------------------------------------------------------------

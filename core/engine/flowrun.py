@@ -1,0 +1,275 @@
+"""What every part of a sync flow's run shares: the flow, its state, the derived tables
+(fields per side, assigns per direction), and the small steps all parts use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from integrate.connector import Page, Record, WriteResult
+from integrate.engine.context import RunContext
+from integrate.engine.outcomes import Outcomes
+from integrate.engine.plan import Change
+from integrate.engine.scratch import TargetIndex
+from integrate.engine.values import key_text, normalize, truthy
+from integrate.engine.writer import Writer
+from integrate.errors import Location, RecordError
+from integrate.model import OBJECT_FIELD, Assign, Rule, SyncFlow
+from integrate.state import Held, Link
+
+
+@dataclass
+class RuleResult:
+    """What the rules said about a record: a terminal action, or fields to set / a route."""
+
+    action: str | None = None  # skip | queue | defer | fail
+    reason: str = ""
+    location: Location | None = None
+    sets: dict[str, Any] = field(default_factory=dict)
+    set_fields: tuple[str, ...] = ()
+    route: str | None = None
+
+
+class FlowRun:
+    """The shared state and steps of one sync flow's run (see SyncRun)."""
+
+    def __init__(self, ctx: RunContext, flow: SyncFlow, writer: Writer):
+        self.ctx = ctx
+        self.flow = flow
+        self.store = ctx.store
+        self.writer = writer
+        self.out = Outcomes(ctx, flow.name, writer)
+        self.stats = self.out.stats
+        self.first_run = self.store.completed_runs(flow.name) == 0
+        self.sides = flow.sides
+        self.names = (flow.sides[0].name, flow.sides[1].name)
+        # Fields each side contributes to snapshots.
+        self.fields_of: list[tuple[str, ...]] = []
+        for side in self.sides:
+            names: dict[str, None] = {}
+            for pair in flow.pairs:
+                for name in pair.fields.get(side.name, ()):
+                    names[name] = None
+            for rule in flow.rules:
+                for assign in rule.assigns:
+                    names[assign.field] = None
+            self.fields_of.append(tuple(names))
+        self.assigns: list[tuple[Assign, ...]] = [
+            tuple(a for p in flow.pairs_to(side.name) for a in p.make[side.name])
+            for side in self.sides
+        ]
+        self.pair_to: list[tuple[bool, ...]] = [
+            tuple(any(p is q for q in flow.pairs_to(side.name)) for p in flow.pairs)
+            for side in self.sides
+        ]
+        self.indexes: dict[int, TargetIndex] = {}
+        self.claimed_keys: list[dict[str, str]] = [{}, {}]
+        self.claimed_ids: list[dict[str, str]] = [{}, {}]
+        self.final_cursors: dict[int, dict[str, Any]] = {}
+
+    def _read(self, s: int, *, full: bool = False) -> Iterator[tuple[str, Page]]:
+        side = self.sides[s]
+        connector = self.ctx.connectors[side.ref.connection]
+        saved = (
+            {}
+            if (full or self.ctx.full_refresh)
+            else (self.store.cursor(self.flow.name, side.name) or {})
+        )
+        for obj in side.ref.objects:
+            info = self.ctx.info(side.ref.connection, obj)
+            page_size = min(self.flow.common.page_size or info.page_size, info.page_size)
+            for page in connector.read(obj, since=saved.get(obj), page_size=page_size):
+                if side.ref.multi:
+                    for record in page.records:
+                        record[OBJECT_FIELD] = obj
+                yield obj, page
+
+    def _rules(self, side: str, record: Record, *, resolved: bool) -> RuleResult:
+        out = RuleResult()
+        for rule in self.flow.rules:
+            if rule.side is not None and rule.side != side:
+                continue
+            if not truthy(rule.when(record)):
+                continue
+            if rule.action in ("skip", "queue", "defer", "fail"):
+                if rule.action == "queue" and resolved:
+                    continue
+                out.action = rule.action
+                out.reason = rule.reason
+                out.location = rule.location
+                return out
+            self._apply_rule(rule, record, out)
+        return out
+
+    @staticmethod
+    def _apply_rule(rule: Rule, record: Record, out: RuleResult) -> None:
+        if rule.action == "set":
+            for assign in rule.assigns:
+                out.sets[assign.field] = assign.expr(record)
+            out.set_fields = (*out.set_fields, *(a.field for a in rule.assigns))
+        elif rule.action == "route" and rule.route is not None:
+            out.route = rule.route.objects[0]
+
+    def _make(self, t: int, record: Record, rules: RuleResult | None) -> dict[str, Any]:
+        values = {a.field: a.expr(record) for a in self.assigns[t]}
+        if rules is not None and rules.sets:
+            values.update(rules.sets)
+        return values
+
+    def _target_object(self, t: int, values: dict[str, Any], rules: RuleResult | None) -> str:
+        side = self.sides[t]
+        chosen = values.pop(OBJECT_FIELD, None)
+        if rules is not None and rules.route:
+            chosen = rules.route
+        if chosen is None:
+            if side.ref.multi:
+                raise RecordError(
+                    f"cannot tell which of {side.ref.text} to write to: map {OBJECT_FIELD} for {side.name}",
+                    location=side.ref.location,
+                )
+            return side.ref.objects[0]
+        if chosen not in side.ref.objects and (rules is None or chosen != rules.route):
+            raise RecordError(
+                f"{OBJECT_FIELD} is {chosen!r}, not one of {', '.join(side.ref.objects)}",
+                location=side.ref.location,
+            )
+        return str(chosen)
+
+    def _key(self, s: int, record: Record) -> str | None:
+        """The normalised match key of a record of side s (None when a part is empty)."""
+        parts = []
+        for key in self.flow.match:
+            value = normalize(key.exprs[self.names[s]](record), self.flow.normalize)
+            if value is None or value == "":
+                return None
+            parts.append(value)
+        return key_text(parts)
+
+    def _emit(self, change: Change) -> None:
+        self.out.emit(change)
+
+    def _skip(self, s: int, sid: str, record: Record, held: Held | None, reason: str) -> None:
+        self.out.skip(self.names[s], sid, self.names[1 - s], reason, release=held is not None)
+
+    def _hold(
+        self,
+        s: int,
+        sid: str,
+        record: Record,
+        kind: str,
+        reason: str,
+        location: Location | None = None,
+        candidates: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.out.hold(
+            self.names[s], sid, self.names[1 - s], record, kind, reason, location, candidates
+        )
+
+    def _fail(
+        self,
+        s: int,
+        sid: str | None,
+        record: Record,
+        message: str,
+        stage: str,
+        code: str = "",
+        location: Location | None = None,
+    ) -> None:
+        self.out.fail(
+            self.names[s],
+            sid,
+            self.names[1 - s],
+            record,
+            message,
+            stage=stage,
+            code=code,
+            location=location,
+        )
+
+    def _write_failed(
+        self, s: int, sid: str, record: Record, result: WriteResult, op: str, obj: str
+    ) -> None:
+        """Inside a commit: the remote rejected one row."""
+        where = f"{self.sides[1 - s].ref.connection}.{obj}"
+        self.out.fail(
+            self.names[s],
+            sid,
+            self.names[1 - s],
+            record,
+            f"{op} in {where} failed: {result.error or 'no reason given'}",
+            stage="write",
+            code=result.code,
+            target_object=obj,
+            in_commit=True,
+        )
+
+    if TYPE_CHECKING:
+        # Steps the parts provide to each other (SyncRun combines them).
+        def _index(self, t: int, *, loader: Any = None) -> TargetIndex: ...
+        def _create(
+            self, s: int, obj: str, sid: str, record: Record, rules: RuleResult, held: Held | None
+        ) -> None: ...
+        def _upsert(
+            self, s: int, obj: str, sid: str, record: Record, rules: RuleResult, held: Held | None
+        ) -> None: ...
+        def _reconcile(
+            self,
+            s: int,
+            obj: str,
+            sid: str,
+            record: Record,
+            link: Link,
+            other: Record | None,
+            rules: RuleResult,
+            held: Held | None,
+            *,
+            fresh: bool,
+        ) -> None: ...
+        def _submit_update(
+            self,
+            s: int,
+            sid: str,
+            record: Record,
+            shared: SharedLink,
+            t: int,
+            diff: dict[str, tuple[Any, Any]],
+            new_snap_t: dict[str, Any],
+            held: Held | None,
+        ) -> None: ...
+        def _submit_move(
+            self,
+            s: int,
+            sid: str,
+            record: Record,
+            shared: SharedLink,
+            t: int,
+            to_obj: str,
+            diff: dict[str, tuple[Any, Any]],
+            new_snap_t: dict[str, Any],
+            held: Held | None,
+        ) -> None: ...
+
+
+class SharedLink:
+    """One link that both directions of a pair may update in the same run."""
+
+    def __init__(self, link: Link):
+        self.link = Link(
+            link.a_id,
+            link.b_id,
+            link.a_object,
+            link.b_object,
+            dict(link.a_values),
+            dict(link.b_values),
+        )
+        self._orig = (dict(link.a_values), dict(link.b_values))
+
+    def set_values(self, index: int, values: dict[str, Any]) -> None:
+        if index == 0:
+            self.link.a_values = dict(values)
+        else:
+            self.link.b_values = dict(values)
+
+    def changed_without_write(self, original: Link) -> bool:
+        return (self.link.a_values, self.link.b_values) != self._orig

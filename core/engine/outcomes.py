@@ -1,0 +1,116 @@
+"""Recording what happens to each record of a flow: counted in the flow's stats, shown to
+observers (the plan), and kept in state: held records, the failure ledger and the
+failed-records file (redacted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrate.connector import Record
+from integrate.engine.context import RunContext
+from integrate.engine.plan import FAIL, SKIP, Change, FlowStats
+from integrate.engine.writer import Writer
+from integrate.errors import Location
+from integrate.secrets import REDACTOR
+
+
+class Outcomes:
+    def __init__(self, ctx: RunContext, flow: str, writer: Writer):
+        self.ctx = ctx
+        self.flow = flow
+        self.writer = writer
+        self.store = ctx.store
+        self.stats = FlowStats(flow)
+
+    def emit(self, change: Change) -> None:
+        self.stats.count(change)
+        if self.ctx.observer is not None:
+            self.ctx.observer(change)
+
+    def skip(self, side: str, sid: str, target: str | None, reason: str, *, release: bool) -> None:
+        """Skipped on purpose; a held record that is now skipped is let go."""
+        self.emit(Change(self.flow, SKIP, side, sid, target, reason=reason))
+        if release:
+            self.writer.state(lambda: self.store.release(self.flow, side, sid))
+
+    def hold(
+        self,
+        side: str,
+        sid: str,
+        target: str | None,
+        record: Record,
+        kind: str,
+        reason: str,
+        location: Location | None = None,
+        candidates: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Queued for an operator or deferred: looked at again on every run."""
+        self.emit(Change(self.flow, kind, side, sid, target, reason=reason, location=location))
+        run_id = self.ctx.run_id
+        self.writer.state(
+            lambda: self.store.hold(self.flow, side, sid, kind, reason, record, run_id, candidates)
+        )
+
+    def fail(
+        self,
+        side: str,
+        sid: str | None,
+        target: str | None,
+        record: Record,
+        message: str,
+        *,
+        stage: str,
+        code: str = "",
+        location: Location | None = None,
+        target_object: str | None = None,
+        in_commit: bool = False,
+        retry: bool = True,
+    ) -> None:
+        """A failed record: in the failure ledger, the failed-records file and (to be retried
+        next run) the held records. `in_commit` when called from a write's commit."""
+        self.emit(
+            Change(
+                self.flow,
+                FAIL,
+                side,
+                sid,
+                target,
+                target_object,
+                reason=message,
+                location=location,
+                code=code,
+            )
+        )
+        where = str(location) if location else ""
+        entry = {
+            "run_id": self.ctx.run_id,
+            "flow": self.flow,
+            "side": side,
+            "source_id": sid,
+            "stage": stage,
+            "code": code,
+            "error": message,
+            "location": where,
+            "record": record,
+        }
+
+        def save() -> None:
+            self.ctx.failures.write(entry)
+            self.store.add_failure(
+                run_id=self.ctx.run_id,
+                flow=self.flow,
+                side=side,
+                source_id=sid,
+                stage=stage,
+                code=code,
+                message=message,
+                location=where,
+                record=REDACTOR.redact_data(record),
+            )
+            if retry and sid is not None:
+                self.store.hold(self.flow, side, sid, FAIL, message, record, self.ctx.run_id)
+
+        if in_commit:
+            save()
+        else:
+            self.writer.state(save)

@@ -1,0 +1,204 @@
+"""Reconciling a linked pair: which side changed which field since the last sync, conflicts,
+and the writes that make both sides equal again (echo suppression by snapshots)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from integrate.connector import Record
+from integrate.engine.flowrun import FlowRun, RuleResult, SharedLink
+from integrate.engine.plan import QUEUE, UNCHANGED, Change
+from integrate.engine.values import pick, pick_all, same
+from integrate.errors import RecordError
+from integrate.model import OBJECT_FIELD
+from integrate.state import Held, Link
+
+
+class Reconciling(FlowRun):
+    """Deciding the writes for a pair of records; a part of SyncRun."""
+
+    def _reconcile(
+        self,
+        s: int,
+        obj: str,
+        sid: str,
+        record: Record,
+        link: Link,
+        other: Record | None,
+        rules: RuleResult,
+        held: Held | None,
+        *,
+        fresh: bool,
+    ) -> None:
+        """Decide what each side needs, given this record, the other side's fresh record
+        (when it changed too, or was just matched) and the link's snapshots."""
+        t = 1 - s
+        flow = self.flow
+        names = self.names
+        snap_s, snap_t = link.values_of(s), link.values_of(t)
+        try:
+            want_t = self._make(t, record, rules) if flow.writes_to(names[t]) else {}
+        except RecordError as exc:
+            self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
+            return
+        want_s: dict[str, Any] = {}
+        other_rules: RuleResult | None = None
+        if other is not None and flow.writes_to(names[s]):
+            try:
+                other_rules = self._rules(names[t], other, resolved=False)
+                if other_rules.action is None:
+                    want_s = self._make(s, other, other_rules)
+            except RecordError as exc:
+                self._fail(t, link.id_of(t), other, exc.message, "map", exc.code, exc.location)
+                other = None
+        write_t: dict[str, Any] = {}
+        write_s: dict[str, Any] = {}
+        conflicts: list[str] = []
+        winner = self._forced_winner(held)
+        for i, pair in enumerate(flow.pairs):
+            to_t = self.pair_to[t][i]
+            to_s = bool(want_s) and self.pair_to[s][i]
+            vals_t = {a.field: want_t.get(a.field) for a in pair.make[names[t]]} if to_t else {}
+            vals_s = {a.field: want_s.get(a.field) for a in pair.make[names[s]]} if to_s else {}
+            # A side changed a pair when its own fields differ from the snapshot; a pair that
+            # names no field on that side (a one-way field map) compares what it would write.
+            s_fields = pair.fields.get(names[s])
+            t_fields = pair.fields.get(names[t])
+            if not to_t:
+                s_changed = False
+            elif s_fields:
+                s_changed = _differs(pick_all(record, s_fields), snap_s)
+            else:
+                s_changed = _differs(vals_t, snap_t)
+            if not to_s:
+                t_changed = False
+            elif t_fields and other is not None:
+                t_changed = _differs(pick_all(other, t_fields), snap_t)
+            else:
+                t_changed = _differs(vals_s, snap_s)
+            if s_changed and t_changed:
+                assert other is not None
+                if not _differs(vals_t, other):
+                    continue  # both sides already agree
+                side = winner or self._conflict_winner(s, record, other)
+                if side is None:
+                    conflicts.append(", ".join(vals_t))
+                    continue
+                if side == s:
+                    write_t.update(vals_t)
+                else:
+                    write_s.update(vals_s)
+            elif s_changed:
+                write_t.update(vals_t)
+            elif t_changed:
+                write_s.update(vals_s)
+        for name in rules.set_fields:
+            if name in want_t and (fresh or not same(want_t[name], snap_t.get(name))):
+                write_t[name] = want_t[name]
+        if conflicts:
+            self._hold(
+                s,
+                sid,
+                record,
+                QUEUE,
+                f"both sides changed {'; '.join(conflicts)} since the last sync (conflict: queue)",
+            )
+            return
+        current_t = other if other is not None else snap_t
+        current_s = record
+        diff_t = {
+            f: (pick(current_t, f), v)
+            for f, v in write_t.items()
+            if not same(pick(current_t, f), v)
+        }
+        diff_s = {
+            f: (pick(current_s, f), v)
+            for f, v in write_s.items()
+            if not same(pick(current_s, f), v)
+        }
+        # The snapshots the link will hold once the writes land.
+        new_snap_s = pick_all(record, self.fields_of[s])
+        new_snap_t = pick_all(other, self.fields_of[t]) if other is not None else dict(snap_t)
+        try:
+            t_obj = link.object_of(t)
+            desired_obj = (
+                self._target_object(t, dict(write_t or want_t), rules)
+                if self.sides[t].ref.multi
+                else t_obj
+            )
+        except RecordError as exc:
+            self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
+            return
+        diff_t.pop(OBJECT_FIELD, None)
+        shared = SharedLink(link)
+        # Side t: move, update or nothing.
+        if desired_obj != t_obj:
+            self._submit_move(s, sid, record, shared, t, desired_obj, diff_t, new_snap_t, held)
+        elif diff_t:
+            self._submit_update(s, sid, record, shared, t, diff_t, new_snap_t, held)
+        else:
+            shared.set_values(t, new_snap_t)
+        # Side s: update or nothing.
+        if diff_s:
+            assert other is not None
+            self._submit_update(t, link.id_of(t), other, shared, s, diff_s, new_snap_s, None)
+        else:
+            shared.set_values(s, new_snap_s)
+        if not diff_t and desired_obj == t_obj:
+            self._emit(Change(flow.name, UNCHANGED, names[s], sid, names[t], t_obj, link.id_of(t)))
+        if fresh or shared.changed_without_write(link):
+            self.writer.state(lambda: self._save(shared, held, s, sid))
+        elif held is not None:
+            self.writer.state(lambda: self.store.release(flow.name, names[s], sid))
+
+    def _forced_winner(self, held: Held | None) -> int | None:
+        if held is None or not held.resolution or held.resolution.get("action") != "keep":
+            return None
+        side = held.resolution.get("side")
+        return self.names.index(side) if side in self.names else None
+
+    def _conflict_winner(self, s: int, record: Record, other: Record) -> int | None:
+        policy = self.flow.conflict
+        if policy == "queue":
+            return None
+        if policy in self.names:
+            return self.names.index(policy)
+        t = 1 - s
+        stamp_s = self._modified(s, record)
+        stamp_t = self._modified(t, other)
+        if stamp_s is None or stamp_t is None:
+            return s
+        return s if _instant(stamp_s) >= _instant(stamp_t) else t
+
+    def _modified(self, s: int, record: Record) -> Any:
+        side = self.sides[s]
+        obj = record.get(OBJECT_FIELD) or side.ref.objects[0]
+        field_name = self.ctx.info(side.ref.connection, obj).modified_field
+        return None if field_name is None else record.get(field_name)
+
+    def _save(self, shared: SharedLink, held: Held | None, s: int, sid: str) -> None:
+        t = 1 - s
+        self.claimed_ids[t].pop(shared.link.id_of(t), None)
+        self.store.save_link(self.flow.name, shared.link, self.ctx.run_id)
+        if held is not None:
+            self.store.release(self.flow.name, self.names[s], sid)
+
+
+def _instant(value: Any) -> float:
+    """A comparable moment from a timestamp field: epoch (s or ms) or ISO 8601 text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000 if value > 1e11 else float(value)
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def _differs(values: dict[str, Any], current: Any) -> bool:
+    if current is None:
+        return True
+    return any(not same(v, pick(current, f)) for f, v in values.items())
