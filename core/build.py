@@ -18,7 +18,7 @@ from integrate.model import (
 )
 from integrate.plugins import Plugins
 from integrate.schema import combined_schema, core_schema, validate
-from integrate.secrets import REFERENCE, ReferenceProblem, Resolver
+from integrate.secrets import ReferenceProblem, Resolver, references
 
 
 def load_spec(
@@ -161,15 +161,16 @@ class _Builder(FlowBuilder):
             for sub, value in _walk(config, ()):
                 full = (*path, "config", *sub)
                 locations[sub] = self.at(full)
-                if isinstance(value, str):
+                if isinstance(value, str) or (sub in secret_paths and not isinstance(value, dict)):
                     self._check_reference(full, value, sub in secret_paths)
             out[alias] = Connection(
                 alias, plugin, config, self.at(path, key=True), secret_paths, locations
             )
         return out
 
-    def _check_reference(self, path: JsonPath, value: str, secret: bool) -> None:
-        if secret and not REFERENCE.search(value):
+    def _check_reference(self, path: JsonPath, value: Any, secret: bool) -> None:
+        text = value if isinstance(value, str) else ""
+        if secret and not references(text):
             field = path[-1]
             self.error(
                 path,
@@ -177,7 +178,7 @@ class _Builder(FlowBuilder):
                 "never the value itself",
             )
             return
-        for kind, name in self.resolver.missing(value):
+        for kind, name in self.resolver.missing(text):
             what = f"environment variable {name}" if kind == "env" else f"secret file {name}"
             if self.strict_env:
                 self.error(path, f"{what} is not set")
@@ -213,7 +214,8 @@ class _Builder(FlowBuilder):
                 return
             visiting.add(name)
             for dep in flows[name].common.after:
-                visit(dep, (*chain, name))
+                if dep != name:  # "after itself" is reported where `after` is read
+                    visit(dep, (*chain, name))
             visiting.discard(name)
             ordered[name] = flows[name]
 

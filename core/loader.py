@@ -52,6 +52,9 @@ class Positions:
     values: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     keys: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)
     quoted: dict[JsonPath, bool] = field(default_factory=dict)
+    # Scalars written on one line exactly as their value reads (no block style, no folded
+    # lines, no escapes): an offset into the value is a column offset in the file.
+    verbatim: dict[JsonPath, bool] = field(default_factory=dict)
 
     def of(self, path: JsonPath, *, key: bool = False) -> Location:
         """The location of the value at `path` (or of its key), or of its nearest parent."""
@@ -70,6 +73,9 @@ class Positions:
 
     def is_quoted(self, path: JsonPath) -> bool:
         return self.quoted.get(tuple(path), False)
+
+    def is_verbatim(self, path: JsonPath) -> bool:
+        return self.verbatim.get(tuple(path), False)
 
 
 @dataclass
@@ -110,13 +116,17 @@ def load_text(text: str, name: str = "<spec>", *, path: Path | None = None) -> D
     """Load spec text (already read) into a Document."""
     if len(text.encode("utf-8")) > MAX_SPEC_BYTES:
         raise SpecError.single(Location(name), "the spec is larger than 1 MiB")
-    yaml = YAML(typ="rt")
+    # Composing only, so no tag is ever constructed. "safe" rather than "rt": the round-trip
+    # scanner gathers comments a character at a time (seconds on one long comment line).
+    yaml = YAML(typ="safe", pure=True)
     try:
         root = yaml.compose(io.StringIO(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = exc.problem or exc.context or "invalid YAML"
+        if exc.problem and exc.context and exc.problem.startswith("but "):
+            message = f"{exc.context}, {exc.problem}"  # "expected a single document ..., but"
         raise SpecError.single(Location(name, line, col), f"YAML syntax: {message}") from exc
     except YAMLError as exc:
         raise SpecError.single(Location(name), f"YAML syntax: {exc}") from exc
@@ -186,7 +196,14 @@ class _Builder:
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         assert isinstance(node, ScalarNode)
-        self.positions.quoted[path] = node.style in ("'", '"')
+        quoted = node.style in ("'", '"')
+        self.positions.quoted[path] = quoted
+        start, end = node.start_mark, node.end_mark
+        self.positions.verbatim[path] = (
+            node.style not in ("|", ">")
+            and start.line == end.line
+            and end.column - start.column == len(node.value) + (2 if quoted else 0)
+        )
         try:
             return _scalar(tag, node.value)
         except ValueError:

@@ -19,6 +19,11 @@ from integrate.errors import PluginError
 from integrate.functions import CORE_FUNCTIONS, Function
 
 ENTRY_POINT_GROUP = "integrate"
+_HOOKS = (
+    "integrate_register_connectors",
+    "integrate_register_emulators",
+    "integrate_register_functions",
+)
 BLOCK_ENV = "INTEGRATE_BLOCK_PLUGINS"
 
 
@@ -109,27 +114,39 @@ def make_plugins(
                 pm.unregister(plugin)
             _fail(info, warnings, f"is not a valid plugin: {exc}")
 
+    # Every hook of every plugin is called before anything is kept, so that a plugin failing
+    # in any hook is left out whole (not with its connectors kept and its functions lost).
+    by_name = {info.name: info for info in infos if info.status == "loaded"}
+    answers = {hook: list(_call_each(pm, hook, by_name, warnings)) for hook in _HOOKS}
+    for impl_name, result in answers["integrate_register_connectors"]:
+        for cls in result:
+            if not getattr(cls, "plugin", "") and by_name[impl_name].status != "failed":
+                _fail(by_name[impl_name], warnings, f"registered {cls!r} without a plugin name")
+    for info in infos:
+        plugin = pm.get_plugin(info.name) if info.status == "failed" else None
+        if plugin is not None:
+            pm.unregister(plugin)
+
+    def kept(hook: str) -> list[tuple[str, list[Any]]]:
+        return [(n, r) for n, r in answers[hook] if by_name[n].status != "failed"]
+
     connectors: dict[str, type[Connector]] = {}
     emulators: dict[str, type[Emulator]] = {}
     functions: list[Function] = list(CORE_FUNCTIONS)
-    by_name = {info.name: info for info in infos}
-    for impl_name, result in _call_each(pm, "integrate_register_connectors", by_name, warnings):
+    for impl_name, result in kept("integrate_register_connectors"):
         for cls in result:
-            name = getattr(cls, "plugin", "")
-            if not name:
-                _fail(by_name[impl_name], warnings, f"registered {cls!r} without a plugin name")
-                continue
+            name = cls.plugin
             if name in connectors:
                 raise PluginError(
                     f"two plugins provide '{name}': {connectors[name].__module__} and {cls.__module__}"
                 )
             connectors[name] = cls
             by_name[impl_name].connectors.append(name)
-    for _impl, result in _call_each(pm, "integrate_register_emulators", by_name, warnings):
+    for _impl, result in kept("integrate_register_emulators"):
         for cls in result:
             emulators[cls.plugin] = cls
     taken = {fn.name for fn in functions}
-    for impl_name, result in _call_each(pm, "integrate_register_functions", by_name, warnings):
+    for impl_name, result in kept("integrate_register_functions"):
         for fn in result:
             if fn.name in taken:
                 raise PluginError(
@@ -152,11 +169,14 @@ def _call_each(
     """Call one hook plugin by plugin, so that one broken plugin cannot take the rest down."""
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():
+        info = infos.get(impl.plugin_name)
+        if info is not None and info.status == "failed":
+            continue
         try:
-            result = impl.function()
+            # list(): a hook answering one class instead of a list fails here, as its own.
+            result = list(impl.function() or [])
         except Exception as exc:  # noqa: BLE001  (third-party hook code)
-            info = infos.get(impl.plugin_name)
             if info is not None:
                 _fail(info, warnings, f"failed in {hook_name}: {type(exc).__name__}: {exc}")
             continue
-        yield impl.plugin_name, list(result or [])
+        yield impl.plugin_name, result

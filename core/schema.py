@@ -91,11 +91,16 @@ def _problems(
     if error.validator in ("anyOf", "oneOf") and error.context:
         if all(c.validator == "required" for c in error.context):
             # anyOf: [{required: [skip]}, {required: [queue]}, ...]: one of these keys is needed.
-            keys = [k for c in error.context for k in c.validator_value if k not in error.instance]
+            present = error.instance if isinstance(error.instance, dict) else {}
+            keys = [
+                k
+                for c in error.context
+                if isinstance(c.validator_value, list)
+                for k in c.validator_value
+                if k not in present
+            ]
             path = tuple(error.absolute_path)
-            yield Problem(
-                doc.at(path), f"needs one of the keys {', '.join(keys)}", json_path(path)
-            )
+            yield Problem(doc.at(path), f"needs one of the keys {', '.join(keys)}", json_path(path))
             return
         for chosen in _best(error):
             yield from _problem(doc, validator, chosen)
@@ -126,6 +131,11 @@ def _problem(
         where = doc.at(path, key=True) if path and isinstance(path[-1], str) else doc.at(path)
         yield Problem(where, f"missing required key '{missing}'", json_path(path))
         return
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+        # A bad key (a flow's or field's name): point at the key, not at the whole mapping.
+        path = (*path, error.instance)
+        yield Problem(doc.at(path, key=True), _message(error, path), json_path(path))
+        return
     yield Problem(doc.at(path), _message(error, path), json_path(path))
 
 
@@ -140,9 +150,7 @@ def _best(error: ValidationError) -> list[ValidationError]:
     candidates = list(_flatten(error))
     here = len(error.absolute_path)
     fitting = [
-        c
-        for c in candidates
-        if not (c.validator in _WRONG_FORM and len(c.absolute_path) == here)
+        c for c in candidates if not (c.validator in _WRONG_FORM and len(c.absolute_path) == here)
     ]
     pool = fitting or [c for c in candidates if c.validator != "type"] or candidates
     deepest = max(len(c.absolute_path) for c in pool)
@@ -185,7 +193,7 @@ def _local_ref(root: Any, ref: str) -> Any:
 def _unexpected(error: ValidationError, allowed: set[str]) -> list[str]:
     patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
     out = []
-    for key in error.instance:
+    for key in error.instance if isinstance(error.instance, dict) else {}:
         if key in allowed:
             continue
         if any(re.search(p, key) for p in patterns):
@@ -231,14 +239,15 @@ def _message(error: ValidationError, path: JsonPath) -> str:
     last = path[-1] if path else None
     if kind == "type":
         wanted = error.validator_value
-        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        names = [str(n) for n in (wanted if isinstance(wanted, list) else [wanted])]
         text = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
         hint = ""
         if isinstance(last, str) and last not in _vocabulary():
             hint = _did_you_mean(last, _vocabulary())
         return f"expected {text}, found {_kind_of(value)}{hint}"
     if kind == "enum":
-        options = [str(o) for o in error.validator_value]
+        allowed = error.validator_value if isinstance(error.validator_value, list) else []
+        options = [str(o) for o in allowed]
         hint = _did_you_mean(str(value), options) if isinstance(value, str) else ""
         return f"'{value}' is not one of {', '.join(options)}{hint}"
     if kind == "const":

@@ -58,5 +58,3 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
-
-
