@@ -467,7 +467,9 @@ def _free_candidates(spec: Any, store: Any, row: Any) -> list[dict[str, Any]]:
     names = [s.name for s in flow.sides]
     other = 1 - names.index(row.side) if row.side in names else 1
     return [
-        c for c in row.candidates if store.target_linked_to(row.flow, other, str(c["id"])) is None
+        c
+        for c in row.candidates
+        if store.linked_to(row.flow, other, str(c["id"]), c.get("object")) is None
     ]
 
 
@@ -503,7 +505,7 @@ def pending_resolve(
             if held_rows:
                 sides = [s.name for s in spec.flows[flow].sides]
                 other = 1 - sides.index(held_rows[0].side)
-                owner = store.target_linked_to(flow, other, map_to)
+                owner = store.linked_to(flow, other, map_to)
                 if owner is not None:
                     raise IntegrateError(
                         f"{map_to} is already linked to {owner} in flow {flow}: pick another"

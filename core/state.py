@@ -55,9 +55,9 @@ CREATE TABLE IF NOT EXISTS links(
   b_values TEXT NOT NULL,
   run_id INTEGER,
   updated_at TEXT NOT NULL,
-  PRIMARY KEY(integration, flow, a_id)
+  PRIMARY KEY(integration, flow, a_object, a_id)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(integration, flow, b_id);
+CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(integration, flow, b_object, b_id);
 CREATE TABLE IF NOT EXISTS held(
   integration TEXT NOT NULL,
   flow TEXT NOT NULL,
@@ -325,45 +325,68 @@ class StateStore:
     def _link(self, row: Sequence[Any]) -> Link:
         return Link(row[0], row[1], row[2], row[3], loads(row[4]), loads(row[5]))
 
-    def links(self, flow: str, side_index: int, ids: Iterable[str]) -> dict[str, Link]:
-        """Links whose id on side 0 (a) or 1 (b) is one of `ids`, keyed by that id."""
-        column = "a_id" if side_index == 0 else "b_id"
-        out: dict[str, Link] = {}
-        id_list = list(ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
+    def links(
+        self, flow: str, side_index: int, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Link]:
+        """Links whose (object, id) on side 0 (a) or 1 (b) is one of `keys`, keyed by it.
+        Ids are only unique within an object, so a link is found by both."""
+        id_col = "a_id" if side_index == 0 else "b_id"
+        wanted = set(keys)
+        out: dict[tuple[str, str], Link] = {}
+        ids = sorted({id_ for _obj, id_ in wanted})
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.db.execute(
                 f"SELECT {self._LINK_COLS} FROM links WHERE integration = ? AND flow = ?"
-                f" AND {column} IN ({marks})",
+                f" AND {id_col} IN ({marks})",
                 (self.integration, flow, *chunk),
             ):
                 link = self._link(row)
-                out[link.id_of(side_index)] = link
+                key = (link.object_of(side_index), link.id_of(side_index))
+                if key in wanted:
+                    out[key] = link
         return out
 
-    def link(self, flow: str, side_index: int, id: str) -> Link | None:
-        return self.links(flow, side_index, [id]).get(id)
+    def link(self, flow: str, side_index: int, obj: str, id: str) -> Link | None:
+        return self.links(flow, side_index, [(obj, id)]).get((obj, id))
 
-    def linked_id(self, flow: str, a_id: str) -> str | None:
-        row = self.db.execute(
-            "SELECT b_id FROM links WHERE integration = ? AND flow = ? AND a_id = ?",
-            (self.integration, flow, a_id),
-        ).fetchone()
+    def linked_to(self, flow: str, side_index: int, id: str, obj: str | None = None) -> str | None:
+        """The id on the other side that `id` (on side 0 or 1, in `obj` if given) is linked to."""
+        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
+        other = "b_id" if side_index == 0 else "a_id"
+        sql = f"SELECT {other} FROM links WHERE integration = ? AND flow = ? AND {id_col} = ?"
+        args: list[Any] = [self.integration, flow, id]
+        if obj is not None:
+            sql += f" AND {obj_col} = ?"
+            args.append(obj)
+        row = self.db.execute(sql + " LIMIT 1", args).fetchone()
         return row[0] if row else None
 
     def save_link(self, flow: str, link: Link, run_id: int | None) -> None:
         # A record relinked (moved, or mapped by an operator) drops its older link first.
         self.db.execute(
-            "DELETE FROM links WHERE integration = ? AND flow = ? AND (a_id = ? OR b_id = ?)"
-            " AND NOT (a_id = ? AND b_id = ?)",
-            (self.integration, flow, link.a_id, link.b_id, link.a_id, link.b_id),
+            "DELETE FROM links WHERE integration = ? AND flow = ?"
+            " AND ((a_object = ? AND a_id = ?) OR (b_object = ? AND b_id = ?))"
+            " AND NOT (a_object = ? AND a_id = ? AND b_object = ? AND b_id = ?)",
+            (
+                self.integration,
+                flow,
+                link.a_object,
+                link.a_id,
+                link.b_object,
+                link.b_id,
+                link.a_object,
+                link.a_id,
+                link.b_object,
+                link.b_id,
+            ),
         )
         self.db.execute(
             "INSERT INTO links(integration, flow, a_id, b_id, a_object, b_object, a_values, b_values,"
             " run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(integration, flow, a_id) DO UPDATE SET b_id = excluded.b_id,"
-            " a_object = excluded.a_object, b_object = excluded.b_object, a_values = excluded.a_values,"
+            " ON CONFLICT(integration, flow, a_object, a_id) DO UPDATE SET b_id = excluded.b_id,"
+            " b_object = excluded.b_object, a_values = excluded.a_values,"
             " b_values = excluded.b_values, run_id = excluded.run_id, updated_at = excluded.updated_at",
             (
                 self.integration,
@@ -377,6 +400,13 @@ class StateStore:
                 run_id,
                 now(),
             ),
+        )
+
+    def delete_link(self, flow: str, side_index: int, obj: str, id: str) -> None:
+        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
+        self.db.execute(
+            f"DELETE FROM links WHERE integration = ? AND flow = ? AND {obj_col} = ? AND {id_col} = ?",
+            (self.integration, flow, obj, id),
         )
 
     def count_links(self, flow: str | None = None) -> dict[str, int]:
@@ -482,11 +512,6 @@ class StateStore:
             )
         held.resolution = resolution
         return held
-
-    def target_linked_to(self, flow: str, side_index: int, id: str) -> str | None:
-        """The id on the other side that `id` (on side 0 or 1) is linked to, if any."""
-        link = self.link(flow, side_index, id)
-        return None if link is None else link.id_of(1 - side_index)
 
     # ---- failure ledger -----------------------------------------------------------------
 

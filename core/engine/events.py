@@ -76,7 +76,7 @@ class EventRun:
     def _page(self, obj: str, records: list[Record]) -> None:
         conn = self.flow.source.connection
         ids = [self.ctx.id_of(conn, obj, r) for r in records]
-        links = self.store.links(self.flow.name, 0, [i for i in ids if i])
+        links = self.store.links(self.flow.name, 0, [(obj, i) for i in ids if i])
         for record, sid in zip(records, ids, strict=True):
             if sid is None:
                 continue
@@ -92,7 +92,7 @@ class EventRun:
             except RecordError as exc:
                 self._fail(sid, record, exc)
                 continue
-            link = links.get(sid)
+            link = links.get((obj, sid))
             snapshot = self._snapshot(obj, record)
             if link is None:
                 if self.first_run and not self.flow.backfill:

@@ -65,7 +65,7 @@ class FlowRun:
         ]
         self.indexes: dict[int, TargetIndex] = {}
         self.claimed_keys: list[dict[str, str]] = [{}, {}]
-        self.claimed_ids: list[dict[str, str]] = [{}, {}]
+        self.claimed_ids: list[dict[tuple[str, str], str]] = [{}, {}]
         self.final_cursors: dict[int, dict[str, Any]] = {}
 
     def _read(self, s: int, *, full: bool = False) -> Iterator[tuple[str, Page]]:

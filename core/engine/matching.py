@@ -112,8 +112,9 @@ class Matching(FlowRun):
         search = " ".join(str(p) for p in parts if p is not None)
         index = self._index(t)
 
-        def taken(id_: str) -> bool:
-            return self.store.link(self.flow.name, t, id_) is not None or id_ in self.claimed_ids[t]
+        def taken(obj: str, id_: str) -> bool:
+            linked = self.store.link(self.flow.name, t, obj, id_) is not None
+            return linked or (obj, id_) in self.claimed_ids[t]
 
         return label, index.similar(search, taken)
 
@@ -129,9 +130,9 @@ class Matching(FlowRun):
         stash: Stash | None,
     ) -> None:
         t = 1 - s
-        owner = self.store.target_linked_to(self.flow.name, t, candidate.id) or self.claimed_ids[
-            t
-        ].get(candidate.id)
+        key = (candidate.object, candidate.id)
+        owner = self.store.linked_to(self.flow.name, t, candidate.id, candidate.object)
+        owner = owner or self.claimed_ids[t].get(key)
         if owner is not None and owner != sid:
             self._hold(
                 s,
@@ -141,13 +142,13 @@ class Matching(FlowRun):
                 f"its match {candidate.id} in {self.sides[t].ref.text} is already linked to {owner}",
             )
             return
-        self.claimed_ids[t][candidate.id] = sid
+        self.claimed_ids[t][key] = sid
         current = candidate.record
         if stash is not None:
-            fresh = stash.get(candidate.id)
+            fresh = stash.get(candidate.object, candidate.id)
             if fresh is not None:
                 current = fresh
-                stash.mark(candidate.id)
+                stash.mark(candidate.object, candidate.id)
         if self.sides[t].ref.multi:
             current = {**current, OBJECT_FIELD: candidate.object}
         a_id, b_id = (sid, candidate.id) if s == 0 else (candidate.id, sid)

@@ -122,11 +122,9 @@ class Reconciling(FlowRun):
         new_snap_t = pick_all(other, self.fields_of[t]) if other is not None else dict(snap_t)
         try:
             t_obj = link.object_of(t)
-            desired_obj = (
-                self._target_object(t, dict(write_t or want_t), rules)
-                if self.sides[t].ref.multi
-                else t_obj
-            )
+            # The record moves only when its $object pair changed (or a rule routes it).
+            moving = self.sides[t].ref.multi and (OBJECT_FIELD in write_t or rules.route)
+            desired_obj = self._target_object(t, dict(write_t), rules) if moving else t_obj
         except RecordError as exc:
             self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
             return
@@ -179,7 +177,7 @@ class Reconciling(FlowRun):
 
     def _save(self, shared: SharedLink, held: Held | None, s: int, sid: str) -> None:
         t = 1 - s
-        self.claimed_ids[t].pop(shared.link.id_of(t), None)
+        self.claimed_ids[t].pop((shared.link.object_of(t), shared.link.id_of(t)), None)
         self.store.save_link(self.flow.name, shared.link, self.ctx.run_id)
         if held is not None:
             self.store.release(self.flow.name, self.names[s], sid)

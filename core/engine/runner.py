@@ -288,11 +288,11 @@ def _bind(spec: Spec, ctx: RunContext) -> None:
             index = names.index(side) if side in names else 0
         key = (flow, str(id), index)
         if flow == spec.binding.extra.get("flow"):
-            return ctx.store.target_linked_to(flow, index, key[1])
+            return ctx.store.linked_to(flow, index, key[1])
         if key not in cache:
             if len(cache) > 100_000:
                 cache.clear()
-            cache[key] = ctx.store.target_linked_to(flow, index, key[1])
+            cache[key] = ctx.store.linked_to(flow, index, key[1])
         return cache[key]
 
     spec.binding.linked = linked

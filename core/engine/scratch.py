@@ -119,77 +119,83 @@ class TargetIndex:
             self._insert([self._row(obj, record)])
 
     def similar(
-        self, label: str, exclude: Callable[[str], bool], limit: int = 5
+        self, label: str, exclude: Callable[[str, str], bool], limit: int = 5
     ) -> list[dict[str, Any]]:
-        """Up to `limit` records whose key text is most like `label` (for the pending queue)."""
+        """Up to `limit` records whose key text is most like `label` (for the pending queue);
+        `exclude(object, id)` leaves out records that are taken."""
         self._ensure()
-        scored: list[tuple[float, str, str]] = []
+        scored: list[tuple[float, str, str, str]] = []
         wanted = label.casefold()
-        for id_, key in self.db.execute(f"SELECT id, key FROM {self.table} LIMIT 20000"):
-            if key is None or exclude(id_):
+        rows = self.db.execute(f"SELECT id, object, key FROM {self.table} LIMIT 20000")
+        for id_, obj, key in rows:
+            if key is None or exclude(obj, id_):
                 continue
             text = " ".join(str(v) for v in orjson.loads(key))
             ratio = difflib.SequenceMatcher(None, wanted, text.casefold()).ratio()
-            scored.append((ratio, id_, text))
+            scored.append((ratio, id_, obj, text))
         scored.sort(key=lambda s: (-s[0], s[1]))
         return [
-            {"id": i, "label": t, "score": round(r, 2)} for r, i, t in scored[:limit] if r > 0.3
+            {"id": i, "object": o, "label": t, "score": round(r, 2)}
+            for r, i, o, t in scored[:limit]
+            if r > 0.3
         ]
 
 
 class Stash:
-    """Changed records of one side, held on disk until the other side has been read."""
+    """Changed records of one side, held on disk until the other side has been read.
+    Records are known by (object, id): ids are only unique within an object."""
 
     def __init__(self, scratch: Scratch):
         self.db = scratch.db
         self.table = f"stash_{next(_names)}"
         self.db.execute(
-            f"CREATE TABLE {self.table}(id TEXT PRIMARY KEY, object TEXT, record BLOB, handled INTEGER DEFAULT 0)"
+            f"CREATE TABLE {self.table}(object TEXT, id TEXT, record BLOB, handled INTEGER DEFAULT 0,"
+            " PRIMARY KEY(object, id))"
         )
         self.count = 0
 
-    def put(self, id: str, obj: str, record: Record) -> None:
+    def put(self, obj: str, id: str, record: Record) -> None:
         self.db.execute(
-            f"INSERT OR REPLACE INTO {self.table}(id, object, record) VALUES (?, ?, ?)",
-            (id, obj, orjson.dumps(record)),
+            f"INSERT OR REPLACE INTO {self.table}(object, id, record) VALUES (?, ?, ?)",
+            (obj, id, orjson.dumps(record)),
         )
         self.count += 1
 
-    def get(self, id: str) -> Record | None:
+    def get(self, obj: str, id: str) -> Record | None:
         row = self.db.execute(
-            f"SELECT record FROM {self.table} WHERE id = ?",
-            (id,),
+            f"SELECT record FROM {self.table} WHERE object = ? AND id = ?",
+            (obj, id),
         ).fetchone()
         return None if row is None else dict(orjson.loads(row[0]))
 
-    def mark(self, id: str) -> None:
-        self.db.execute(f"UPDATE {self.table} SET handled = 1 WHERE id = ?", (id,))
+    def mark(self, obj: str, id: str) -> None:
+        self.db.execute(
+            f"UPDATE {self.table} SET handled = 1 WHERE object = ? AND id = ?",
+            (obj, id),
+        )
+
+    def _pages(self, where: str, batch: int) -> Iterator[list[tuple[str, str, Record]]]:
+        last = 0
+        while True:
+            rows = self.db.execute(
+                f"SELECT rowid, id, object, record FROM {self.table} WHERE {where} rowid > ?"
+                " ORDER BY rowid LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [(i, o, dict(orjson.loads(r))) for _n, i, o, r in rows]
 
     def unhandled(self, batch: int = 500) -> Iterator[list[tuple[str, str, Record]]]:
-        last = ""
-        while True:
-            rows = self.db.execute(
-                f"SELECT id, object, record FROM {self.table} WHERE handled = 0 AND id > ?"
-                " ORDER BY id LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield [(i, o, dict(orjson.loads(r))) for i, o, r in rows]
+        """(id, object, record) of the records no other part of the run has handled."""
+        yield from self._pages("handled = 0 AND", batch)
 
     def all(self, batch: int = 500) -> Iterator[tuple[str, Page]]:
-        last = ""
-        while True:
-            rows = self.db.execute(
-                f"SELECT id, object, record FROM {self.table} WHERE id > ? ORDER BY id LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
+        """Every stashed record, as pages per object (for a match index)."""
+        for rows in self._pages("", batch):
             by_object: dict[str, list[Record]] = {}
-            for _id, obj, rec in rows:
-                by_object.setdefault(obj, []).append(dict(orjson.loads(rec)))
+            for _id, obj, record in rows:
+                by_object.setdefault(obj, []).append(record)
             for obj, records in by_object.items():
                 yield obj, Page(records)

@@ -84,7 +84,9 @@ class SyncRun(Matching, Reconciling, Writing):
     ) -> None:
         conn = self.sides[s].ref.connection
         ids = [self.ctx.id_of(conn, r.get(OBJECT_FIELD, obj), r) for r in records]
-        links = self.store.links(self.flow.name, s, [i for i in ids if i is not None])
+        objects = [r.get(OBJECT_FIELD, obj) for r in records]
+        keys = [(o, i) for o, i in zip(objects, ids, strict=True) if i is not None]
+        links = self.store.links(self.flow.name, s, keys)
         for record, sid in zip(records, ids, strict=True):
             this_obj = record.get(OBJECT_FIELD, obj)
             h = held.pop(sid, None) if sid is not None else None
@@ -99,7 +101,7 @@ class SyncRun(Matching, Reconciling, Writing):
                     "NO_ID",
                 )
                 continue
-            self._handle(s, this_obj, sid, record, links.get(sid), h, stash)
+            self._handle(s, this_obj, sid, record, links.get((this_obj, sid)), h, stash)
 
     def _stash(self, s: int) -> Stash:
         stash = Stash(self.ctx.scratch)
@@ -121,7 +123,7 @@ class SyncRun(Matching, Reconciling, Writing):
                             "NO_ID",
                         )
                         continue
-                    stash.put(sid, obj, record)
+                    stash.put(obj, sid, record)
                 self._track_cursor(s, obj, page)
             if full:
                 # A full read doubles as this side's match index.
@@ -132,12 +134,12 @@ class SyncRun(Matching, Reconciling, Writing):
         side = self.sides[s]
         held = {h.source_id: h for h in self.store.held(self.flow.name, side=side.name)}
         for chunk in stash.unhandled():
-            links = self.store.links(self.flow.name, s, [sid for sid, _o, _r in chunk])
+            links = self.store.links(self.flow.name, s, [(o, sid) for sid, o, _r in chunk])
             for sid, obj, record in chunk:
-                self._handle(s, obj, sid, record, links.get(sid), held.pop(sid, None), None)
+                self._handle(s, obj, sid, record, links.get((obj, sid)), held.pop(sid, None), None)
         for h in held.values():
             obj = h.record.get(OBJECT_FIELD) or side.ref.objects[0]
-            link = self.store.link(self.flow.name, s, h.source_id)
+            link = self.store.link(self.flow.name, s, obj, h.source_id)
             self._handle(s, obj, h.source_id, h.record, link, h, None)
 
     def _handle(
@@ -169,9 +171,9 @@ class SyncRun(Matching, Reconciling, Writing):
         other: Record | None = None
         if link is not None and stash is not None:
             t_id = link.id_of(t)
-            other = stash.get(t_id)
+            other = stash.get(link.object_of(t), t_id)
             if other is not None:
-                stash.mark(t_id)
+                stash.mark(link.object_of(t), t_id)
         if link is not None:
             self._reconcile(s, obj, sid, record, link, other, rules, held, fresh=False)
             return

@@ -199,6 +199,8 @@ class Writing(FlowRun):
             new_id = result.id or t_id
             link = shared.link
             if t == 0:
+                # The link's key is side a's (object, id): the old row goes.
+                self.store.delete_link(self.flow.name, 0, link.a_object, link.a_id)
                 link.a_id, link.a_object = new_id, to_obj
             else:
                 link.b_id, link.b_object = new_id, to_obj

@@ -60,7 +60,9 @@ def run(cli: Any) -> dict[str, Any]:
 def test_created_updated_and_related_events_act_once_each(cli: Any, workdir: Path) -> None:
     # ID-1, ID-2, ID-3, ID-7 on the files plugin.
     Path("spec.yaml").write_text(SPEC % {"backfill": "false"})
-    write_jsonl(workdir / "crm/accounts.jsonl", [{"id": "a0", "name": "Old Co", "changed": stamp()}])
+    write_jsonl(
+        workdir / "crm/accounts.jsonl", [{"id": "a0", "name": "Old Co", "changed": stamp()}]
+    )
     write_jsonl(workdir / "crm/deals.jsonl", [])
 
     first = run(cli)
@@ -79,7 +81,10 @@ def test_created_updated_and_related_events_act_once_each(cli: Any, workdir: Pat
 
     accounts[1].update({"city": "York", "changed": stamp()})
     write_jsonl(workdir / "crm/accounts.jsonl", accounts)
-    write_jsonl(workdir / "crm/deals.jsonl", [{"id": "d1", "title": "Renewal", "account_id": "a1", "changed": stamp()}])
+    write_jsonl(
+        workdir / "crm/deals.jsonl",
+        [{"id": "d1", "title": "Renewal", "account_id": "a1", "changed": stamp()}],
+    )
     third = run(cli)
 
     assert third["totals"]["actions"] == 2
@@ -93,8 +98,13 @@ def test_created_updated_and_related_events_act_once_each(cli: Any, workdir: Pat
 
 def test_backfill_true_treats_existing_records_as_created(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(SPEC % {"backfill": "true"})
-    write_jsonl(workdir / "crm/accounts.jsonl", [{"id": "a0", "name": "Old Co", "changed": stamp()}])
-    write_jsonl(workdir / "crm/deals.jsonl", [{"id": "d0", "title": "Old deal", "account_id": "a0", "changed": stamp()}])
+    write_jsonl(
+        workdir / "crm/accounts.jsonl", [{"id": "a0", "name": "Old Co", "changed": stamp()}]
+    )
+    write_jsonl(
+        workdir / "crm/deals.jsonl",
+        [{"id": "d0", "title": "Old deal", "account_id": "a0", "changed": stamp()}],
+    )
 
     first = run(cli)
 
@@ -106,7 +116,10 @@ def test_backfill_true_treats_existing_records_as_created(cli: Any, workdir: Pat
 
 def test_a_failed_action_is_retried_on_the_next_run(cli: Any, workdir: Path) -> None:
     Path("spec.yaml").write_text(SPEC % {"backfill": "true"})
-    write_jsonl(workdir / "crm/accounts.jsonl", [{"id": "a1", "name": "Acme", "city": "Leeds", "changed": stamp()}])
+    write_jsonl(
+        workdir / "crm/accounts.jsonl",
+        [{"id": "a1", "name": "Acme", "city": "Leeds", "changed": stamp()}],
+    )
     write_jsonl(workdir / "crm/deals.jsonl", [])
     run(cli)
     # The note disappears, so the comment for the next change cannot land.
@@ -123,4 +136,6 @@ def test_a_failed_action_is_retried_on_the_next_run(cli: Any, workdir: Path) -> 
     write_jsonl(workdir / "notes/notes.jsonl", saved)
     retried = run(cli)
     assert retried["totals"]["actions"] == 1
-    assert read_jsonl(workdir / "notes/notes.jsonl")[0]["comments"] == [{"text": "city: Leeds -> York"}]
+    assert read_jsonl(workdir / "notes/notes.jsonl")[0]["comments"] == [
+        {"text": "city: Leeds -> York"}
+    ]

@@ -584,3 +584,55 @@ def test_state_show_and_reset(cli: Any, workdir: Path) -> None:
     again = json.loads(cli("run", "spec.yaml", "--json").stdout)
     assert totals(again, "accounts")["unchanged"] == 1  # matched by key again, not duplicated
     assert len(read_jsonl(workdir / "dst/accounts.jsonl")) == 1
+
+
+MOVING = """\
+integrate: 1
+name: moving
+connections:
+  left: {plugin: files, config: {path: ./left, cursor_field: modified}}
+  right: {plugin: files, config: {path: ./right, cursor_field: updated}}
+flows:
+  people:
+    between: [left.people, right.leads|contacts]
+    match: [[email, email]]
+    fields:
+      - {left: email, right: email}
+      - {left: phone, right: phone}
+      - left: state
+        right: $object
+        values: {lead: leads, client: contacts}
+"""
+
+
+def test_changing_the_state_moves_the_record_between_objects(cli: Any, workdir: Path) -> None:
+    # SM-3 on the files plugin: a value map onto $object moves the record on the other side.
+    Path("spec.yaml").write_text(MOVING)
+    write_jsonl(
+        workdir / "left/people.jsonl",
+        [
+            {"id": "P1", "email": "a@x.test", "phone": "1", "state": "lead", "modified": now()},
+            {"id": "P2", "email": "b@x.test", "phone": "2", "state": "client", "modified": now()},
+        ],
+    )
+    assert cli("run", "spec.yaml").exit_code == 0
+    assert [r["email"] for r in read_jsonl(workdir / "right/leads.jsonl")] == ["a@x.test"]
+    assert [r["email"] for r in read_jsonl(workdir / "right/contacts.jsonl")] == ["b@x.test"]
+
+    left = read_jsonl(workdir / "left/people.jsonl")
+    left[0].update({"state": "client", "modified": now()})
+    write_jsonl(workdir / "left/people.jsonl", left)
+    contacts = read_jsonl(workdir / "right/contacts.jsonl")
+    contacts[0].update({"phone": "22", "updated": now()})
+    write_jsonl(workdir / "right/contacts.jsonl", contacts)
+
+    moved = cli("run", "spec.yaml", "--json")
+
+    assert moved.exit_code == 0, moved.output
+    assert read_jsonl(workdir / "right/leads.jsonl") == []
+    emails = sorted(r["email"] for r in read_jsonl(workdir / "right/contacts.jsonl"))
+    assert emails == ["a@x.test", "b@x.test"]
+    assert {r["id"]: r["phone"] for r in read_jsonl(workdir / "left/people.jsonl")} == {"P1": "1", "P2": "22"}
+    again = json.loads(cli("run", "spec.yaml", "--json").stdout)
+    assert again["flows"][0]["totals"]["updated"] == 0
+    assert again["flows"][0]["totals"]["created"] == 0
