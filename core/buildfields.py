@@ -52,7 +52,7 @@ class FieldBuilder(BuilderBase):
             yield FieldPair(
                 location=self.at(fpath, key=True),
                 fields={"target": (field_name,)},
-                make={"target": (Assign(field_name, expr),)},
+                make={"target": (Assign(field_name, expr, self.at(fpath, key=True)),)},
                 direction="target",
             )
 
@@ -201,7 +201,7 @@ class FieldBuilder(BuilderBase):
             self._check_object_field(field_name, fpath, target, flow_raw)
             expr = self.expr(fpath)
             if expr is not None:
-                out.append(Assign(field_name, expr))
+                out.append(Assign(field_name, expr, self.at(fpath, key=True)))
         return tuple(out)
 
     def _match(

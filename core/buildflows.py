@@ -263,6 +263,13 @@ class FlowBuilder(FieldBuilder):
                 )
             if "schedule" in handler:
                 self._cron((*hpath, "schedule"))
+                if event != "related_added":
+                    self.error(
+                        (*hpath, "schedule"),
+                        "a schedule only applies to related_added events (created and updated "
+                        "events are acted on as their records are read)",
+                        key=True,
+                    )
             handlers.append(
                 EventHandler(
                     event=event,

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
-from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, IntegrateError, SpecError
+from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, IntegrateError, SpecError, UsageError
 from integrate.secrets import REDACTOR, RedactingFilter
 
 STATE_HELP = "State file (default: the spec's `state`, else $INTEGRATE_HOME/state.db, else .integrate/state.db)."
@@ -106,6 +106,7 @@ def _open_state(spec: Any, state: str | None) -> Any:
     "--strict", is_flag=True, help="Treat warnings (such as unset environment variables) as errors."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print problems as JSON.")
+@_guard
 def validate(specs: tuple[str, ...], core: bool, strict: bool, as_json: bool) -> None:
     """Check specs without running them: every problem at file:line:col.
 
@@ -272,6 +273,7 @@ class _Progress:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@_guard
 def plugins(as_json: bool) -> None:
     """List installed plugins: name, version, status and the objects they offer."""
     from integrate.plugins import BLOCK_ENV
@@ -321,6 +323,7 @@ def plugins(as_json: bool) -> None:
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout."
 )
+@_guard
 def schema(output: str | None) -> None:
     """Print the JSON Schema of specs, with every installed plugin's settings, for editors.
 
@@ -405,7 +408,7 @@ def state_reset(spec_path: str, flow: str | None, state_file: str | None, yes: b
     """
     spec = _state_spec(spec_path)
     if flow is not None and flow not in spec.flows:
-        raise IntegrateError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
+        raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
     what = f"flow {flow}" if flow else f"all flows of {spec.name}"
     if not yes and not click.confirm(f"Forget cursors, links and held records of {what}?"):
         raise IntegrateError("nothing was reset")
@@ -494,10 +497,10 @@ def pending_resolve(
     """Decide for one queued record; the next run carries the decision out and remembers it."""
     chosen = [x for x in (create, map_to, keep) if x]
     if len(chosen) != 1:
-        raise IntegrateError("give exactly one of --create, --map-to TARGET_ID, --keep SIDE")
+        raise UsageError("give exactly one of --create, --map-to TARGET_ID, --keep SIDE")
     spec = _state_spec(spec_path)
     if flow not in spec.flows:
-        raise IntegrateError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
+        raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
     store = _open_state(spec, state_file)
     try:
         if map_to:
@@ -512,6 +515,11 @@ def pending_resolve(
                     )
             resolution: dict[str, Any] = {"action": "map", "target_id": map_to}
         elif keep:
+            sides = [s.name for s in getattr(spec.flows[flow], "sides", ())]
+            if keep not in sides:
+                raise UsageError(
+                    f"--keep takes a side of flow {flow}: {', '.join(sides) or 'none'}"
+                )
             resolution = {"action": "keep", "side": keep}
         else:
             resolution = {"action": "create"}

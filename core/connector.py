@@ -119,6 +119,8 @@ class ConnectorContext:
     transport: httpx.BaseTransport | None = None
     # The spec's folder: relative paths in a connection's config start here.
     base_dir: str | None = None
+    # A dry run: the connector must change nothing at all, housekeeping included.
+    read_only: bool = False
 
     def http_client(self, base_url: str = "", **kwargs: Any) -> httpx.Client:
         """An httpx client wired to the right transport; plugins never build their own."""

@@ -57,6 +57,12 @@ class SpecError(IntegrateError):
         return cls([Problem(location, message, path)])
 
 
+class UsageError(IntegrateError):
+    """A command was asked for something that does not exist or makes no sense."""
+
+    exit_code = 2
+
+
 class PluginError(IntegrateError):
     """A plugin is missing, broken or answered the core in a way it should not."""
 

@@ -265,6 +265,9 @@ CORE_FUNCTIONS: tuple[Function, ...] = (
 )
 
 
+CONTEXT_FUNCTIONS = frozenset({"linked", "lookup"})
+
+
 @dataclass
 class RunBinding:
     """What context functions (linked, lookup) reach during a run; set by the runner."""

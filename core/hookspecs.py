@@ -35,15 +35,15 @@ def integrate_register_connectors() -> list[type[Connector]]:  # type: ignore[em
 def integrate_register_functions() -> list[Function]:  # type: ignore[empty-body]
     """JMESPath functions specs may call (pure, total: no I/O, no side effects).
 
-    Called once when a spec is built. A function whose name is already taken (by the core or
-    another plugin) is an error.
+    Called once per plugin manager. A function whose name is taken (by JMESPath, the core,
+    or another plugin) is an error.
     """
 
 
 @hookspec
 def integrate_register_emulators() -> list[type[Emulator]]:  # type: ignore[empty-body]
-    """Emulator classes, one per connector plugin, used by tests, `integrate test`,
-    `integrate run --sandbox` and `integrate emulate`.
+    """Emulator classes, one per connector plugin: what tests and `integrate test` run
+    specs against instead of the real system.
 
     Called once per plugin manager. Each class sets `plugin` to its connector's name.
     """

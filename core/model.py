@@ -60,10 +60,16 @@ class Assign:
 
     field: str
     expr: Expr
+    # Where the field's name is written (its key), when it has one of its own.
+    key: Location | None = None
 
     @property
     def location(self) -> Location:
         return self.expr.location
+
+    @property
+    def field_location(self) -> Location:
+        return self.key or self.expr.location
 
 
 @dataclass(frozen=True)

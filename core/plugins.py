@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from jmespath import functions as jp_functions
 
 from integrate import hookspecs
 from integrate.connector import Connector
 from integrate.emulator import Emulator
 from integrate.errors import PluginError
-from integrate.functions import CORE_FUNCTIONS, Function
+from integrate.functions import CONTEXT_FUNCTIONS, CORE_FUNCTIONS, Function
 
 ENTRY_POINT_GROUP = "integrate"
 _HOOKS = (
@@ -145,7 +146,12 @@ def make_plugins(
     for _impl, result in kept("integrate_register_emulators"):
         for cls in result:
             emulators[cls.plugin] = cls
-    taken = {fn.name for fn in functions}
+    # JMESPath's built-ins and the core's context functions cannot be replaced either.
+    taken = (
+        {fn.name for fn in functions}
+        | set(jp_functions.Functions.FUNCTION_TABLE)
+        | CONTEXT_FUNCTIONS
+    )
     for impl_name, result in kept("integrate_register_functions"):
         for fn in result:
             if fn.name in taken:

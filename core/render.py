@@ -31,23 +31,26 @@ def summary_table(report: RunReport) -> Table:
     title = f"{report.integration}: {'plan (dry run)' if report.dry_run else 'run'}"
     if report.run_id is not None and not report.dry_run:
         title += f" #{report.run_id}"
+    columns = list(COLUMNS)
+    if any(f.total("actions") for f in report.flows):
+        columns.append("actions")  # event flows
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("flow")
-    for column in COLUMNS:
+    for column in columns:
         table.add_column(column, justify="right")
     for stats in report.flows:
-        for label, counts in _rows(stats):
+        for label, counts in _rows(stats, columns):
             table.add_row(label, *counts)
     return table
 
 
-def _rows(stats: FlowStats) -> Iterable[tuple[str, list[str]]]:
+def _rows(stats: FlowStats, columns: list[str]) -> Iterable[tuple[str, list[str]]]:
     if stats.disabled:
-        yield f"{stats.flow} (disabled)", ["-"] * len(COLUMNS)
+        yield f"{stats.flow} (disabled)", ["-"] * len(columns)
         return
     directions = [d for d in stats.outcomes if d != "-"]
     if len(directions) <= 1:
-        yield stats.flow, [f"{stats.total(c):,}" for c in COLUMNS]
+        yield stats.flow, [f"{stats.total(c):,}" for c in columns]
         return
     first = True
     for direction in sorted(directions):
@@ -56,7 +59,7 @@ def _rows(stats: FlowStats) -> Iterable[tuple[str, list[str]]]:
         first = False
         yield (
             f"{stats.flow} → {direction}",
-            [read, *(f"{counts[c]:,}" for c in COLUMNS[1:])],
+            [read, *(f"{counts[c]:,}" for c in columns[1:])],
         )
 
 

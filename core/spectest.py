@@ -84,8 +84,19 @@ def run_one(spec: Spec, plugins: Plugins, test: SpecTest) -> TestResult:
     emulators = start_emulators(spec, plugins)
     try:
         for ref, records in test.given.items():
-            alias, _, objects = ref.partition(".")
-            emulators[alias].seed(objects.split("|")[0], [dict(r) for r in records])
+            alias, _, names = ref.partition(".")
+            objects = names.split("|")
+            by_object: dict[str, list[dict[str, Any]]] = {obj: [] for obj in objects}
+            for record in records:
+                row = dict(record)
+                # On a side spanning several objects, a record names its own with $object.
+                obj = str(row.pop("$object", objects[0]))
+                if obj not in by_object:
+                    raise PluginError(f"test '{test.name}': $object {obj!r} is not one of {names}")
+                by_object[obj].append(row)
+            for obj, rows in by_object.items():
+                if rows:
+                    emulators[alias].seed(obj, rows)
         with tempfile.TemporaryDirectory(prefix="integrate-test-") as tmp:
             base = Path(tmp)
             for _ in range(test.runs):

@@ -18,7 +18,7 @@ from integrate.engine.outcomes import Outcomes
 from integrate.engine.plan import ACTION, FAIL, SKIP, Change, FlowStats
 from integrate.engine.values import same, truthy
 from integrate.engine.writer import Writer
-from integrate.errors import RecordError
+from integrate.errors import PluginError, RecordError
 from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
 from integrate.state import Link
 
@@ -49,7 +49,9 @@ class EventRun:
         for obj in self.flow.source.objects:
             if self.ctx.only_held:
                 break
-            for page in self.connector.read(obj, since=saved.get(obj)):
+            info = self.ctx.info(self.flow.source.connection, obj)
+            size = min(self.flow.common.page_size or info.page_size, info.page_size)
+            for page in self.connector.read(obj, since=saved.get(obj), page_size=size):
                 self.stats.read[SIDE] += len(page.records)
                 if self.ctx.progress is not None:
                     self.ctx.progress(self.flow.name, SIDE, self.stats.read[SIDE])
@@ -84,9 +86,7 @@ class EventRun:
             if self.flow.source.multi:
                 record[OBJECT_FIELD] = obj
             try:
-                if self.flow.filter is not None and not truthy(
-                    self.flow.filter({"record": record, "object": obj})
-                ):
+                if self.flow.filter is not None and not truthy(self.flow.filter(record)):
                     self._emit(Change(self.flow.name, SKIP, SIDE, sid, reason="filtered out"))
                     continue
             except RecordError as exc:
@@ -285,16 +285,24 @@ class EventRun:
             if not self._due(handler):
                 continue
             assert handler.related is not None
+            id_field = self._related_id_field(handler.related)
             for sid, target_id, obj in rows:
                 if handler.objects and obj not in handler.objects:
                     continue
                 seen = self.store.seen_related(self.flow.name, sid, handler.related)
                 for page in self.connector.related(obj, sid, handler.related):
                     for rel in page.records:
-                        rid = str(rel.get("id"))
+                        rid = str(rel.get(id_field))
                         if rid in seen:
                             continue
                         self._related_action(handler, obj, sid, target_id, rel, rid)
+
+    def _related_id_field(self, related: str) -> str:
+        """The id field of a related list's records (the plugin's, when it knows the list)."""
+        try:
+            return self.ctx.info(self.flow.source.connection, related).id_field
+        except PluginError:
+            return "id"
 
     def _related_action(
         self, handler: EventHandler, obj: str, sid: str, target_id: str, rel: Record, rid: str

@@ -28,7 +28,8 @@ class LookupCache:
             if connector is None:
                 raise RecordError(f"lookup('{ref}'): there is no connection '{connection}'")
             records = []
-            for page in connector.read(obj, since=None):
+            size = self.ctx.info(connection, obj).page_size
+            for page in connector.read(obj, since=None, page_size=size):
                 records.extend(page.records)
             self.records[ref] = records
         return records

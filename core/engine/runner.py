@@ -3,6 +3,7 @@ plugins allow, run each flow in order, and keep the run in history."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -15,19 +16,20 @@ import httpx
 from integrate.build import resolve_config
 from integrate.connector import CREATE, UPDATE, UPSERT, Connector, ConnectorContext
 from integrate.engine.context import FailureSink, RunContext
+from integrate.engine.events import EventRun
 from integrate.engine.lookup import LookupCache
 from integrate.engine.plan import FAIL, QUEUE, Change, FlowStats
 from integrate.engine.scratch import Scratch
 from integrate.engine.sync import SyncRun
 from integrate.engine.writer import Writer
 from integrate.errors import (
-    ConnectorError,
     IntegrateError,
     Location,
     PluginError,
     ProblemList,
+    UsageError,
 )
-from integrate.model import EventFlow, Spec, SyncFlow
+from integrate.model import OBJECT_FIELD, Side, Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
@@ -123,6 +125,7 @@ def open_connectors(
             connection=alias,
             transport=options.transports.get(alias),
             base_dir=str(spec.path.parent),
+            read_only=options.dry_run,
         )
         connectors[alias] = cls(config, context)
     return connectors
@@ -144,6 +147,7 @@ def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> N
         flow = spec.flows[name]
         if isinstance(flow, SyncFlow):
             for side in flow.sides:
+                _check_fields(problems, ctx, flow, side)
                 for obj in side.ref.objects:
                     found = info(side.ref.connection, obj, side.ref.location)
                     if found is None:
@@ -192,6 +196,42 @@ def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> N
     problems.raise_if_any()
 
 
+def _check_fields(problems: ProblemList, ctx: RunContext, flow: SyncFlow, side: Side) -> None:
+    """Fields written to a side must be in its catalogue (when the plugin has one), in at
+    least one of the side's objects, and not read-only."""
+    catalogues = []
+    for obj in side.ref.objects:
+        try:
+            info = ctx.info(side.ref.connection, obj)
+        except PluginError:
+            return  # reported by the object check
+        if info.fields is None:
+            return
+        catalogues.append(info.fields)
+    assigns = [a for p in flow.pairs_to(side.name) for a in p.make[side.name]]
+    assigns += list(flow.on_create.get(side.name, ()))
+    if flow.writes_to(side.name):
+        other = flow.other(side.name).name
+        assigns += [a for r in flow.rules for a in r.assigns if r.side in (None, other)]
+    plugin = ctx.connectors[side.ref.connection].plugin
+    known = sorted({f for c in catalogues for f in c})
+    for assign in assigns:
+        name = assign.field.split(".")[0]
+        if name == OBJECT_FIELD:
+            continue
+        found = [c[name] for c in catalogues if name in c]
+        if not found:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.add(
+                assign.field_location, f"{plugin} {side.ref.text} has no field '{name}'{hint}"
+            )
+        elif all(f.read_only for f in found):
+            problems.add(
+                assign.field_location, f"'{name}' of {side.ref.text} is read-only in {plugin}"
+            )
+
+
 def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) -> RunReport:
     """Run (or, with dry_run, plan) every selected flow of a spec."""
     options = options or RunOptions()
@@ -238,16 +278,22 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             spec.binding.extra["flow"] = name
             spec.binding.lookup = LookupCache(ctx).lookup
             writer = Writer(store, dry_run=options.dry_run)
+            runner: SyncRun | EventRun = (
+                SyncRun(ctx, flow, writer)
+                if isinstance(flow, SyncFlow)
+                else EventRun(ctx, flow, writer)
+            )
+            report.flows.append(runner.stats)
             try:
-                if isinstance(flow, SyncFlow):
-                    runner = SyncRun(ctx, flow, writer)
-                    report.flows.append(runner.stats)
-                    runner.run()
-                else:
-                    report.flows.append(_event_flow(ctx, flow, writer))
-            except ConnectorError as exc:
+                runner.run()
+            except IntegrateError as exc:
                 error = exc
                 break
+            except Exception as exc:
+                # A bug: keep the traceback, but never leave the run "running" in history.
+                report.error = f"internal error: {type(exc).__name__}: {exc}"
+                store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
+                raise
         report.notices.extend(_notices(store, report))
         report.status = (
             FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
@@ -273,7 +319,7 @@ def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:
         return list(spec.flows)
     unknown = [f for f in flows if f not in spec.flows]
     if unknown:
-        raise IntegrateError(f"no flow named {', '.join(unknown)} (flows: {', '.join(spec.flows)})")
+        raise UsageError(f"no flow named {', '.join(unknown)} (flows: {', '.join(spec.flows)})")
     return [f for f in spec.flows if f in flows]
 
 
@@ -296,12 +342,6 @@ def _bind(spec: Spec, ctx: RunContext) -> None:
         return cache[key]
 
     spec.binding.linked = linked
-
-
-def _event_flow(ctx: RunContext, flow: EventFlow, writer: Writer) -> FlowStats:
-    from integrate.engine.events import EventRun
-
-    return EventRun(ctx, flow, writer).run()
 
 
 def _notices(store: StateStore, report: RunReport) -> list[str]:

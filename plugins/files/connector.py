@@ -17,6 +17,7 @@ from integrate import (
     UPSERT,
     Connector,
     ConnectorContext,
+    FieldInfo,
     ObjectInfo,
     Page,
     PluginError,
@@ -50,6 +51,12 @@ _OBJECT_SETTINGS = {
         "type": "integer",
         "minimum": 1,
         "description": "Most records per write call (default 200).",
+    },
+    "fields": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
+        "description": "The object's field catalogue: when given, specs may only write these fields.",
     },
 }
 
@@ -132,7 +139,12 @@ class FilesConnector(Connector):
             path = (self.root / name).resolve()
             if not path.is_relative_to(self.root.resolve()):
                 raise PluginError(f"files: the file of object {obj} must be inside {self.root}")
-            table = Table(path, fmt=fmt, id_field=self._setting(obj, "id_field", "id"))
+            table = Table(
+                path,
+                fmt=fmt,
+                id_field=self._setting(obj, "id_field", "id"),
+                read_only=self.context.read_only,
+            )
             self.tables[obj] = table
         return table
 
@@ -157,6 +169,7 @@ class FilesConnector(Connector):
             actions=frozenset(self.config.get("actions", {})),
             sorted_reads=False,
             modified_field=self._setting(object, "cursor_field", None),
+            fields=_catalogue(self._setting(object, "fields", None), table.id_field),
             description=f"records of {table.base.name}",
         )
 
@@ -339,6 +352,14 @@ class FilesConnector(Connector):
     def close(self) -> None:
         for table in self.tables.values():
             table.compact()
+
+
+def _catalogue(names: list[str] | None, id_field: str) -> dict[str, FieldInfo] | None:
+    if names is None:
+        return None
+    fields = {name: FieldInfo(name) for name in names}
+    fields[id_field] = FieldInfo(id_field, read_only=True)
+    return fields
 
 
 def _after(a: Any, b: Any) -> bool:

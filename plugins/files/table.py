@@ -32,7 +32,7 @@ class TableError(Exception):
 
 
 class Table:
-    def __init__(self, base: Path, *, fmt: str, id_field: str):
+    def __init__(self, base: Path, *, fmt: str, id_field: str, read_only: bool = False):
         self.base = base
         self.changes = base.with_name(base.name + ".changes.jsonl")
         self.fmt = fmt
@@ -41,7 +41,9 @@ class Table:
         self._offsets: dict[str, int] | None = None
         self._next_id: int | None = None
         self._header: list[str] | None = None
-        self._repaired = False
+        # Read-only (a dry run): no repair, no compaction; readers skip torn lines anyway.
+        self._repaired = read_only
+        self.read_only = read_only
         self._csv_rows: dict[str, Record] | None = None
 
     # ---- reading ----------------------------------------------------------------------
@@ -201,6 +203,8 @@ class Table:
 
     def compact(self) -> None:
         """Fold the changes file into a fresh base file."""
+        if self.read_only:
+            return
         self._repair()
         if not self.changes.exists():
             return

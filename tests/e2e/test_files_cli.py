@@ -632,7 +632,48 @@ def test_changing_the_state_moves_the_record_between_objects(cli: Any, workdir: 
     assert read_jsonl(workdir / "right/leads.jsonl") == []
     emails = sorted(r["email"] for r in read_jsonl(workdir / "right/contacts.jsonl"))
     assert emails == ["a@x.test", "b@x.test"]
-    assert {r["id"]: r["phone"] for r in read_jsonl(workdir / "left/people.jsonl")} == {"P1": "1", "P2": "22"}
+    assert {r["id"]: r["phone"] for r in read_jsonl(workdir / "left/people.jsonl")} == {
+        "P1": "1",
+        "P2": "22",
+    }
     again = json.loads(cli("run", "spec.yaml", "--json").stdout)
     assert again["flows"][0]["totals"]["updated"] == 0
     assert again["flows"][0]["totals"]["created"] == 0
+
+
+def test_fields_outside_the_plugins_catalogue_are_refused_before_any_read(
+    cli: Any, workdir: Path
+) -> None:
+    spec = (ONE_WAY % {"unmatched": "create"}).replace(
+        "  dst: {plugin: files, config: {path: ./dst, batch_size: 3}}",
+        "  dst: {plugin: files, config: {path: ./dst, batch_size: 3, fields: [title, city, tier]}}",
+    )
+    Path("spec.yaml").write_text(
+        spec.replace("      city: address.city\n", "      cty: address.city\n      id: name\n")
+    )
+    write_jsonl(workdir / "src/accounts.jsonl", [{"id": "s1", "name": "A", "changed": "1"}])
+
+    result = cli("run", "spec.yaml")
+
+    assert result.exit_code == 2
+    assert (
+        "spec.yaml:15:7: files dst.accounts has no field 'cty' (did you mean 'city'?)"
+        in result.stderr
+    )
+    assert "spec.yaml:16:7: 'id' of dst.accounts is read-only in files" in result.stderr
+    assert "spec.yaml:19:7: files dst.accounts has no field 'origin'" in result.stderr
+    assert not (workdir / "dst").exists()
+
+
+def test_a_dry_run_leaves_a_crashed_runs_leftovers_untouched(cli: Any, workdir: Path) -> None:
+    Path("spec.yaml").write_text(ONE_WAY % {"unmatched": "create"})
+    write_jsonl(workdir / "src/accounts.jsonl", [{"id": "s1", "name": "A", "changed": "1"}])
+    (workdir / "dst").mkdir()
+    (workdir / "dst/accounts.jsonl").write_text('{"id": "1", "title": "B"}\n{"id": "2", "tit')
+    (workdir / "dst/accounts.jsonl.changes.jsonl").write_text('{"id": "1", "title": "B2"}\n')
+    before = {p.name: p.read_bytes() for p in (workdir / "dst").iterdir()}
+
+    result = cli("run", "spec.yaml", "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in (workdir / "dst").iterdir()} == before
