@@ -245,19 +245,7 @@ class EventRun:
             seen = Link(link.a_id, link.b_id, link.a_object, link.b_object, snapshot, link.b_values)
             self.store.save_link(self.flow.name, seen, self.ctx.run_id)
             self.store.release(self.flow.name, SIDE, sid)
-            self._emit(
-                Change(
-                    self.flow.name,
-                    ACTION,
-                    SIDE,
-                    sid,
-                    "target",
-                    self.target_obj,
-                    target_id,
-                    {f: (None, v) for f, v in values.items()},
-                    action=handler.action,
-                )
-            )
+            self._acted(sid, target_id, values, handler.action)
 
         self.writer.submit(
             side="target",
@@ -332,19 +320,7 @@ class EventRun:
                 self._write_failed(sid, rel, handler, result)
                 return
             self.store.mark_seen(self.flow.name, sid, related, rid)
-            self._emit(
-                Change(
-                    self.flow.name,
-                    ACTION,
-                    SIDE,
-                    sid,
-                    "target",
-                    self.target_obj,
-                    target_id,
-                    {f: (None, v) for f, v in values.items()},
-                    action=handler.action,
-                )
-            )
+            self._acted(sid, target_id, values, handler.action)
 
         self.writer.submit(
             side="target",
@@ -376,6 +352,22 @@ class EventRun:
 
     def _emit(self, change: Change) -> None:
         self.out.emit(change)
+
+    def _acted(self, sid: str, target_id: str | None, values: dict[str, Any], action: str) -> None:
+        fields = {f: (None, v) for f, v in values.items()}
+        self._emit(
+            Change(
+                self.flow.name,
+                ACTION,
+                SIDE,
+                sid,
+                "target",
+                self.target_obj,
+                target_id,
+                fields,
+                action=action,
+            )
+        )
 
     def _fail(self, sid: str, record: Record, exc: RecordError) -> None:
         self.out.fail(

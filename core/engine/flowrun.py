@@ -236,18 +236,7 @@ class FlowRun:
             diff: dict[str, tuple[Any, Any]],
             new_snap_t: dict[str, Any],
             held: Held | None,
-        ) -> None: ...
-        def _submit_move(
-            self,
-            s: int,
-            sid: str,
-            record: Record,
-            shared: SharedLink,
-            t: int,
-            to_obj: str,
-            diff: dict[str, tuple[Any, Any]],
-            new_snap_t: dict[str, Any],
-            held: Held | None,
+            to_obj: str | None = None,
         ) -> None: ...
 
 

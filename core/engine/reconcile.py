@@ -132,7 +132,7 @@ class Reconciling(FlowRun):
         shared = SharedLink(link)
         # Side t: move, update or nothing.
         if desired_obj != t_obj:
-            self._submit_move(s, sid, record, shared, t, desired_obj, diff_t, new_snap_t, held)
+            self._submit_update(s, sid, record, shared, t, diff_t, new_snap_t, held, desired_obj)
         elif diff_t:
             self._submit_update(s, sid, record, shared, t, diff_t, new_snap_t, held)
         else:

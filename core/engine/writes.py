@@ -139,89 +139,52 @@ class Writing(FlowRun):
         diff: dict[str, tuple[Any, Any]],
         new_snap_t: dict[str, Any],
         held: Held | None,
+        to_obj: str | None = None,
     ) -> None:
-        names = self.names
-        t_obj = shared.link.object_of(t)
-        t_id = shared.link.id_of(t)
-        snap = dict(new_snap_t)
-        for f, (_old, new) in diff.items():
-            if f in self.fields_of[t]:
-                snap[f] = new
-
-        def commit(result: WriteResult) -> None:
-            if not result.ok:
-                self._write_failed(s, sid, record, result, UPDATE, t_obj)
-                return
-            shared.set_values(t, self._stored(t, result, snap))
-            self.store.save_link(self.flow.name, shared.link, self.ctx.run_id)
-            if held is not None:
-                self.store.release(self.flow.name, names[s], sid)
-            self._emit(Change(self.flow.name, UPDATE, names[s], sid, names[t], t_obj, t_id, diff))
-
-        self._ensure(t, t_obj, UPDATE)
-        self.writer.submit(
-            side=names[t],
-            connector=self.ctx.connectors[self.sides[t].ref.connection],
-            object=t_obj,
-            op=UPDATE,
-            limit=self._limit(t, t_obj),
-            values={f: new for f, (_old, new) in diff.items()},
-            id=t_id,
-            commit=commit,
-        )
-
-    def _submit_move(
-        self,
-        s: int,
-        sid: str,
-        record: Record,
-        shared: SharedLink,
-        t: int,
-        to_obj: str,
-        diff: dict[str, tuple[Any, Any]],
-        new_snap_t: dict[str, Any],
-        held: Held | None,
-    ) -> None:
+        """Update the record linked on side t with `diff`; with `to_obj`, move it there first
+        (a Lead becoming a Contact): the move writes the changed fields too."""
         names = self.names
         from_obj = shared.link.object_of(t)
         t_id = shared.link.id_of(t)
+        moving = to_obj is not None and to_obj != from_obj
+        obj = to_obj if moving and to_obj is not None else from_obj
+        op = MOVE if moving else UPDATE
         snap = dict(new_snap_t)
-        snap[OBJECT_FIELD] = to_obj
+        if moving:
+            snap[OBJECT_FIELD] = obj
         for f, (_old, new) in diff.items():
             if f in self.fields_of[t]:
                 snap[f] = new
-        fields = {OBJECT_FIELD: (from_obj, to_obj), **diff}
+        fields = {OBJECT_FIELD: (from_obj, obj), **diff} if moving else diff
 
         def commit(result: WriteResult) -> None:
             if not result.ok:
-                self._write_failed(s, sid, record, result, MOVE, to_obj)
+                self._write_failed(s, sid, record, result, op, obj)
                 return
             new_id = result.id or t_id
             link = shared.link
-            if t == 0:
+            if moving and t == 0:
                 # The link's key is side a's (object, id): the old row goes.
                 self.store.delete_link(self.flow.name, 0, link.a_object, link.a_id)
-                link.a_id, link.a_object = new_id, to_obj
-            else:
-                link.b_id, link.b_object = new_id, to_obj
+                link.a_id, link.a_object = new_id, obj
+            elif moving:
+                link.b_id, link.b_object = new_id, obj
             shared.set_values(t, self._stored(t, result, snap))
             self.store.save_link(self.flow.name, link, self.ctx.run_id)
             if held is not None:
                 self.store.release(self.flow.name, names[s], sid)
-            self._emit(
-                Change(self.flow.name, UPDATE, names[s], sid, names[t], to_obj, new_id, fields)
-            )
+            self._emit(Change(self.flow.name, UPDATE, names[s], sid, names[t], obj, new_id, fields))
 
-        self._ensure(t, to_obj, MOVE)
+        self._ensure(t, obj, op)
         self.writer.submit(
             side=names[t],
             connector=self.ctx.connectors[self.sides[t].ref.connection],
-            object=to_obj,
-            op=MOVE,
-            limit=self._limit(t, to_obj),
+            object=obj,
+            op=op,
+            limit=self._limit(t, obj),
             values={f: new for f, (_old, new) in diff.items()},
             id=t_id,
-            from_object=from_obj,
+            from_object=from_obj if moving else None,
             commit=commit,
         )
 
