@@ -201,19 +201,7 @@ class EventRun:
                 made = Link(sid, result.id, obj, self.target_obj, snapshot, {})
                 self.store.save_link(self.flow.name, made, self.ctx.run_id)
                 self.store.release(self.flow.name, SIDE, sid)
-                self._emit(
-                    Change(
-                        self.flow.name,
-                        ACTION,
-                        SIDE,
-                        sid,
-                        "target",
-                        self.target_obj,
-                        result.id,
-                        {f: (None, v) for f, v in values.items()},
-                        action=CREATE,
-                    )
-                )
+                self._acted(sid, result.id, values, CREATE)
 
             self.writer.submit(
                 side="target",
