@@ -302,6 +302,6 @@ def context_functions(binding: RunBinding) -> tuple[Function, ...]:
             "lookup",
             lookup,
             ("string", "object"),
-            description="lookup('connection.Object', {field: value}): the first record of that object whose fields equal the query (read once per run, then cached), or null.",
+            description="lookup('connection.Object', {field: value}): the first record of that object whose fields equal the query (the object is read once per flow run, then answered from memory; text compares ignoring case and extra spaces), or null.",
         ),
     )
