@@ -24,6 +24,7 @@ from integrate.connector import (
     WriteItem,
     WriteResult,
 )
+from integrate.emulation import Answer, Faults, HttpEmulator
 from integrate.emulator import Emulator
 from integrate.errors import (
     AuthError,
@@ -34,35 +35,69 @@ from integrate.errors import (
 )
 from integrate.functions import Function
 from integrate.hookspecs import hookimpl
+from integrate.http import (
+    AUTH_EXPIRED,
+    FAIL,
+    OK,
+    RATE_LIMITED,
+    RETRY,
+    CallStats,
+    Clock,
+    FakeClock,
+    HttpClient,
+    RetryPolicy,
+    SystemClock,
+    retry_after,
+)
+from integrate.oauth import OAuth2, TokenCache, consent_url, token_classifier
 from integrate.secrets import Secret, reveal
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AUTH_EXPIRED",
     "CREATE",
+    "FAIL",
     "GET",
     "MOVE",
+    "OK",
+    "RATE_LIMITED",
     "READ",
+    "RETRY",
     "UPDATE",
     "UPSERT",
+    "Answer",
     "AuthError",
+    "CallStats",
+    "Clock",
     "Connector",
     "ConnectorContext",
     "ConnectorError",
     "Emulator",
+    "FakeClock",
+    "Faults",
     "FieldInfo",
     "Function",
+    "HttpClient",
+    "HttpEmulator",
     "IntegrateError",
+    "OAuth2",
     "ObjectInfo",
     "Page",
     "PluginError",
     "Record",
     "RecordError",
+    "RetryPolicy",
     "Secret",
+    "SystemClock",
+    "TokenCache",
     "Unsupported",
     "WriteItem",
     "WriteResult",
     "__version__",
+    "consent_url",
     "hookimpl",
+    "retry_after",
     "reveal",
+    "token_classifier",
 ]

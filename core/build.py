@@ -164,7 +164,13 @@ class _Builder(FlowBuilder):
                 if isinstance(value, str) or (sub in secret_paths and not isinstance(value, dict)):
                     self._check_reference(full, value, sub in secret_paths)
             out[alias] = Connection(
-                alias, plugin, config, self.at(path, key=True), secret_paths, locations
+                alias,
+                plugin,
+                config,
+                self.at(path, key=True),
+                secret_paths,
+                locations,
+                dict(raw.get("limits", {})),
             )
         return out
 

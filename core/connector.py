@@ -16,6 +16,17 @@ from typing import Any, ClassVar
 import httpx
 
 from integrate.errors import PluginError
+from integrate.http import (
+    Auth,
+    CallStats,
+    Classifier,
+    Clock,
+    HttpClient,
+    RetryPolicy,
+    SystemClock,
+    default_classifier,
+)
+from integrate.oauth import TokenCache
 
 Record = dict[str, Any]
 
@@ -111,25 +122,69 @@ class WriteResult:
 
 @dataclass
 class ConnectorContext:
-    """What the runtime hands a connector: its connection's alias, a logger, and the HTTP
-    transport to use (an emulator's in tests and sandboxes, the network otherwise)."""
+    """What the runtime hands a connector: its connection's alias, a logger, the HTTP
+    transport to use (an emulator's in tests and sandboxes, the network otherwise), the
+    clock, the call counts, the token cache and the spec's limits for this connection."""
 
     connection: str
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("integrate.connector"))
     transport: httpx.BaseTransport | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    stats: CallStats = field(default_factory=CallStats)
+    tokens: TokenCache | None = None
+    # The connection's `limits` from the spec (max_calls, calls_per_minute, concurrency ...).
+    limits: Mapping[str, Any] = field(default_factory=dict)
     # The spec's folder: relative paths in a connection's config start here.
     base_dir: str | None = None
     # A dry run: the connector must change nothing at all, housekeeping included.
     read_only: bool = False
 
     def http_client(self, base_url: str = "", **kwargs: Any) -> httpx.Client:
-        """An httpx client wired to the right transport; plugins never build their own."""
+        """A bare httpx client wired to the right transport (no retries, no counting)."""
         if self.transport is not None:
             kwargs.setdefault("transport", self.transport)
         kwargs.setdefault("timeout", httpx.Timeout(30.0, connect=10.0))
         kwargs.setdefault("follow_redirects", False)
         kwargs.setdefault("trust_env", False)
         return httpx.Client(base_url=base_url, **kwargs)
+
+    def http(
+        self,
+        base_url: str = "",
+        *,
+        auth: Auth | None = None,
+        classify: Classifier = default_classifier,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 4,
+        max_calls: int | None = None,
+        calls_per_minute: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpClient:
+        """The shared HTTP layer for this connection: plugins give their defaults; the spec's
+        `limits` override them."""
+        policy = policy or RetryPolicy()
+        limits = self.limits
+        if "max_attempts" in limits:
+            policy.max_attempts = int(limits["max_attempts"])
+        if "timeout" in limits:
+            policy.timeout = float(limits["timeout"])
+        client = self.http_client(
+            base_url,
+            timeout=httpx.Timeout(policy.timeout, connect=policy.connect_timeout),
+            headers=dict(headers or {}),
+        )
+        return HttpClient(
+            client,
+            connection=self.connection,
+            stats=self.stats,
+            clock=self.clock,
+            auth=auth,
+            policy=policy,
+            classify=classify,
+            concurrency=int(limits.get("concurrency", concurrency)),
+            max_calls=limits.get("max_calls", max_calls),
+            calls_per_minute=limits.get("calls_per_minute", calls_per_minute),
+        )
 
 
 class Unsupported(PluginError):

@@ -37,6 +37,11 @@ class Emulator(ABC):
         """Every record of an object, as the system holds it now."""
 
     @abstractmethod
+    def change(self, object: str, id: str, values: Record) -> Record:
+        """Change a record as a user of the system would (its modified time moves on);
+        returns it as stored."""
+
+    @abstractmethod
     def connection_config(self) -> dict[str, Any]:
         """A connection `config` that points the plugin's connector at this emulator."""
 

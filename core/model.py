@@ -52,6 +52,7 @@ class Connection:
     # Paths (within config) of values the plugin marks secret.
     secret_paths: frozenset[tuple[str, ...]] = frozenset()
     config_locations: Mapping[tuple[str, ...], Location] = field(default_factory=dict)
+    limits: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

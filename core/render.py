@@ -63,8 +63,31 @@ def _rows(stats: FlowStats, columns: list[str]) -> Iterable[tuple[str, list[str]
         )
 
 
+def calls_table(report: RunReport) -> Table | None:
+    """API calls per connection, when any connection made some."""
+    rows = {a: c for a, c in report.calls.items() if c["reads"] or c["writes"] or c["auth"]}
+    if not rows:
+        return None
+    table = Table(title="API calls", box=box.SIMPLE_HEAVY, title_justify="left")
+    for column in ("connection", "reads", "writes", "auth", "retries", "waited (s)"):
+        table.add_column(column, justify="left" if column == "connection" else "right")
+    for alias, c in rows.items():
+        table.add_row(
+            alias,
+            f"{c['reads']:,}",
+            f"{c['writes']:,}",
+            f"{c['auth']:,}",
+            f"{c['retries']:,}",
+            f"{c['seconds_waited']:.1f}",
+        )
+    return table
+
+
 def print_report(report: RunReport, out: Console) -> None:
     out.print(summary_table(report))
+    calls = calls_table(report)
+    if calls is not None:
+        out.print(calls)
     reasons = [(f.flow, o, r, n) for f in report.flows for (o, r), n in sorted(f.reasons.items())]
     if reasons:
         out.print("why:")

@@ -29,6 +29,7 @@ from integrate.errors import (
     ProblemList,
     UsageError,
 )
+from integrate.http import Clock, SystemClock
 from integrate.model import OBJECT_FIELD, Side, Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
@@ -52,6 +53,7 @@ class RunOptions:
     transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
     configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     resolver: Resolver | None = None
+    clock: Clock = field(default_factory=SystemClock)
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
 
@@ -67,6 +69,8 @@ class RunReport:
     failures_path: Path
     seconds: float = 0.0
     error: str = ""
+    # API calls per connection (reads, writes, auth, retries, seconds waited).
+    calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -82,6 +86,7 @@ class RunReport:
             "seconds": round(self.seconds, 3),
             "error": self.error,
             "notices": self.notices,
+            "calls": self.calls,
             "state": str(self.state_path),
             "failures_file": str(self.failures_path),
             "flows": [f.as_dict() for f in self.flows],
@@ -110,8 +115,22 @@ def failures_path_for(spec: Spec, override: Path | None = None) -> Path:
     return override or spec.failures_path or state_dir() / f"{spec.name}.failed.jsonl"
 
 
+class StateTokenCache:
+    """A connection's access token, kept in the state store between runs."""
+
+    def __init__(self, store: StateStore, connection: str):
+        self.store = store
+        self.connection = connection
+
+    def load(self) -> dict[str, Any] | None:
+        return self.store.token(self.connection)
+
+    def save(self, data: dict[str, Any]) -> None:
+        self.store.save_token(self.connection, data)
+
+
 def open_connectors(
-    spec: Spec, plugins: Plugins, options: RunOptions, resolver: Resolver
+    spec: Spec, plugins: Plugins, options: RunOptions, resolver: Resolver, store: StateStore
 ) -> dict[str, Connector]:
     """One connector per connection, configured (secrets resolved) and wired to its transport."""
     connectors: dict[str, Connector] = {}
@@ -126,6 +145,9 @@ def open_connectors(
             transport=options.transports.get(alias),
             base_dir=str(spec.path.parent),
             read_only=options.dry_run,
+            clock=options.clock,
+            tokens=StateTokenCache(store, alias),
+            limits=connection.limits,
         )
         connectors[alias] = cls(config, context)
     return connectors
@@ -249,7 +271,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
     sink = FailureSink(failures_path, spec.name, dry_run=options.dry_run)
     report = RunReport(spec.name, None, FAILED, options.dry_run, [], state_path, failures_path)
     try:
-        connectors = open_connectors(spec, plugins, options, resolver)
+        connectors = open_connectors(spec, plugins, options, resolver, store)
         ctx = RunContext(
             spec=spec,
             store=store,
@@ -292,6 +314,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             except Exception as exc:
                 # A bug: keep the traceback, but never leave the run "running" in history.
                 report.error = f"internal error: {type(exc).__name__}: {exc}"
+                report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
                 store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
                 raise
         report.notices.extend(_notices(store, report))
@@ -300,6 +323,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         )
         report.error = str(error) if error is not None else ""
         report.seconds = time.monotonic() - started
+        report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
         store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
         if error is not None:
             raise RunFailed(f"the run stopped: {error}", report) from error

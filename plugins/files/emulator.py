@@ -54,6 +54,16 @@ class FilesEmulator(Emulator):
         finally:
             connector.close()
 
+    def change(self, object: str, id: str, values: Record) -> Record:
+        connector = self._connector()
+        try:
+            [result] = connector.write(object, "update", [WriteItem(ref=0, values=dict(values), id=str(id))])
+        finally:
+            connector.close()
+        if not result.ok:
+            raise KeyError(f"{object} has no record {id}")
+        return result.record or {}
+
     def close(self) -> None:
         if self._owned:
             shutil.rmtree(self.path, ignore_errors=True)

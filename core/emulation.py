@@ -1,0 +1,192 @@
+"""The base of HTTP emulators: a WSGI app with the awkward parts every vendor has (rate
+limits, server errors, latency, truncated bodies), call counts by kind, a request log for
+assertions, an in-process transport and a real loopback server.
+
+A plugin's emulator subclasses `HttpEmulator` and implements `route(request)`, answering
+with `self.json(...)` / `self.empty(...)`; the base decides first whether a fault answers
+instead (429 with Retry-After, 5xx, a cut body) and counts the call under the kind the
+subclass names with `request.kind`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from abc import abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from integrate.emulator import Emulator
+from integrate.http import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
+
+StartResponse = Callable[..., Any]
+
+
+@dataclass
+class Faults:
+    """What the emulator does wrong, on purpose. Fractions are of calls, seeded."""
+
+    rate_limit: float = 0.0  # answer 429
+    retry_after: float | None = 1.0  # seconds in the 429's Retry-After (None: no header)
+    server_error: float = 0.0  # answer 500
+    truncate: float = 0.0  # cut the JSON body short (valid framing, broken JSON)
+    latency: float = 0.0  # seconds added to every call (on the emulator's clock)
+    # Call kinds the faults never touch (e.g. the token endpoint).
+    spare: frozenset[str] = frozenset()
+
+
+@dataclass
+class Logged:
+    at: float
+    method: str
+    host: str
+    path: str
+    kind: str
+    status: int
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class HttpEmulator(Emulator):
+    """A vendor's HTTP API, in process. Subclasses implement `route`."""
+
+    def __init__(self, *, seed: int = 0, clock: Clock | None = None, faults: Faults | None = None):
+        self.clock: Clock = clock or SystemClock()
+        self.faults = faults or Faults()
+        self._rng = random.Random(seed)
+        self._fault_rng = random.Random(seed + 1)
+        self.counts: Counter[str] = Counter()
+        self.log: list[Logged] = []
+        self.lock = threading.RLock()
+        self._server: Any = None
+
+    # ---- for subclasses ---------------------------------------------------------------
+
+    @abstractmethod
+    def route(self, request: Request) -> Answer:
+        """Answer one request. Name its kind with `self.kind(request, "list")` so that it is
+        counted (list, insert, token ...)."""
+
+    @staticmethod
+    def kind(request: Request, name: str) -> None:
+        request.environ["integrate.kind"] = name
+
+    @staticmethod
+    def json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Answer:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return Answer(
+            status, data, {"Content-Type": "application/json;charset=UTF-8", **(headers or {})}
+        )
+
+    @staticmethod
+    def empty(status: int, headers: Mapping[str, str] | None = None) -> Answer:
+        return Answer(status, b"", dict(headers or {}))
+
+    @staticmethod
+    def raw(
+        status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+    ) -> Answer:
+        return Answer(status, body, {"Content-Type": content_type, **(headers or {})})
+
+    def rate_limited(self, request: Request) -> Answer:
+        """The vendor's 429 (subclasses give their own body)."""
+        return self.json(429, {"message": "too many requests"})
+
+    def server_error(self, request: Request) -> Answer:
+        return self.json(500, {"message": "internal error"})
+
+    # ---- the WSGI app -------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        from werkzeug.wrappers import Request
+
+        request = Request(environ)
+        with self.lock:
+            answer = self.route(request)
+            kind = str(environ.get("integrate.kind", "other"))
+            answer = self._faulty(request, kind, answer)
+            self.counts[kind] += 1
+            self.log.append(
+                Logged(
+                    self.clock.now(),
+                    request.method,
+                    request.host,
+                    request.path,
+                    kind,
+                    answer.status,
+                )
+            )
+        if self.faults.latency:
+            self.clock.sleep(self.faults.latency)
+        headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
+        start_response(f"{answer.status} {_reason(answer.status)}", headers)
+        return [answer.body]
+
+    def _faulty(self, request: Request, kind: str, answer: Answer) -> Answer:
+        faults = self.faults
+        if kind in faults.spare:
+            return answer
+        roll = self._fault_rng.random()
+        if roll < faults.rate_limit:
+            limited = self.rate_limited(request)
+            if faults.retry_after is not None:
+                limited.headers["Retry-After"] = str(int(faults.retry_after))
+            self.counts["fault:429"] += 1
+            return limited
+        roll -= faults.rate_limit
+        if roll < faults.server_error:
+            self.counts["fault:500"] += 1
+            return self.server_error(request)
+        roll -= faults.server_error
+        if roll < faults.truncate and answer.body:
+            self.counts["fault:truncated"] += 1
+            return Answer(
+                answer.status, answer.body[: max(1, len(answer.body) // 2)], answer.headers
+            )
+        return answer
+
+    # ---- Emulator -----------------------------------------------------------------------
+
+    def transport(self) -> httpx.BaseTransport:
+        return httpx.WSGITransport(app=self)
+
+    def calls(self) -> Mapping[str, int]:
+        return dict(self.counts)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on a real loopback port in a background thread; returns the base URL."""
+        from werkzeug.serving import make_server
+
+        server = make_server(host, port, self, threaded=True)
+        self._server = server
+        threading.Thread(
+            target=server.serve_forever, name=f"{self.plugin}-emulator", daemon=True
+        ).start()
+        return f"http://{host}:{server.server_port}"
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"

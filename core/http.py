@@ -1,0 +1,347 @@
+"""The shared HTTP layer: every plugin's calls go through one `HttpClient`, which plugins
+configure and never re-implement.
+
+It retries 5xx answers, timeouts and connection errors with exponential backoff and
+jitter; honours Retry-After (capped) and the rate-limit signals a plugin declares; keeps a
+per-connection call budget and concurrency limit; refreshes an expired token once, single
+flight, then retries; counts every call (reads, writes, auth, retries, seconds waited); and
+logs method, host and path only, never headers, query strings or bodies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from integrate.errors import AuthError, ConnectorError
+
+log = logging.getLogger("integrate.http")
+
+# What a classifier says of an answer.
+OK = "ok"  # hand the answer to the plugin (it may still hold per-record errors)
+RETRY = "retry"  # a transient failure: try again after a backoff
+RATE_LIMITED = "rate_limited"  # slow down: wait (Retry-After if given), then try again
+AUTH_EXPIRED = "auth_expired"  # refresh the credentials once, then try again
+FAIL = "fail"  # give up: raise ConnectorError (or AuthError)
+
+Classifier = Callable[[httpx.Response], str]
+
+
+class Clock(Protocol):
+    """Time as the HTTP layer sees it; tests and emulators share a fake one."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """Wall-clock time (token expiries are kept across runs, so not a monotonic clock)."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class FakeClock:
+    """A clock that never really waits: sleeping moves it forward. For tests and emulators."""
+
+    def __init__(self, start: float = 1_000_000.0):
+        self._now = start
+        self._lock = threading.Lock()
+        self.slept: list[float] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            if seconds > 0:
+                self._now += seconds
+            self.slept.append(seconds)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass
+class RetryPolicy:
+    """How hard the client tries. Plugins choose defaults; specs may tune them."""
+
+    max_attempts: int = 6  # the first try included
+    backoff: float = 0.5  # seconds before the first retry; doubles each time
+    backoff_max: float = 60.0
+    retry_after_max: float = 300.0  # a longer Retry-After is capped here
+    jitter: float = 0.2  # ± this fraction of each backoff
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+
+
+@dataclass
+class CallStats:
+    """Calls made through one connection during a run."""
+
+    reads: int = 0
+    writes: int = 0
+    auth: int = 0
+    retries: int = 0
+    failures: int = 0
+    waited: float = 0.0
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "reads": self.reads,
+            "writes": self.writes,
+            "auth": self.auth,
+            "retries": self.retries,
+            "failures": self.failures,
+            "seconds_waited": round(self.waited, 3),
+            "kinds": dict(sorted(self.kinds.items())),
+        }
+
+
+class Auth(Protocol):
+    """Credentials for requests. `refresh(stale)` must be single flight: when the token
+    has already changed since `stale` was handed out, it does nothing."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def token(self) -> str | None: ...
+
+    def refresh(self, stale: str | None) -> None: ...
+
+
+class BudgetExhausted(ConnectorError):
+    """The connection's call budget for this run is spent."""
+
+
+def default_classifier(response: httpx.Response) -> str:
+    status = response.status_code
+    if status == 429:
+        return RATE_LIMITED
+    if status == 401:
+        return AUTH_EXPIRED
+    if status in (500, 502, 503, 504):
+        return RETRY
+    return OK
+
+
+def retry_after(
+    response: httpx.Response, now: Callable[[], dt.datetime] | None = None
+) -> float | None:
+    """Seconds the answer asks us to wait: Retry-After as seconds or an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = now() if now is not None else dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+class HttpClient:
+    """One connection's way to its system."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        connection: str,
+        stats: CallStats,
+        clock: Clock,
+        auth: Auth | None = None,
+        policy: RetryPolicy | None = None,
+        classify: Classifier = default_classifier,
+        concurrency: int = 4,
+        max_calls: int | None = None,
+        calls_per_minute: float | None = None,
+        rng: random.Random | None = None,
+    ):
+        self.client = client
+        self.connection = connection
+        self.stats = stats
+        self.clock = clock
+        self.auth = auth
+        self.policy = policy or RetryPolicy()
+        self.classify = classify
+        self.max_calls = max_calls
+        self.calls_per_minute = calls_per_minute
+        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self._rng = rng or random.Random()
+        self._bucket_lock = threading.Lock()
+        self._next_slot = 0.0
+        self._calls = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- the one way out --------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        kind: str = "read",
+        label: str = "",
+        idempotent: bool | None = None,
+        authenticated: bool = True,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request, retrying as the policy allows. `kind` is read, write or auth
+        (for the counts); `idempotent` (default: not POST) says whether a failure after the
+        request may have been sent can be retried safely."""
+        if idempotent is None:
+            idempotent = method.upper() != "POST"
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            self._spend(kind, label)
+            token = self.auth.token() if (self.auth is not None and authenticated) else None
+            headers = dict(kwargs.pop("headers", None) or {})
+            if self.auth is not None and authenticated:
+                headers.update(self.auth.headers())
+            try:
+                with self._slots:
+                    response = self.client.request(method, url, headers=headers, **kwargs)
+                    response.read()
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Nothing reached the server: always safe to try again.
+                self._retry_or_raise(attempt, f"cannot connect: {_describe(exc)}", None)
+                kwargs["headers"] = headers
+                continue
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if not idempotent:
+                    self.stats.failures += 1
+                    raise ConnectorError(
+                        f"{self.connection}: {method} {_where(url)}: {_describe(exc)} after the request was "
+                        "sent; not retried (it may have been carried out)",
+                        code="AMBIGUOUS",
+                        retriable=False,
+                    ) from exc
+                self._retry_or_raise(attempt, _describe(exc), None)
+                kwargs["headers"] = headers
+                continue
+            log.debug("%s %s %s → %s", self.connection, method, _where(url), response.status_code)
+            verdict = self.classify(response)
+            if verdict == OK:
+                return response
+            kwargs["headers"] = headers
+            if (
+                verdict == AUTH_EXPIRED
+                and self.auth is not None
+                and authenticated
+                and not refreshed
+            ):
+                refreshed = True
+                self.auth.refresh(token)
+                self.stats.retries += 1
+                continue
+            if verdict == AUTH_EXPIRED:
+                self.stats.failures += 1
+                raise AuthError(
+                    f"{self.connection}: the credentials were refused ({response.status_code}) even after "
+                    "a refresh; authorise again (`integrate auth`)",
+                    code="NEEDS_REAUTH",
+                )
+            if verdict == RATE_LIMITED:
+                self._retry_or_raise(
+                    attempt, f"rate limited ({response.status_code})", retry_after(response)
+                )
+                continue
+            if verdict == RETRY and (idempotent or response.status_code == 503):
+                self._retry_or_raise(
+                    attempt, f"server error {response.status_code}", retry_after(response)
+                )
+                continue
+            if verdict == RETRY:
+                return response  # not safe to resend; the plugin reads what the server said
+            self.stats.failures += 1
+            raise ConnectorError(
+                f"{self.connection}: {method} {_where(url)} failed with {response.status_code}",
+                code=str(response.status_code),
+            )
+
+    # ---- budget, pacing, retries --------------------------------------------------------
+
+    def _spend(self, kind: str, label: str) -> None:
+        if self.max_calls is not None and self._calls >= self.max_calls:
+            raise BudgetExhausted(
+                f"{self.connection}: the call budget of {self.max_calls} calls for this run is spent",
+                code="BUDGET",
+            )
+        self._calls += 1
+        if kind == "write":
+            self.stats.writes += 1
+        elif kind == "auth":
+            self.stats.auth += 1
+        else:
+            self.stats.reads += 1
+        self.stats.kinds[f"{kind}:{label}" if label else kind] += 1
+        if self.calls_per_minute:
+            with self._bucket_lock:
+                interval = 60.0 / self.calls_per_minute
+                now = self.clock.now()
+                wait = self._next_slot - now
+                self._next_slot = max(now, self._next_slot) + interval
+            if wait > 0:
+                self._wait(wait)
+
+    def _retry_or_raise(self, attempt: int, reason: str, asked: float | None) -> None:
+        if attempt >= self.policy.max_attempts:
+            self.stats.failures += 1
+            raise ConnectorError(
+                f"{self.connection}: gave up after {attempt} attempts: {reason}",
+                code="RETRIES_EXHAUSTED",
+                retriable=True,
+            )
+        backoff = min(self.policy.backoff * 2 ** (attempt - 1), self.policy.backoff_max)
+        backoff *= 1 + self._rng.uniform(-self.policy.jitter, self.policy.jitter)
+        if asked is not None and asked > 0:
+            # Exactly what the server asked for (capped): never less.
+            backoff = min(asked, self.policy.retry_after_max)
+        log.info("%s: %s; retry %d in %.2fs", self.connection, reason, attempt, backoff)
+        self.stats.retries += 1
+        self._wait(backoff)
+
+    def _wait(self, seconds: float) -> None:
+        self.stats.waited += seconds
+        self.clock.sleep(seconds)
+
+
+def _where(url: str) -> str:
+    """Host and path of a URL: never its query string."""
+    parsed = httpx.URL(url)
+    return f"{parsed.host}{parsed.path}" if parsed.host else parsed.path
+
+
+def _describe(exc: Exception) -> str:
+    return type(exc).__name__
+
+
+def form(values: Mapping[str, Any]) -> dict[str, str]:
+    """A form body with None left out and every value as text."""
+    return {k: str(v) for k, v in values.items() if v is not None}
