@@ -36,7 +36,8 @@ typecheck: $(STAMP)
 	rm -rf build/typecheck && mkdir -p build/typecheck
 	ln -s ../../core build/typecheck/integrate
 	ln -s ../../plugins/files build/typecheck/integrate_files
-	MYPYPATH=build/typecheck $(BIN)/mypy -p integrate -p integrate_files
+	ln -s ../../plugins/zoho_crm build/typecheck/integrate_zoho_crm
+	MYPYPATH=build/typecheck $(BIN)/mypy -p integrate -p integrate_files -p integrate_zoho_crm
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

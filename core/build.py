@@ -67,9 +67,12 @@ def _depth(path: str) -> int:
     return path.count(".") + path.count("[")
 
 
-def resolve_config(connection: Connection, resolver: Resolver) -> dict[str, Any]:
+def resolve_config(
+    connection: Connection, resolver: Resolver, *, strict: bool = True
+) -> dict[str, Any]:
     """The connection's config with every ${...} reference resolved (secrets as Secret).
-    Raises SpecError naming each unset variable and its line."""
+    Raises SpecError naming each unset variable and its line; with strict=False an unset
+    one becomes None (`integrate auth` runs before the refresh token exists)."""
     problems = ProblemList()
 
     def walk(value: Any, path: tuple[str, ...]) -> Any:
@@ -89,7 +92,8 @@ def resolve_config(connection: Connection, resolver: Resolver) -> dict[str, Any]
         return value
 
     out = walk(dict(connection.config), ())
-    problems.raise_if_any()
+    if strict:
+        problems.raise_if_any()
     assert isinstance(out, dict)
     return out
 

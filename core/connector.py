@@ -204,6 +204,8 @@ class Connector(ABC):
     # Objects the system always offers, for `integrate plugins`; empty when they depend on
     # the connection's settings (a folder's files, custom modules).
     known_objects: ClassVar[tuple[str, ...]] = ()
+    # The config key of an OAuth refresh token `integrate auth` stores (None: no OAuth).
+    oauth_refresh_field: ClassVar[str | None] = None
     config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
     description: ClassVar[str] = ""
 
@@ -254,6 +256,14 @@ class Connector(ABC):
     def related(self, object: str, id: str, related: str) -> Iterator[Page]:
         """Pages of the records in a record's related list."""
         raise Unsupported(f"{self.plugin} cannot read the related list {related} of {object}")
+
+    def consent_url(self, redirect_uri: str, state: str) -> str:
+        """The URL an operator opens once to grant access (OAuth plugins)."""
+        raise Unsupported(f"{self.plugin} does not authorise with OAuth")
+
+    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
+        """Exchange a one-time authorisation code; the answer holds the refresh token."""
+        raise Unsupported(f"{self.plugin} does not authorise with OAuth")
 
     def close(self) -> None:  # noqa: B027  (optional: most connectors hold nothing)
         """Release files, sockets and caches; called once at the end of a run."""

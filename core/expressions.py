@@ -23,6 +23,8 @@ class Expr:
     fn: Callable[[Any], Any]
     constant: bool = False
     path: tuple[str, ...] | None = None  # set when the expression is a plain field path
+    # Every field name the expression may read (a superset), None when it may read any.
+    fields: frozenset[str] | None = frozenset()
 
     def __call__(self, data: Any) -> Any:
         try:
@@ -69,13 +71,13 @@ def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Exp
         return constant(ast["value"], location)
     path = plain_path(ast)
     if path is not None:
-        return Expr(text, location, _getter(path), path=path)
+        return Expr(text, location, _getter(path), path=path, fields=frozenset(path[:1]))
     options = library.options()
 
     def search(data: Any) -> Any:
         return parsed.search(data, options)
 
-    return Expr(text, location, search)
+    return Expr(text, location, search, fields=field_names(ast))
 
 
 def plain_path(ast: dict[str, Any]) -> tuple[str, ...] | None:
@@ -104,6 +106,24 @@ def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
         return data
 
     return get_path
+
+
+def field_names(ast: dict[str, Any]) -> frozenset[str] | None:
+    """Every identifier an expression names (more than it reads, never less), or None when
+    it may read fields it does not name (`*`, `keys(@)`, `values(@)`)."""
+    names: set[str] = set()
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        kind = node.get("type")
+        if kind == "field":
+            names.add(str(node["value"]))
+        elif kind == "value_projection" or (
+            kind == "function_expression" and node.get("value") in ("keys", "values", "to_array")
+        ):
+            return None
+        stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
+    return frozenset(names)
 
 
 def function_calls(ast: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -208,11 +208,13 @@ class HttpClient:
         label: str = "",
         idempotent: bool | None = None,
         authenticated: bool = True,
+        expect_json: bool = False,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send one request, retrying as the policy allows. `kind` is read, write or auth
         (for the counts); `idempotent` (default: not POST) says whether a failure after the
-        request may have been sent can be retried safely."""
+        request may have been sent can be retried safely; with `expect_json`, a body that is
+        not whole JSON (a truncated answer) is a transient failure too."""
         if idempotent is None:
             idempotent = method.upper() != "POST"
         attempt = 0
@@ -247,6 +249,19 @@ class HttpClient:
                 continue
             log.debug("%s %s %s → %s", self.connection, method, _where(url), response.status_code)
             verdict = self.classify(response)
+            if verdict == OK and expect_json and response.content and not _is_json(response):
+                if idempotent:
+                    kwargs["headers"] = headers
+                    self._retry_or_raise(
+                        attempt, f"a cut or broken JSON answer ({response.status_code})", None
+                    )
+                    continue
+                self.stats.failures += 1
+                raise ConnectorError(
+                    f"{self.connection}: {method} {_where(url)}: the answer is not whole JSON; not retried "
+                    "(the request may have been carried out)",
+                    code="AMBIGUOUS",
+                )
             if verdict == OK:
                 return response
             kwargs["headers"] = headers
@@ -330,6 +345,14 @@ class HttpClient:
     def _wait(self, seconds: float) -> None:
         self.stats.waited += seconds
         self.clock.sleep(seconds)
+
+
+def _is_json(response: httpx.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
 
 
 def _where(url: str) -> str:

@@ -63,10 +63,31 @@ class FlowRun:
             tuple(any(p is q for q in flow.pairs_to(side.name)) for p in flow.pairs)
             for side in self.sides
         ]
+        self.read_fields: list[tuple[str, ...] | None] = [self._fields_read(i) for i in (0, 1)]
         self.indexes: dict[int, TargetIndex] = {}
         self.claimed_keys: list[dict[str, str]] = [{}, {}]
         self.claimed_ids: list[dict[tuple[str, str], str]] = [{}, {}]
         self.final_cursors: dict[int, dict[str, Any]] = {}
+
+    def _fields_read(self, s: int) -> tuple[str, ...] | None:
+        """The fields this flow needs of side s's records (None: all of them): everything its
+        expressions over those records name, and the side's own pair fields."""
+        flow, name = self.flow, self.names[s]
+        other = self.names[1 - s]
+        exprs = [a.expr for a in self.assigns[1 - s]]
+        exprs += [key.exprs[name] for key in flow.match]
+        exprs += [flow.filters[name]] if name in flow.filters else []
+        exprs += [a.expr for a in flow.on_create.get(other, ())]
+        for rule in flow.rules:
+            if rule.side in (None, name):
+                exprs += [rule.when, *(a.expr for a in rule.assigns)]
+        names: set[str] = {f.split(".")[0] for f in self.fields_of[s]}
+        for expr in exprs:
+            if expr.fields is None:
+                return None
+            names |= expr.fields
+        names.discard(OBJECT_FIELD)
+        return tuple(sorted(names))
 
     def _read(self, s: int, *, full: bool = False) -> Iterator[tuple[str, Page]]:
         side = self.sides[s]
@@ -79,7 +100,10 @@ class FlowRun:
         for obj in side.ref.objects:
             info = self.ctx.info(side.ref.connection, obj)
             page_size = min(self.flow.common.page_size or info.page_size, info.page_size)
-            for page in connector.read(obj, since=saved.get(obj), page_size=page_size):
+            pages = connector.read(
+                obj, since=saved.get(obj), fields=self.read_fields[s], page_size=page_size
+            )
+            for page in pages:
                 if side.ref.multi:
                     for record in page.records:
                         record[OBJECT_FIELD] = obj

@@ -57,7 +57,9 @@ class FilesEmulator(Emulator):
     def change(self, object: str, id: str, values: Record) -> Record:
         connector = self._connector()
         try:
-            [result] = connector.write(object, "update", [WriteItem(ref=0, values=dict(values), id=str(id))])
+            [result] = connector.write(
+                object, "update", [WriteItem(ref=0, values=dict(values), id=str(id))]
+            )
         finally:
             connector.close()
         if not result.ok:

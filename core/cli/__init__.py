@@ -1,0 +1,102 @@
+"""The `integrate` command: parse, call the library, render. Exit codes belong to exception
+types (see docs/cli.md). One module per group of commands; this one holds the group itself
+and what every command shares."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from integrate.errors import IntegrateError
+from integrate.secrets import REDACTOR, RedactingFilter
+
+STATE_HELP = "State file (default: the spec's `state`, else $INTEGRATE_HOME/state.db, else .integrate/state.db)."
+
+
+def _fail(exc: IntegrateError) -> NoReturn:
+    click.echo(REDACTOR.redact(str(exc)), err=True)
+    sys.exit(exc.exit_code)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn IntegrateError into a clean message and its exit code; anything else is a bug."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except IntegrateError as exc:
+            _fail(exc)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="integrate-sync", prog_name="integrate")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """integrate: declarative, testable, two-way record sync between systems.
+
+    A spec (YAML) says which systems, which records, how they match and map; plugins speak
+    each system's API. Start with `integrate validate spec.yaml`, then `integrate run
+    spec.yaml --dry-run`.
+    """
+    _setup_logging(verbose)
+
+
+# ---- loading helpers -------------------------------------------------------------------
+
+
+def _plugins() -> Any:
+    from integrate.plugins import make_plugins
+
+    plugins = make_plugins()
+    for warning in plugins.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return plugins
+
+
+def _spec(path: str, plugins: Any, *, strict_env: bool) -> Any:
+    from integrate.build import load_spec
+
+    return load_spec(path, plugins, strict_env=strict_env)
+
+
+def _state_spec(path: str) -> Any:
+    """A spec loaded for its name and paths only (no plugins, no secrets needed)."""
+    return _spec(path, None, strict_env=False)
+
+
+def _open_state(spec: Any, state: str | None) -> Any:
+    from integrate.engine.runner import state_path_for
+    from integrate.state import StateStore
+
+    path = state_path_for(spec, Path(state) if state else None)
+    if not path.exists():
+        raise IntegrateError(f"no state yet at {path}: `integrate run {spec.path}` makes it")
+    return StateStore(path, spec.name)
+
+
+# ---- validate ----------------------------------------------------------------------------
+
+
+# The commands register themselves on `main` when their modules are imported.
+from integrate.cli import auth as _auth  # noqa: E402, F401
+from integrate.cli import records as _records  # noqa: E402, F401
+from integrate.cli import running as _running  # noqa: E402, F401

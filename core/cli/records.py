@@ -1,0 +1,300 @@
+"""`integrate state`, `pending` and `failures`: what integrate remembers, and what waits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from integrate.cli import (
+    STATE_HELP,
+    _fail,
+    _guard,
+    _open_state,
+    _plugins,
+    _spec,
+    _state_spec,
+    main,
+)
+from integrate.cli.running import _print_run
+from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, IntegrateError, UsageError
+from integrate.secrets import REDACTOR
+
+
+@main.group()
+def state() -> None:
+    """Look at or reset what integrate remembers about a spec."""
+
+
+@state.command("show")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@_guard
+def state_show(spec_path: str, state_file: str | None, as_json: bool) -> None:
+    """Cursors, link counts, held records and recent runs."""
+    spec = _state_spec(spec_path)
+    store = _open_state(spec, state_file)
+    try:
+        data = {
+            "integration": spec.name,
+            "state": str(store.path),
+            "flows": store.flow_states(),
+            "counts": store.counts(),
+            "runs": store.runs(10),
+        }
+    finally:
+        store.close()
+    if as_json:
+        click.echo(REDACTOR.redact(json.dumps(data, indent=2, default=str)))
+        return
+    click.echo(f"integration {spec.name} (state {data['state']})")
+    links = data["counts"]["links"]
+    held = data["counts"]["held"]
+    for name in spec.flows:
+        flow_held = (
+            ", ".join(f"{n} {k}" for k, n in sorted(held.get(name, {}).items())) or "nothing held"
+        )
+        click.echo(f"  flow {name}: {links.get(name, 0):,} links, {flow_held}")
+        for row in data["flows"]:
+            if row["flow"] == name and row["side"] != "*":
+                click.echo(f"    cursor {row['side']}: {json.dumps(row['cursor'], default=str)}")
+            elif row["flow"] == name:
+                click.echo(f"    completed runs: {row['completed_runs']}")
+    click.echo("recent runs:")
+    for run_row in data["runs"]:
+        totals = {f["flow"]: f["totals"] for f in (run_row["stats"] or {}).get("flows", [])}
+        brief = "; ".join(
+            f"{flow}: " + ", ".join(f"{k} {v}" for k, v in t.items() if v and k != "actions")
+            for flow, t in totals.items()
+        )
+        kind = " (dry run)" if run_row["dry_run"] else ""
+        click.echo(
+            f"  #{run_row['run_id']} {run_row['started_at'][:19]} {run_row['status']}{kind} {brief}"
+        )
+
+
+@state.command("reset")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--flow", help="Reset only this flow.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@_guard
+def state_reset(spec_path: str, flow: str | None, state_file: str | None, yes: bool) -> None:
+    """Forget cursors, links and held records: the next run starts over.
+
+    No system's data is touched; records are matched by their keys again.
+    """
+    spec = _state_spec(spec_path)
+    if flow is not None and flow not in spec.flows:
+        raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
+    what = f"flow {flow}" if flow else f"all flows of {spec.name}"
+    if not yes and not click.confirm(f"Forget cursors, links and held records of {what}?"):
+        raise IntegrateError("nothing was reset")
+    store = _open_state(spec, state_file)
+    try:
+        counts = store.reset(flow)
+    finally:
+        store.close()
+    click.echo(
+        f"reset {what}: {counts['links']} links, {counts['held']} held records, {counts['flow_state']} cursors forgotten"
+    )
+
+
+# ---- pending queue ---------------------------------------------------------------------------
+
+
+@main.group()
+def pending() -> None:
+    """The pending queue: records waiting for an operator's decision."""
+
+
+@pending.command("list")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--flow", help="Only this flow.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@_guard
+def pending_list(spec_path: str, flow: str | None, state_file: str | None, as_json: bool) -> None:
+    """Queued records, why they wait, and candidates to map them to."""
+    from integrate.render import console, held_table
+
+    spec = _state_spec(spec_path)
+    store = _open_state(spec, state_file)
+    try:
+        rows = store.held(flow, kinds=("queue",))
+        for row in rows:
+            row.candidates = _free_candidates(spec, store, row)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(
+            REDACTOR.redact(json.dumps([row.__dict__ for row in rows], indent=2, default=str))
+        )
+        return
+    if not rows:
+        click.echo("the pending queue is empty")
+        return
+    console().print(held_table(rows, f"pending: {len(rows)} record(s)"))
+    click.echo(
+        f"resolve with: integrate pending resolve {spec_path} <flow> <id> --create | --map-to <target id>"
+    )
+
+
+def _free_candidates(spec: Any, store: Any, row: Any) -> list[dict[str, Any]]:
+    """Candidates that nothing has been linked to since they were suggested."""
+    flow = spec.flows.get(row.flow)
+    if flow is None or not hasattr(flow, "sides"):
+        return list(row.candidates)
+    names = [s.name for s in flow.sides]
+    other = 1 - names.index(row.side) if row.side in names else 1
+    return [
+        c
+        for c in row.candidates
+        if store.linked_to(row.flow, other, str(c["id"]), c.get("object")) is None
+    ]
+
+
+@pending.command("resolve")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.argument("flow")
+@click.argument("record_id")
+@click.option("--create", "create", is_flag=True, help="Create it as a new record on the next run.")
+@click.option("--map-to", "map_to", metavar="TARGET_ID", help="Link it to this existing record.")
+@click.option("--keep", metavar="SIDE", help="For a conflict: keep this side's values.")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@_guard
+def pending_resolve(
+    spec_path: str,
+    flow: str,
+    record_id: str,
+    create: bool,
+    map_to: str | None,
+    keep: str | None,
+    state_file: str | None,
+) -> None:
+    """Decide for one queued record; the next run carries the decision out and remembers it."""
+    chosen = [x for x in (create, map_to, keep) if x]
+    if len(chosen) != 1:
+        raise UsageError("give exactly one of --create, --map-to TARGET_ID, --keep SIDE")
+    spec = _state_spec(spec_path)
+    if flow not in spec.flows:
+        raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
+    store = _open_state(spec, state_file)
+    try:
+        if map_to:
+            held_rows = [h for h in store.held(flow, kinds=("queue",)) if h.source_id == record_id]
+            if held_rows:
+                sides = [s.name for s in spec.flows[flow].sides]
+                other = 1 - sides.index(held_rows[0].side)
+                owner = store.linked_to(flow, other, map_to)
+                if owner is not None:
+                    raise IntegrateError(
+                        f"{map_to} is already linked to {owner} in flow {flow}: pick another"
+                    )
+            resolution: dict[str, Any] = {"action": "map", "target_id": map_to}
+        elif keep:
+            sides = [s.name for s in getattr(spec.flows[flow], "sides", ())]
+            if keep not in sides:
+                raise UsageError(
+                    f"--keep takes a side of flow {flow}: {', '.join(sides) or 'none'}"
+                )
+            resolution = {"action": "keep", "side": keep}
+        else:
+            resolution = {"action": "create"}
+        store.resolve(flow, record_id, resolution)
+    finally:
+        store.close()
+    what = {"map": f"map to {map_to}", "keep": f"keep {keep}'s values", "create": "create as new"}[
+        resolution["action"]
+    ]
+    click.echo(f"{flow} {record_id}: will {what} on the next run")
+
+
+# ---- failures -------------------------------------------------------------------------------
+
+
+@main.group()
+def failures() -> None:
+    """Records that failed: list them, retry them."""
+
+
+@failures.command("list")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--all", "show_all", is_flag=True, help="The whole failure ledger, not only open failures."
+)
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@_guard
+def failures_list(spec_path: str, show_all: bool, state_file: str | None, as_json: bool) -> None:
+    """Open failures (retried on every run), or with --all every failure ever recorded."""
+    from integrate.render import console, held_table
+
+    spec = _state_spec(spec_path)
+    store = _open_state(spec, state_file)
+    try:
+        rows: Any = store.failures(500) if show_all else store.held(kinds=("fail",))
+    finally:
+        store.close()
+    if as_json:
+        data = rows if show_all else [r.__dict__ for r in rows]
+        click.echo(REDACTOR.redact(json.dumps(data, indent=2, default=str)))
+        return
+    if not rows:
+        click.echo("no failures")
+        return
+    if show_all:
+        for r in rows:
+            where = f" at {r['location']}" if r["location"] else ""
+            code = f" [{r['code']}]" if r["code"] else ""
+            click.echo(
+                REDACTOR.redact(
+                    f"run {r['run_id']} {r['flow']} {r['side']}:{r['source_id']} {r['stage']}{code}: {r['message']}{where}"
+                )
+            )
+        return
+    console().print(held_table(rows, f"open failures: {len(rows)}"))
+
+
+@failures.command("retry")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
+@click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
+@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option(
+    "--failures", "failures_file", type=click.Path(dir_okay=False), help="Failed-records file."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@_guard
+def failures_retry(
+    spec_path: str,
+    flows: tuple[str, ...],
+    state_file: str | None,
+    failures_file: str | None,
+    as_json: bool,
+) -> None:
+    """Try the failed records again now, without reading anything new."""
+    from integrate.engine import RunFailed, RunOptions, run_spec
+
+    plugins = _plugins()
+    spec = _spec(spec_path, plugins, strict_env=True)
+    options = RunOptions(
+        flows=flows or None,
+        only_held=True,
+        trigger="retry",
+        state_path=Path(state_file) if state_file else None,
+        failures_path=Path(failures_file) if failures_file else None,
+    )
+    try:
+        report = run_spec(spec, plugins, options)
+    except RunFailed as exc:
+        _print_run(exc.report, [], 0, as_json)
+        _fail(exc)
+    _print_run(report, [], 0, as_json)
+    sys.exit(EXIT_RECORDS_FAILED if report.failed_records else EXIT_OK)
+
+
+# ---- test --------------------------------------------------------------------------------------

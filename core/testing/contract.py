@@ -1,0 +1,211 @@
+"""The plugin contract: a pytest suite every connector passes against its own emulator.
+
+Subclass `ConnectorContract` in a test module (the class name must start with `Test`) and
+fill in the few methods that know your system:
+
+    class TestAcmeContract(ConnectorContract):
+        object_name = "contacts"
+
+        def make_emulator(self, clock):
+            return AcmeEmulator(clock=clock)
+
+        def make_record(self, n):
+            return {"email": f"person{n}@example.com", "name": f"Person {n}"}
+
+        def make_invalid(self, n):
+            return {"name": "no email"}          # a row Acme refuses
+
+        def change_values(self, n):
+            return {"name": f"Renamed {n}"}
+
+pytest then runs: reading every page, an incremental read after changes, a write at the
+batch limit, per-record errors that fail only their rows, and — for HTTP plugins whose
+emulator can do it (`supports_auth`, `supports_faults`) — recovery from an expired token and
+from rate limiting, waiting at least what Retry-After asked.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+from integrate.connector import Connector, ConnectorContext, Record, WriteItem
+from integrate.emulation import HttpEmulator
+from integrate.emulator import Emulator
+from integrate.http import FakeClock
+from integrate.oauth import MemoryTokenCache
+from integrate.plugins import make_plugins
+
+
+class ConnectorContract(ABC):
+    """The suite; see the module's docstring."""
+
+    object_name: ClassVar[str] = ""
+    # Does the system refresh tokens (an emulator with expire_tokens())?
+    supports_auth: ClassVar[bool] = False
+    # Is the emulator an HttpEmulator with fault injection?
+    supports_faults: ClassVar[bool] = False
+    retry_after: ClassVar[int] = 7
+
+    # ---- what the plugin fills in -----------------------------------------------------
+
+    @abstractmethod
+    def make_emulator(self, clock: FakeClock) -> Emulator:
+        """The emulator to test against, on this clock."""
+
+    @abstractmethod
+    def make_record(self, n: int) -> Record:
+        """A valid new record (n makes it unique)."""
+
+    @abstractmethod
+    def make_invalid(self, n: int) -> Record:
+        """A record the system refuses (a missing mandatory field, a bad value)."""
+
+    @abstractmethod
+    def change_values(self, n: int) -> Record:
+        """A user's edit of a record."""
+
+    def connection_config(self, emulator: Emulator) -> dict[str, Any]:
+        return emulator.connection_config()
+
+    # ---- fixtures -----------------------------------------------------------------------
+
+    @pytest.fixture
+    def clock(self) -> FakeClock:
+        return FakeClock()
+
+    @pytest.fixture
+    def emulator(self, clock: FakeClock) -> Iterator[Emulator]:
+        emulator = self.make_emulator(clock)
+        yield emulator
+        emulator.close()
+
+    @pytest.fixture
+    def connector(self, emulator: Emulator, clock: FakeClock) -> Iterator[Connector]:
+        connector = self.open(emulator, clock)
+        yield connector
+        connector.close()
+
+    def open(self, emulator: Emulator, clock: FakeClock) -> Connector:
+        cls = make_plugins().connector(emulator.plugin)
+        context = ConnectorContext(
+            connection="contract",
+            transport=emulator.transport(),
+            clock=clock,
+            tokens=MemoryTokenCache(),
+        )
+        return cls(self.connection_config(emulator), context)
+
+    # ---- helpers --------------------------------------------------------------------------
+
+    def read_all(self, connector: Connector, since: Any = None) -> tuple[list[Record], Any]:
+        records: list[Record] = []
+        cursor = since
+        for page in connector.read(self.object_name, since=since):
+            records.extend(page.records)
+            if page.cursor is not None:
+                cursor = page.cursor
+        return records, cursor
+
+    def ids(self, connector: Connector, records: list[Record]) -> list[str]:
+        field = connector.describe(self.object_name).id_field
+        return [str(r[field]) for r in records]
+
+    def seed(self, emulator: Emulator, count: int, start: int = 0) -> list[Record]:
+        return emulator.seed(self.object_name, [self.make_record(start + i) for i in range(count)])
+
+    # ---- the contract -------------------------------------------------------------------
+
+    def test_reads_every_page_once(self, emulator: Emulator, connector: Connector) -> None:
+        size = connector.describe(self.object_name).page_size
+        before = len(emulator.records(self.object_name))
+        self.seed(emulator, 2 * size + 3)
+
+        records, _cursor = self.read_all(connector)
+
+        ids = self.ids(connector, records)
+        assert len(ids) == len(set(ids)), "a record came twice"
+        assert len(ids) == before + 2 * size + 3
+
+    def test_incremental_read_returns_exactly_the_changes(
+        self, emulator: Emulator, connector: Connector, clock: FakeClock
+    ) -> None:
+        seeded = self.seed(emulator, 12)
+        field = connector.describe(self.object_name).id_field
+        _all, cursor = self.read_all(connector)
+        assert cursor is not None, "a full read must end with a cursor"
+        clock.advance(5)
+        changed = {str(seeded[i][field]) for i in (1, 4, 7)}
+        for i in (1, 4, 7):
+            emulator.change(self.object_name, str(seeded[i][field]), self.change_values(i))
+
+        records, _next = self.read_all(connector, since=cursor)
+
+        assert sorted(self.ids(connector, records)) == sorted(changed)
+
+    def test_writes_a_full_batch_in_one_call(
+        self, emulator: Emulator, connector: Connector
+    ) -> None:
+        limit = connector.describe(self.object_name).write_batch
+        before = len(emulator.records(self.object_name))
+        items = [WriteItem(ref=i, values=self.make_record(1000 + i)) for i in range(limit)]
+
+        results = connector.write(self.object_name, "create", items)
+
+        assert [r.ref for r in results] == list(range(limit))
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+        assert len({r.id for r in results}) == limit
+        assert len(emulator.records(self.object_name)) == before + limit
+
+    def test_a_bad_row_fails_alone(self, emulator: Emulator, connector: Connector) -> None:
+        before = len(emulator.records(self.object_name))
+        values = [self.make_record(2000 + i) for i in range(6)]
+        values[1] = self.make_invalid(1)
+        values[4] = self.make_invalid(4)
+        items = [WriteItem(ref=i, values=v) for i, v in enumerate(values)]
+
+        results = connector.write(self.object_name, "create", items)
+
+        assert [r.ok for r in results] == [True, False, True, True, False, True]
+        assert all(r.code and r.error for r in results if not r.ok)
+        assert len(emulator.records(self.object_name)) == before + 4
+
+    def test_an_expired_token_is_refreshed_once(
+        self, emulator: Emulator, connector: Connector
+    ) -> None:
+        if not self.supports_auth:
+            pytest.skip("this system has no tokens to expire")
+        self.seed(emulator, 3)
+        self.read_all(connector)
+        before = emulator.calls().get("token", 0)
+        expire = getattr(emulator, "expire_tokens")  # noqa: B009  (HTTP emulators with tokens have it)
+        expire()
+
+        records, _cursor = self.read_all(connector)
+
+        assert len(records) >= 3
+        assert emulator.calls().get("token", 0) == before + 1
+
+    def test_rate_limits_are_waited_out(
+        self, emulator: Emulator, connector: Connector, clock: FakeClock
+    ) -> None:
+        if not self.supports_faults or not isinstance(emulator, HttpEmulator):
+            pytest.skip("this emulator injects no faults")
+        size = connector.describe(self.object_name).page_size
+        self.seed(emulator, 3 * size)
+        emulator.faults.rate_limit = 0.34
+        emulator.faults.retry_after = self.retry_after
+        emulator.faults.spare = frozenset({"token"})
+
+        records, _cursor = self.read_all(connector)
+
+        assert len(records) >= 3 * size
+        limited = [i for i, call in enumerate(emulator.log) if call.status == 429]
+        assert limited, "the emulator answered no 429 (seeded faults)"
+        for i in limited:
+            after = next((c for c in emulator.log[i + 1 :] if c.path == emulator.log[i].path), None)
+            assert after is not None
+            assert after.at - emulator.log[i].at >= self.retry_after
