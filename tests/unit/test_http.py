@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -63,7 +64,7 @@ def test_a_5xx_is_retried_with_growing_backoff() -> None:
     response = http.request("GET", "https://api.example/x")
 
     assert response.json() == {"ok": 1}
-    assert [round(b - a, 3) for a, b in zip(seen, seen[1:], strict=False)] == [1.0, 2.0]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(seen)] == [1.0, 2.0]
     assert (http.stats.reads, http.stats.retries, http.stats.waited) == (3, 2, 3.0)
 
 
@@ -197,7 +198,7 @@ def test_calls_are_paced_to_the_rate_asked() -> None:
     for _ in range(4):
         http.request("GET", "https://api.example/x")
 
-    assert [round(b - a, 3) for a, b in zip(seen, seen[1:], strict=False)] == [2.0, 2.0, 2.0]
+    assert [round(b - a, 3) for a, b in itertools.pairwise(seen)] == [2.0, 2.0, 2.0]
 
 
 def test_the_log_names_host_and_path_only(caplog: pytest.LogCaptureFixture) -> None:
