@@ -34,6 +34,7 @@ PAGES = (
     "cli.md",
     "plugins.md",
     "files-plugin.md",
+    "zoho-crm-plugin.md",
     "state-and-guarantees.md",
 )
 
