@@ -17,14 +17,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The demo works on a fresh copy of examples/data each time, so it can be re-run at will.
+# The demo runs the example spec in its sandbox: the files plugin's emulator, seeded with the
+# spec's demo data (examples/data), started over each time.
 demo: $(STAMP)
-	rm -rf .integrate/demo && mkdir -p .integrate/demo && cp -r examples/data/. .integrate/demo/
-	DEMO_DIR=$(CURDIR)/.integrate/demo INTEGRATE_HOME=$(CURDIR)/.integrate/demo \
-	  $(BIN)/integrate run examples/files-demo.yaml
-	@echo
-	@echo "Next: see what waits for you, then decide (the data is in .integrate/demo):"
-	@echo "  INTEGRATE_HOME=.integrate/demo $(BIN)/integrate pending list examples/files-demo.yaml"
+	$(BIN)/integrate run examples/files-demo.yaml --sandbox --fresh
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench examples

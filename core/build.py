@@ -13,6 +13,7 @@ from integrate.loader import Document, JsonPath, load_file
 from integrate.model import (
     Connection,
     Flow,
+    Sandbox,
     Spec,
     SpecTest,
 )
@@ -138,6 +139,41 @@ class _Builder(FlowBuilder):
             binding=self.binding,
             location=self.at(()),
             warnings=tuple(str(p) for p in self.problems.warnings),
+            sandbox=self._sandbox()
+            if "sandbox" in data and not self._is_broken("$.sandbox")
+            else None,
+        )
+
+    def _sandbox(self) -> Sandbox:
+        raw = self.data["sandbox"]
+        seed: dict[str, tuple[dict[str, Any], ...] | Path] = {}
+        for ref, records in raw.get("seed", {}).items():
+            path: JsonPath = ("sandbox", "seed", ref)
+            connection = ref.split(".", 1)[0]
+            if connection not in self.connection_names:
+                hint = _hint(connection, self.connection_names)
+                self.error(path, f"there is no connection '{connection}'{hint}", key=True)
+                continue
+            if isinstance(records, dict):
+                file = self.doc.path.parent / records["file"]
+                if not file.is_file():
+                    self.warn(
+                        (*path, "file"),
+                        f"{file} does not exist (needed by `integrate run --sandbox`)",
+                    )
+                seed[ref] = file
+            else:
+                seed[ref] = tuple(records)
+        for alias in raw.get("options", {}):
+            if alias not in self.connection_names:
+                hint = _hint(alias, self.connection_names)
+                self.error(
+                    ("sandbox", "options", alias),
+                    f"there is no connection '{alias}'{hint}",
+                    key=True,
+                )
+        return Sandbox(
+            raw.get("description", ""), seed, dict(raw.get("options", {})), self.at(("sandbox",))
         )
 
     def _connections(self) -> dict[str, Connection]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 
-from integrate.connector import Record
+from integrate.connector import Record, Unsupported
 
 
 class Emulator(ABC):
@@ -23,10 +24,21 @@ class Emulator(ABC):
     plugin: ClassVar[str] = ""
 
     @classmethod
-    def for_connection(cls, config: Mapping[str, Any]) -> Emulator:
-        """An emulator for a connection whose plain (non-secret) settings are `config`.
-        The default ignores them; plugins whose behaviour depends on settings override it."""
-        return cls()
+    def for_connection(cls, config: Mapping[str, Any], **options: Any) -> Emulator:
+        """An emulator for a connection whose plain (non-secret) settings are `config`, with
+        emulator `options` (generated data sizes, faults ...) from a spec's `sandbox`. The
+        default ignores the settings; plugins whose behaviour depends on them override it."""
+        return cls(**options)
+
+    def save(self, folder: Path) -> None:
+        """Keep the emulated system's data in `folder`, so that the next `--sandbox` run goes
+        on where this one stopped."""
+        raise Unsupported(f"the {self.plugin} emulator cannot keep its data between runs")
+
+    @classmethod
+    def restore(cls, folder: Path, config: Mapping[str, Any]) -> Emulator:
+        """The emulator `save` left in `folder` (for a connection with these settings)."""
+        raise Unsupported(f"the {cls.plugin} emulator cannot keep its data between runs")
 
     @abstractmethod
     def seed(self, object: str, records: Sequence[Record]) -> list[Record]:

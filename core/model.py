@@ -217,6 +217,17 @@ class SpecTest:
 
 
 @dataclass(frozen=True)
+class Sandbox:
+    """Demo data for `integrate run --sandbox`."""
+
+    description: str
+    # connection.Object → records, or the path of a JSON-lines file of them.
+    seed: Mapping[str, tuple[dict[str, Any], ...] | Path]
+    options: Mapping[str, Mapping[str, Any]]
+    location: Location
+
+
+@dataclass(frozen=True)
 class Spec:
     """A built spec, ready to run."""
 
@@ -234,6 +245,7 @@ class Spec:
     binding: RunBinding
     location: Location
     warnings: tuple[str, ...] = ()
+    sandbox: Sandbox | None = None
 
     def flow(self, name: str) -> Flow:
         return self.flows[name]

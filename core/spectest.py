@@ -7,7 +7,7 @@ recorded; the expectations are checked against that last plan."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,26 @@ def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
             continue
         out[key] = plain_config(value) if isinstance(value, Mapping) else value
     return out
+
+
+def seed(
+    emulators: Mapping[str, Emulator], given: Mapping[str, Iterable[Mapping[str, Any]]], what: str
+) -> None:
+    """Put records into emulated objects: {connection.Object: records}. On a side spanning
+    several objects (conn.A|B), each record names its own with `$object`."""
+    for ref, records in given.items():
+        alias, _, names = ref.partition(".")
+        objects = names.split("|")
+        by_object: dict[str, list[dict[str, Any]]] = {obj: [] for obj in objects}
+        for record in records:
+            row = dict(record)
+            obj = str(row.pop("$object", objects[0]))
+            if obj not in by_object:
+                raise PluginError(f"{what}: $object {obj!r} is not one of {names}")
+            by_object[obj].append(row)
+        for obj, rows in by_object.items():
+            if rows:
+                emulators[alias].seed(obj, rows)
 
 
 def start_emulators(spec: Spec, plugins: Plugins) -> dict[str, Emulator]:
@@ -83,20 +103,7 @@ def run_spec_tests(
 def run_one(spec: Spec, plugins: Plugins, test: SpecTest) -> TestResult:
     emulators = start_emulators(spec, plugins)
     try:
-        for ref, records in test.given.items():
-            alias, _, names = ref.partition(".")
-            objects = names.split("|")
-            by_object: dict[str, list[dict[str, Any]]] = {obj: [] for obj in objects}
-            for record in records:
-                row = dict(record)
-                # On a side spanning several objects, a record names its own with $object.
-                obj = str(row.pop("$object", objects[0]))
-                if obj not in by_object:
-                    raise PluginError(f"test '{test.name}': $object {obj!r} is not one of {names}")
-                by_object[obj].append(row)
-            for obj, rows in by_object.items():
-                if rows:
-                    emulators[alias].seed(obj, rows)
+        seed(emulators, test.given, f"test '{test.name}'")
         with tempfile.TemporaryDirectory(prefix="integrate-test-") as tmp:
             base = Path(tmp)
             for _ in range(test.runs):

@@ -83,14 +83,19 @@ def _state_spec(path: str) -> Any:
     return _spec(path, None, strict_env=False)
 
 
-def _open_state(spec: Any, state: str | None) -> Any:
+def _open_state(spec: Any, state: str | None, sandbox: bool = False) -> Any:
     from integrate.engine.runner import state_path_for
+    from integrate.sandbox import sandbox_state
     from integrate.state import StateStore
 
-    path = state_path_for(spec, Path(state) if state else None)
+    path = sandbox_state(spec) if sandbox else state_path_for(spec, Path(state) if state else None)
     if not path.exists():
-        raise IntegrateError(f"no state yet at {path}: `integrate run {spec.path}` makes it")
+        how = f"integrate run {spec.path}" + (" --sandbox" if sandbox else "")
+        raise IntegrateError(f"no state yet at {path}: `{how}` makes it")
     return StateStore(path, spec.name)
+
+
+SANDBOX_HELP = "The sandbox's state (what `integrate run --sandbox` made), not the real one."
 
 
 # ---- validate ----------------------------------------------------------------------------

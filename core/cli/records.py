@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from integrate.cli import (
+    SANDBOX_HELP,
     STATE_HELP,
     _fail,
     _guard,
@@ -32,12 +33,13 @@ def state() -> None:
 @state.command("show")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
-def state_show(spec_path: str, state_file: str | None, as_json: bool) -> None:
+def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: bool) -> None:
     """Cursors, link counts, held records and recent runs."""
     spec = _state_spec(spec_path)
-    store = _open_state(spec, state_file)
+    store = _open_state(spec, state_file, sandbox)
     try:
         data = {
             "integration": spec.name,
@@ -81,9 +83,12 @@ def state_show(spec_path: str, state_file: str | None, as_json: bool) -> None:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", help="Reset only this flow.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @_guard
-def state_reset(spec_path: str, flow: str | None, state_file: str | None, yes: bool) -> None:
+def state_reset(
+    spec_path: str, flow: str | None, state_file: str | None, sandbox: bool, yes: bool
+) -> None:
     """Forget cursors, links and held records: the next run starts over.
 
     No system's data is touched; records are matched by their keys again.
@@ -94,7 +99,7 @@ def state_reset(spec_path: str, flow: str | None, state_file: str | None, yes: b
     what = f"flow {flow}" if flow else f"all flows of {spec.name}"
     if not yes and not click.confirm(f"Forget cursors, links and held records of {what}?"):
         raise IntegrateError("nothing was reset")
-    store = _open_state(spec, state_file)
+    store = _open_state(spec, state_file, sandbox)
     try:
         counts = store.reset(flow)
     finally:
@@ -116,14 +121,17 @@ def pending() -> None:
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", help="Only this flow.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
-def pending_list(spec_path: str, flow: str | None, state_file: str | None, as_json: bool) -> None:
+def pending_list(
+    spec_path: str, flow: str | None, state_file: str | None, sandbox: bool, as_json: bool
+) -> None:
     """Queued records, why they wait, and candidates to map them to."""
     from integrate.render import console, held_table
 
     spec = _state_spec(spec_path)
-    store = _open_state(spec, state_file)
+    store = _open_state(spec, state_file, sandbox)
     try:
         rows = store.held(flow, kinds=("queue",))
         for row in rows:
@@ -139,8 +147,9 @@ def pending_list(spec_path: str, flow: str | None, state_file: str | None, as_js
         click.echo("the pending queue is empty")
         return
     console().print(held_table(rows, f"pending: {len(rows)} record(s)"))
+    where = " --sandbox" if sandbox else ""
     click.echo(
-        f"resolve with: integrate pending resolve {spec_path} <flow> <id> --create | --map-to <target id>"
+        f"resolve with: integrate pending resolve {spec_path} <flow> <id> --create | --map-to <target id>{where}"
     )
 
 
@@ -166,6 +175,7 @@ def _free_candidates(spec: Any, store: Any, row: Any) -> list[dict[str, Any]]:
 @click.option("--map-to", "map_to", metavar="TARGET_ID", help="Link it to this existing record.")
 @click.option("--keep", metavar="SIDE", help="For a conflict: keep this side's values.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @_guard
 def pending_resolve(
     spec_path: str,
@@ -175,6 +185,7 @@ def pending_resolve(
     map_to: str | None,
     keep: str | None,
     state_file: str | None,
+    sandbox: bool,
 ) -> None:
     """Decide for one queued record; the next run carries the decision out and remembers it."""
     chosen = [x for x in (create, map_to, keep) if x]
@@ -183,7 +194,7 @@ def pending_resolve(
     spec = _state_spec(spec_path)
     if flow not in spec.flows:
         raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
-    store = _open_state(spec, state_file)
+    store = _open_state(spec, state_file, sandbox)
     try:
         if map_to:
             held_rows = [h for h in store.held(flow, kinds=("queue",)) if h.source_id == record_id]
@@ -228,14 +239,17 @@ def failures() -> None:
     "--all", "show_all", is_flag=True, help="The whole failure ledger, not only open failures."
 )
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
-def failures_list(spec_path: str, show_all: bool, state_file: str | None, as_json: bool) -> None:
+def failures_list(
+    spec_path: str, show_all: bool, state_file: str | None, sandbox: bool, as_json: bool
+) -> None:
     """Open failures (retried on every run), or with --all every failure ever recorded."""
     from integrate.render import console, held_table
 
     spec = _state_spec(spec_path)
-    store = _open_state(spec, state_file)
+    store = _open_state(spec, state_file, sandbox)
     try:
         rows: Any = store.failures(500) if show_all else store.held(kinds=("fail",))
     finally:
@@ -264,6 +278,7 @@ def failures_list(spec_path: str, show_all: bool, state_file: str | None, as_jso
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option(
     "--failures", "failures_file", type=click.Path(dir_okay=False), help="Failed-records file."
 )
@@ -273,6 +288,7 @@ def failures_retry(
     spec_path: str,
     flows: tuple[str, ...],
     state_file: str | None,
+    sandbox: bool,
     failures_file: str | None,
     as_json: bool,
 ) -> None:
@@ -280,16 +296,21 @@ def failures_retry(
     from integrate.engine import RunFailed, RunOptions, run_spec
 
     plugins = _plugins()
-    spec = _spec(spec_path, plugins, strict_env=True)
-    options = RunOptions(
-        flows=flows or None,
-        only_held=True,
-        trigger="retry",
-        state_path=Path(state_file) if state_file else None,
-        failures_path=Path(failures_file) if failures_file else None,
-    )
+    spec = _spec(spec_path, plugins, strict_env=not sandbox)
+    settings: dict[str, Any] = {"flows": flows or None, "only_held": True, "trigger": "retry"}
     try:
-        report = run_spec(spec, plugins, options)
+        if sandbox:
+            from integrate.sandbox import sandboxed
+
+            with sandboxed(spec, plugins, **settings) as options:
+                report = run_spec(spec, plugins, options)
+        else:
+            options = RunOptions(
+                state_path=Path(state_file) if state_file else None,
+                failures_path=Path(failures_file) if failures_file else None,
+                **settings,
+            )
+            report = run_spec(spec, plugins, options)
     except RunFailed as exc:
         _print_run(exc.report, [], 0, as_json)
         _fail(exc)

@@ -18,7 +18,7 @@ from integrate.cli import (
     _spec,
     main,
 )
-from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, SpecError
+from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, SpecError, UsageError
 from integrate.secrets import REDACTOR
 
 
@@ -92,6 +92,14 @@ def validate(specs: tuple[str, ...], core: bool, strict: bool, as_json: bool) ->
     "--plan", "show_plan", is_flag=True, help="Print every line of the plan (implied by --dry-run)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Run against the plugins' emulators, seeded with the spec's demo data.",
+)
+@click.option(
+    "--fresh", is_flag=True, help="With --sandbox: start the sandbox over from its demo data."
+)
 @_guard
 def run(
     spec_path: str,
@@ -102,13 +110,22 @@ def run(
     failures: str | None,
     show_plan: bool,
     as_json: bool,
+    sandbox: bool,
+    fresh: bool,
 ) -> None:
-    """Run a spec's flows (or plan them with --dry-run) and print the summary."""
+    """Run a spec's flows (or plan them with --dry-run) and print the summary.
+
+    With --sandbox, the spec runs against its plugins' emulators instead of the real systems
+    (no credentials needed), seeded with the spec's `sandbox` demo data; the emulated data and
+    the sandbox's own state are kept between sandbox commands until --fresh.
+    """
     from integrate.engine import RunFailed, RunOptions, run_spec
     from integrate.render import change_line, console
 
+    if fresh and not sandbox:
+        raise UsageError("--fresh starts a sandbox over: use it with --sandbox")
     plugins = _plugins()
-    spec = _spec(spec_path, plugins, strict_env=True)
+    spec = _spec(spec_path, plugins, strict_env=not sandbox)
     err = console(stderr=True)
     lines: list[str] = []
     plan_limit = 200
@@ -120,26 +137,43 @@ def run(
             lines.append("")
 
     progress = _Progress(err)
-    options = RunOptions(
-        dry_run=dry_run,
-        flows=flows or None,
-        full_refresh=full_refresh,
-        state_path=Path(state) if state else None,
-        failures_path=Path(failures) if failures else None,
-        observer=observe,
-        progress=progress.update,
-    )
+    settings: dict[str, Any] = {
+        "dry_run": dry_run,
+        "flows": flows or None,
+        "full_refresh": full_refresh,
+        "observer": observe,
+        "progress": progress.update,
+    }
     try:
-        report = run_spec(spec, plugins, options)
+        if sandbox:
+            from integrate.sandbox import sandboxed
+
+            with sandboxed(spec, plugins, fresh=fresh, **settings) as options:
+                report = run_spec(spec, plugins, options)
+        else:
+            options = RunOptions(
+                state_path=Path(state) if state else None,
+                failures_path=Path(failures) if failures else None,
+                **settings,
+            )
+            report = run_spec(spec, plugins, options)
     except RunFailed as exc:
         progress.done()
         _print_run(exc.report, lines, plan_limit, as_json)
         _fail(exc)
     progress.done()
     _print_run(report, lines, plan_limit, as_json)
-    if not dry_run and report.notices and not as_json:
-        pass
+    if sandbox and not as_json:
+        _sandbox_hints(spec_path, report)
     sys.exit(EXIT_RECORDS_FAILED if report.failed_records and not dry_run else EXIT_OK)
+
+
+def _sandbox_hints(spec_path: str, report: Any) -> None:
+    click.echo(f"sandbox: emulated systems and state in {report.state_path.parent}")
+    if any("pending queue" in n for n in report.notices):
+        click.echo(f"next: integrate pending list {spec_path} --sandbox")
+    elif report.failed_records:
+        click.echo(f"next: integrate failures list {spec_path} --sandbox")
 
 
 def _print_run(report: Any, lines: list[str], limit: int, as_json: bool) -> None:

@@ -25,8 +25,16 @@ class FilesEmulator(Emulator):
         self.settings = settings
 
     @classmethod
-    def for_connection(cls, config: Mapping[str, Any]) -> FilesEmulator:
-        return cls(**{k: v for k, v in config.items() if k != "path"})
+    def for_connection(cls, config: Mapping[str, Any], **options: Any) -> FilesEmulator:
+        return cls(**{k: v for k, v in config.items() if k != "path"}, **options)
+
+    def save(self, folder: Path) -> None:
+        if folder.resolve() != self.path.resolve():
+            shutil.copytree(self.path, folder, dirs_exist_ok=True)
+
+    @classmethod
+    def restore(cls, folder: Path, config: Mapping[str, Any]) -> FilesEmulator:
+        return cls(path=folder, **{k: v for k, v in config.items() if k != "path"})
 
     def connection_config(self) -> dict[str, Any]:
         return {"path": str(self.path), **self.settings}

@@ -1,0 +1,90 @@
+"""`integrate run --sandbox`: the spec runs against its plugins' emulators instead of the
+real systems, seeded with the spec's `sandbox` demo data. The emulated systems and the
+sandbox's own state store live in one folder, so consecutive sandbox commands (run, pending
+resolve, run again) see one consistent world; `--fresh` starts it over."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from integrate.emulator import Emulator
+from integrate.engine.runner import RunOptions, state_dir
+from integrate.errors import PluginError
+from integrate.model import Spec
+from integrate.plugins import Plugins
+from integrate.spectest import emulated_options, plain_config, seed
+
+READY = "sandbox.json"
+
+
+def sandbox_dir(spec: Spec) -> Path:
+    return state_dir() / "sandbox" / spec.name
+
+
+def sandbox_state(spec: Spec) -> Path:
+    return sandbox_dir(spec) / "state.db"
+
+
+@contextmanager
+def sandboxed(
+    spec: Spec, plugins: Plugins, *, fresh: bool = False, **run: Any
+) -> Iterator[RunOptions]:
+    """Run options that point the spec at its sandbox; the emulators keep their data in the
+    sandbox folder when the block ends."""
+    folder = sandbox_dir(spec)
+    if fresh and folder.exists():
+        shutil.rmtree(folder)
+    known = (folder / READY).exists()
+    emulators: dict[str, Emulator] = {}
+    try:
+        for alias, connection in spec.connections.items():
+            cls = plugins.emulators.get(connection.plugin)
+            if cls is None:
+                raise PluginError(
+                    f"plugin '{connection.plugin}' has no emulator, so connection '{alias}' cannot run in a sandbox"
+                )
+            config = plain_config(connection.config)
+            if known:
+                emulators[alias] = cls.restore(folder / alias, config)
+            else:
+                options = dict(spec.sandbox.options.get(alias, {})) if spec.sandbox else {}
+                emulators[alias] = cls.for_connection(config, **options)
+        if not known:
+            if spec.sandbox is not None:
+                seed(
+                    emulators,
+                    {ref: _records(data) for ref, data in spec.sandbox.seed.items()},
+                    "sandbox",
+                )
+            _save(folder, emulators)
+            (folder / READY).write_bytes(orjson.dumps({"spec": spec.name}))
+        yield emulated_options(
+            spec,
+            emulators,
+            state_path=sandbox_state(spec),
+            failures_path=folder / "failed-records.jsonl",
+            **run,
+        )
+        _save(folder, emulators)
+    finally:
+        for emulator in emulators.values():
+            emulator.close()
+
+
+def _save(folder: Path, emulators: dict[str, Emulator]) -> None:
+    for alias, emulator in emulators.items():
+        target = folder / alias
+        target.mkdir(parents=True, exist_ok=True)
+        emulator.save(target)
+
+
+def _records(data: tuple[dict[str, Any], ...] | Path) -> list[dict[str, Any]]:
+    if isinstance(data, Path):
+        return [orjson.loads(line) for line in data.read_bytes().splitlines() if line.strip()]
+    return [dict(r) for r in data]
