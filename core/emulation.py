@@ -80,6 +80,12 @@ class HttpEmulator(Emulator):
         """Answer one request. Name its kind with `self.kind(request, "list")` so that it is
         counted (list, insert, token ...)."""
 
+    def kind_of(self, request: Request) -> str:
+        """The kind of a call before it is answered (faults are decided on it: a call the
+        system refuses with 429 or 500 never takes effect). Override it; the default names
+        every call "other"."""
+        return "other"
+
     @staticmethod
     def kind(request: Request, name: str) -> None:
         request.environ["integrate.kind"] = name
@@ -115,9 +121,14 @@ class HttpEmulator(Emulator):
 
         request = Request(environ)
         with self.lock:
-            answer = self.route(request)
-            kind = str(environ.get("integrate.kind", "other"))
-            answer = self._faulty(request, kind, answer)
+            kind = self.kind_of(request)
+            refused = self._refusal(request, kind)
+            if refused is not None:
+                answer = refused
+            else:
+                answer = self.route(request)
+                kind = str(environ.get("integrate.kind", kind))
+                answer = self._cut(kind, answer)
             self.counts[kind] += 1
             self.log.append(
                 Logged(
@@ -135,10 +146,11 @@ class HttpEmulator(Emulator):
         start_response(f"{answer.status} {_reason(answer.status)}", headers)
         return [answer.body]
 
-    def _faulty(self, request: Request, kind: str, answer: Answer) -> Answer:
+    def _refusal(self, request: Request, kind: str) -> Answer | None:
+        """A 429 or a 500 decided before the call is carried out: the system did nothing."""
         faults = self.faults
         if kind in faults.spare:
-            return answer
+            return None
         roll = self._fault_rng.random()
         if roll < faults.rate_limit:
             limited = self.rate_limited(request)
@@ -146,12 +158,16 @@ class HttpEmulator(Emulator):
                 limited.headers["Retry-After"] = str(int(faults.retry_after))
             self.counts["fault:429"] += 1
             return limited
-        roll -= faults.rate_limit
-        if roll < faults.server_error:
+        if roll < faults.rate_limit + faults.server_error:
             self.counts["fault:500"] += 1
             return self.server_error(request)
-        roll -= faults.server_error
-        if roll < faults.truncate and answer.body:
+        return None
+
+    def _cut(self, kind: str, answer: Answer) -> Answer:
+        """A body cut in half after the call was carried out (valid framing, broken JSON)."""
+        if kind in self.faults.spare or not answer.body or not self.faults.truncate:
+            return answer
+        if self._fault_rng.random() < self.faults.truncate:
             self.counts["fault:truncated"] += 1
             return Answer(
                 answer.status, answer.body[: max(1, len(answer.body) // 2)], answer.headers

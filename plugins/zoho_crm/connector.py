@@ -337,8 +337,8 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
                 raise self.error(response, f"reading {object}")
             records: list[Record] = body["data"]
             info = body.get("info", {})
-            if len(chunks) > 1 and records:
-                self._join(object, records, chunks[1:])
+            # The boundary records already read come back (the filter is inclusive): drop them
+            # before fetching anything more of them.
             fresh = [
                 r
                 for r in records
@@ -348,6 +348,8 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
                     and str(r.get("id")) in seen_at_boundary
                 )
             ]
+            if len(chunks) > 1 and fresh:
+                self._join(object, fresh, chunks[1:])
             cursor = _advance(cursor, records)
             empty = empty + 1 if not records else 0
             if empty >= EMPTY_PAGES_LIMIT:

@@ -51,6 +51,8 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     rows = {row["name"]: row for row in json.loads(plugins.stdout)}
     assert rows["files"]["status"] == "loaded"
     assert rows["files"]["distribution"] == "integrate-sync"
+    assert rows["zoho_crm"]["status"] == "loaded"
+    assert rows["zoho_crm"]["emulator"] is True
 
     checked = sh(bin_dir / "integrate", "validate", "spec.yaml", cwd=work)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -58,6 +60,7 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
 
     schema = sh(bin_dir / "integrate", "schema", cwd=work)
     assert schema.returncode == 0, schema.stderr
-    assert json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"]["examples"] == [
-        "files"
+    plugin_names = json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"][
+        "examples"
     ]
+    assert plugin_names == ["files", "zoho_crm"]

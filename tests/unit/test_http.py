@@ -234,7 +234,9 @@ def token_server(
 
 
 def oauth(handler: Handler, clock: FakeClock, cache: MemoryTokenCache | None = None) -> OAuth2:
-    http = client(handler, clock, classify=token_classifier, policy=RetryPolicy(backoff=1.0, jitter=0.0))
+    http = client(
+        handler, clock, classify=token_classifier, policy=RetryPolicy(backoff=1.0, jitter=0.0)
+    )
     return OAuth2(
         connection="crm",
         token_url="https://accounts.example/oauth/v2/token",

@@ -1,0 +1,384 @@
+"""`ZohoCrmEmulator`: Zoho CRM v8 and its accounts server as one in-process HTTP app.
+
+Requests are routed by path (`/oauth/...` to the accounts server, `/crm/v8/...` to the
+API) and the data centre is read from the Host header (`accounts.zoho.eu`,
+`www.zohoapis.com.au` ...; loopback hosts mean the emulator's own data centre). The
+handlers live in reads, writes, convert, watch and metadata, the API's paths in routes;
+this module authenticates, names each call's kind and turns refusals into Zoho's
+envelopes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from integrate import Answer, Clock, Faults, HttpEmulator, Record
+from integrate_zoho_crm.emulator import persist, routes, writes
+from integrate_zoho_crm.emulator.catalogue import SE_MODULES, module_named
+from integrate_zoho_crm.emulator.errors import (
+    BAD_METHOD,
+    BAD_URL,
+    INTERNAL,
+    TOO_MANY,
+    Reply,
+    ZohoError,
+    envelope,
+)
+from integrate_zoho_crm.emulator.generator import Generator, Sizes, make_users
+from integrate_zoho_crm.emulator.oauth import (
+    DATA_CENTRES,
+    THROTTLED,
+    AccountsServer,
+    data_centre,
+    require_scope,
+)
+from integrate_zoho_crm.emulator.org import Call, Org
+from integrate_zoho_crm.emulator.paging import PageTokens
+from integrate_zoho_crm.emulator.store import Store, User
+from integrate_zoho_crm.emulator.watch import Watch
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
+
+# host -> (data centre, role): accounts / api / sandbox (sandbox and developer orgs)
+HOSTS: dict[str, tuple[str, str]] = {}
+for _dc, (_accounts, _api, _location) in DATA_CENTRES.items():
+    HOSTS[_accounts] = (_dc, "accounts")
+    HOSTS[_api] = (_dc, "api")
+    for _env in ("sandbox", "developer"):
+        HOSTS[_api.replace("www.", f"{_env}.", 1)] = (_dc, "sandbox")
+
+
+ACCOUNT_KINDS = {
+    "/oauth/v2/token": "token",
+    "/oauth/v2/token/revoke": "revoke",
+    "/oauth/v2/auth": "consent",
+}
+
+
+class ZohoCrmEmulator(HttpEmulator):
+    """Zoho CRM v8 (records, related lists, notes, attachments, lead conversion, users,
+    metadata, watch channels) and its OAuth accounts server, awkward parts included."""
+
+    plugin = "zoho_crm"
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        faults: Faults | None = None,
+        data_center: str = "com",
+        token_lifetime: int = 3600,
+        accounts: int = 0,
+        contacts_per_account: int = 0,
+        leads: int = 0,
+        deals_per_account: int = 0,
+        events_per_account: int = 0,
+        users: int = 3,
+        refresh_limit: int = 10,
+        unique_fields: Mapping[str, Iterable[str]] | None = None,
+    ):
+        super().__init__(seed=seed, clock=clock, faults=faults)
+        self.data_center = data_centre(data_center)
+        anchor = int(self.clock.now())
+        store = Store(make_users(max(1, users), anchor))
+        Generator(store, seed, anchor).run(
+            Sizes(accounts, contacts_per_account, leads, deals_per_account, events_per_account)
+        )
+        self.oauth = AccountsServer(
+            seed=seed,
+            now=self.clock.now,
+            dc=self.data_center,
+            user_id=store.users[0].id,
+            token_lifetime=token_lifetime,
+            refresh_limit=refresh_limit,
+        )
+        unique: dict[str, set[str]] = {}
+        for name, fields in (unique_fields or {}).items():
+            module = module_named(name)
+            if module is None or any(f not in module.by_name for f in fields):
+                raise ValueError(f"unknown module or field in unique_fields: {name} {fields}")
+            unique[module.api_name] = set(fields)
+        self.org = Org(
+            store=store,
+            watch=Watch(self.clock.now, self._resource_base),
+            pages=PageTokens(seed),
+            now=self.clock.now,
+            unique=unique,
+        )
+        self._base_url: str | None = None
+        self._settings = {
+            "seed": seed,
+            "data_center": self.data_center,
+            "token_lifetime": token_lifetime,
+            "refresh_limit": refresh_limit,
+            "unique_fields": {name: sorted(fields) for name, fields in unique.items()},
+        }
+
+    # ---- the registered client ------------------------------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        return self.oauth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.oauth.client_secret
+
+    @property
+    def refresh_token(self) -> str:
+        return self.oauth.refresh_token
+
+    @property
+    def triggers(self) -> list[tuple[str, str, Any]]:
+        """(module, operation, trigger) of every write call: what automation was asked for."""
+        return self.org.triggers
+
+    @classmethod
+    def for_connection(cls, config: Mapping[str, Any], **options: Any) -> ZohoCrmEmulator:
+        """The connection's data centre; `options` are constructor options (data sizes,
+        `faults` as a mapping of `integrate.Faults` fields ...)."""
+        faults = options.pop("faults", None)
+        if isinstance(faults, Mapping):
+            spare = faults.get("spare")
+            faults = Faults(**{**faults, **({"spare": frozenset(spare)} if spare else {})})
+        options.setdefault("data_center", str(config.get("data_center") or "com"))
+        return cls(faults=faults, **options)
+
+    def save(self, folder: Path) -> None:
+        """Keep the org (records, users, deleted log, files, OAuth client and tokens, watch
+        channels) in `folder` for `restore`."""
+        with self.lock:
+            persist.dump(folder, self._settings, self.org.store, self.oauth, self.org.watch)
+
+    @classmethod
+    def restore(
+        cls, folder: Path, config: Mapping[str, Any], *, clock: Clock | None = None
+    ) -> ZohoCrmEmulator:
+        settings = persist.settings_in(folder)
+        emulator = cls(clock=clock, **settings)
+        persist.load(folder, emulator.org.store, emulator.oauth, emulator.org.watch)
+        return emulator
+
+    def connection_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "data_center": self.data_center,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+        }
+        if self._base_url:
+            config["accounts_url"] = self._base_url
+        return config
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        url = super().serve(host, port)
+        self._base_url = url
+        self.oauth.api_domain = url
+        self.oauth.accounts_url = url
+        return url
+
+    def _resource_base(self) -> str:
+        """Callbacks name resources by their v2 URI (§9)."""
+        return f"{self.oauth.api_domain_for(self.data_center)}/crm/v2"
+
+    # ---- what a user of the system does ---------------------------------------------------
+
+    def _admin(self) -> User:
+        return self.org.store.users[0]
+
+    def _module(self, object: str) -> Any:
+        module = module_named(object)
+        if module is None:
+            raise KeyError(f"Zoho CRM has no module {object!r}")
+        return module
+
+    def seed(self, object: str, records: Sequence[Record]) -> list[Record]:
+        """Insert records as a user would; the server sets ids, times, owners."""
+        with self.lock:
+            module = self._module(object)
+            if module.api_name == "Attachments":
+                return [self._attach(dict(r)) for r in records]
+            writer = writes.Writer(self.org, module, self._admin(), int(self.clock.now()))
+            rows = []
+            for i, record in enumerate(records):
+                try:
+                    result = writer.insert(i, dict(record))
+                except writes.RowError as refused:
+                    raise ValueError(f"cannot seed {module.api_name}: {refused.body}") from None
+                rows.append(self.org.store.by_id[result["details"]["id"]])
+            writer.announce()
+            return [self.org.store.render(r) for r in rows]
+
+    def _attach(self, record: dict[str, Any]) -> Record:
+        parent = record.get("Parent_Id")
+        ref = parent.get("id") if isinstance(parent, dict) else parent
+        row = self.org.store.by_id.get(str(ref))
+        if row is None or row.module not in SE_MODULES["Parent_Id"]:
+            raise ValueError(f"cannot attach to {ref!r}: no such record")
+        content = record.get("content", b"")
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        now = int(self.clock.now())
+        admin = self._admin().id
+        attachment = self.org.store.add(
+            "Attachments",
+            {
+                "File_Name": str(record.get("File_Name") or "attachment.bin"),
+                "Size": len(data),
+                "Parent_Id": row.id,
+                "$se_module": row.module,
+                "Owner": admin,
+                "Created_By": admin,
+                "Modified_By": admin,
+            },
+            now,
+            now,
+        )
+        self.org.store.blobs[attachment.id] = data
+        return self.org.store.attachment(attachment)
+
+    def records(self, object: str) -> list[Record]:
+        """Every record as stored now, converted leads included."""
+        with self.lock:
+            module = self._module(object)
+            store = self.org.store
+            rows = list(store.rows[module.api_name].values())
+            if module.api_name == "Attachments":
+                return [store.attachment(r) for r in rows]
+            return [store.render(r) for r in rows]
+
+    def change(self, object: str, id: str, values: Record) -> Record:
+        """A user's edit: Modified_Time moves to now, watch channels hear of it."""
+        with self.lock:
+            module = self._module(object)
+            row = self.org.store.get(module.api_name, id)
+            if row is None:
+                raise KeyError(f"{module.api_name} has no record {id}")
+            editor = self.org.store.user_by_id.get(str(row.values.get("Owner")), self._admin())
+            writer = writes.Writer(self.org, module, editor, int(self.clock.now()))
+            try:
+                writer.update(0, row, dict(values))
+            except writes.RowError as refused:
+                raise ValueError(f"cannot change {module.api_name} {id}: {refused.body}") from None
+            writer.announce()
+            return self.org.store.render(row)
+
+    def delete(self, object: str, id: str) -> None:
+        """A user deletes a record: it goes to the recycle bin (the deleted-records log)."""
+        with self.lock:
+            module = self._module(object)
+            row = self.org.store.get(module.api_name, id)
+            if row is None:
+                raise KeyError(f"{module.api_name} has no record {id}")
+            self.org.store.remove(row, int(self.clock.now()), self._admin().id)
+            self.org.watch.notify(module.api_name, "delete", [id])
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far stops working now."""
+        with self.lock:
+            self.oauth.expire_all()
+
+    def grant_code(self, scope: str = "ZohoCRM.modules.ALL") -> str:
+        """A one-time authorisation code (3 minutes), as a self client's "Generate Code"."""
+        with self.lock:
+            return self.oauth.grant_code(scope, self.data_center)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """The callback bodies queued for watch channels since the last call (§9)."""
+        with self.lock:
+            return self.org.watch.drain()
+
+    # ---- faults in Zoho's words -----------------------------------------------------------
+
+    def rate_limited(self, request: Request) -> Answer:
+        if request.path.startswith("/oauth/"):
+            return self.json(200, dict(THROTTLED))  # the accounts server throttles with a 200
+        return self.json(429, envelope("TOO_MANY_REQUESTS", TOO_MANY))
+
+    def server_error(self, request: Request) -> Answer:
+        return self.json(500, envelope("INTERNAL_ERROR", INTERNAL))
+
+    # ---- the HTTP app ---------------------------------------------------------------------
+
+    def route(self, request: Request) -> Answer:
+        try:
+            if request.path.startswith("/oauth/"):
+                reply = self._accounts(request)
+            elif request.path.startswith("/crm/"):
+                reply = self._api(request)
+            else:
+                raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)
+        except ZohoError as refused:
+            return self.json(refused.status, refused.body())
+        if reply.raw is not None:
+            return self.raw(reply.status, reply.raw, reply.content_type, reply.headers)
+        if reply.body is None:
+            return self.empty(reply.status, reply.headers)
+        return self.json(reply.status, reply.body, reply.headers)
+
+    def kind_of(self, request: Request) -> str:
+        """The call's kind, known before it is answered (so faults can refuse it untouched)."""
+        if request.path.startswith("/oauth/"):
+            return ACCOUNT_KINDS.get(request.path.rstrip("/"), "other")
+        parts = [p for p in request.path.split("/") if p][1:]
+        version, parts = (parts[0], parts[1:]) if parts else ("", [])
+        table = routes.resolve(self.org, parts) if version == "v8" else {}
+        action = table.get(request.method) or next(iter(table.values()), None)
+        return action.kind if action else "other"
+
+    def _where(self, request: Request) -> tuple[str, str]:
+        host = request.host.split(":")[0].lower()
+        if host in HOSTS:
+            return HOSTS[host]
+        if "zoho" in host:
+            return self.data_center, "foreign"
+        return self.data_center, "local"
+
+    def _accounts(self, request: Request) -> Reply:
+        dc, role = self._where(request)
+        path = request.path.rstrip("/")
+        kind = ACCOUNT_KINDS.get(path, "other")
+        self.kind(request, kind)
+        if kind == "other" or role not in ("accounts", "local"):
+            return Reply(404, raw=b"Not Found", content_type="text/html;charset=UTF-8")
+        params = {**request.args.to_dict(), **request.form.to_dict()}
+        if kind == "consent":
+            return self.oauth.consent(params, dc)
+        if request.method != "POST":
+            return Reply(405, {"error": "invalid_request"})
+        if kind == "revoke":
+            return self.oauth.revoke(params)
+        return self.oauth.token(params, dc)
+
+    def _api(self, request: Request) -> Reply:
+        dc, role = self._where(request)
+        parts = [p for p in request.path.split("/") if p][1:]
+        version, parts = (parts[0], parts[1:]) if parts else ("", [])
+        table = routes.resolve(self.org, parts) if version == "v8" else {}
+        action = table.get(request.method) or next(iter(table.values()), None)
+        self.kind(request, action.kind if action else "other")
+        if role == "foreign":
+            raise ZohoError(400, "INVALID_HOST", "the host given seems to be invalid")
+        if role == "accounts":
+            raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)
+        access = self.oauth.authenticate(
+            request.headers.get("Authorization", ""), dc, production=role != "sandbox"
+        )
+        if action is None:
+            raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)
+        if request.method not in table:
+            raise ZohoError(400, "INVALID_REQUEST_METHOD", BAD_METHOD)
+        need = action.need
+        require_scope(access, need.area, need.item, need.write)
+        call = Call(
+            method=request.method,
+            args=request.args.to_dict(),
+            headers=dict(request.headers.items()),
+            body=request.get_data(),
+            user=self.org.store.user_by_id[access.user_id],
+            now=self.clock.now(),
+        )
+        return action.run(call)

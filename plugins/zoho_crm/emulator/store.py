@@ -1,0 +1,273 @@
+"""The emulated org's data: users, records of every module, the deleted-records log and
+attachment contents, with the reverse indexes related lists need.
+
+Records are kept as `Row`s whose values hold lookups as bare ids (and `$se_module` for the
+multi-module ones); `render` turns a row into what the API shows, with lookup names as they
+are now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from integrate_zoho_crm.emulator.catalogue import LAYOUT, MODULES, ORG
+from integrate_zoho_crm.emulator.values import iso
+
+RECYCLE_DAYS = 60  # recycle-bin entries are listed this long (§6)
+PERMANENT_DAYS = 120  # permanently deleted ids are listed this long
+DAY = 86_400
+
+
+@dataclass
+class User:
+    id: str
+    first_name: str
+    last_name: str
+    email: str
+    status: str = "active"
+    admin: bool = False
+    created: int = 0
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def minified(self) -> dict[str, Any]:
+        return {"name": self.full_name, "id": self.id, "email": self.email}
+
+
+class Row:
+    __slots__ = ("created", "id", "modified", "module", "values")
+
+    def __init__(self, id: str, module: str, values: dict[str, Any], created: int, modified: int):
+        self.id = id
+        self.module = module
+        self.values = values
+        self.created = created
+        self.modified = modified
+
+
+@dataclass
+class Deleted:
+    id: str
+    module: str
+    display_name: str | None
+    deleted_time: int
+    deleted_by: str
+    created_by: str
+
+
+class Store:
+    def __init__(self, users: list[User]):
+        self.users = users
+        self.user_by_id = {u.id: u for u in users}
+        self.rows: dict[str, dict[str, Row]] = {name: {} for name in MODULES}
+        self.by_id: dict[str, Row] = {}
+        # (child module, lookup field) -> parent id -> child ids (an ordered set)
+        self.children: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
+        self.deleted: dict[str, list[Deleted]] = {name: [] for name in MODULES}
+        self.blobs: dict[str, bytes | int] = {}  # attachment id -> bytes, or a content seed
+        self.counter = 1_000_000  # the last record id handed out, after the org prefix
+        self.version = 0  # moves on with every change (read caches compare it)
+
+    # ---- ids and names ------------------------------------------------------------------
+
+    def new_id(self) -> str:
+        self.counter += 1
+        return f"{ORG}{self.counter:012d}"
+
+    def display_name(self, row: Row) -> str | None:
+        name = row.values.get(MODULES[row.module].display_field)
+        return name if isinstance(name, str) else None
+
+    # ---- changes --------------------------------------------------------------------------
+
+    def add(self, module: str, values: dict[str, Any], created: int, modified: int) -> Row:
+        return self.put(Row(self.new_id(), module, values, created, modified))
+
+    def put(self, row: Row) -> Row:
+        """Keep a row whose id is already set (new rows, or rows read back from a save)."""
+        self.version += 1
+        self.rows[row.module][row.id] = row
+        self.by_id[row.id] = row
+        self._link(row)
+        return row
+
+    def replace(self, row: Row, values: dict[str, Any], modified: int) -> None:
+        self.version += 1
+        self._unlink(row)
+        row.values = values
+        row.modified = max(row.modified, modified)
+        self._link(row)
+
+    def remove(self, row: Row, at: int, by: str) -> None:
+        self.version += 1
+        self._unlink(row)
+        del self.rows[row.module][row.id]
+        del self.by_id[row.id]
+        self.blobs.pop(row.id, None)
+        self.deleted[row.module].append(
+            Deleted(
+                row.id,
+                row.module,
+                self.display_name(row),
+                at,
+                by,
+                str(row.values.get("Created_By", by)),
+            )
+        )
+
+    def _link(self, row: Row) -> None:
+        for name in MODULES[row.module].lookups:
+            target = row.values.get(name)
+            if isinstance(target, str):
+                index = self.children.setdefault((row.module, name), {})
+                index.setdefault(target, {})[row.id] = None
+
+    def _unlink(self, row: Row) -> None:
+        for name in MODULES[row.module].lookups:
+            target = row.values.get(name)
+            if isinstance(target, str):
+                self.children.get((row.module, name), {}).get(target, {}).pop(row.id, None)
+
+    # ---- reads ----------------------------------------------------------------------------
+
+    def get(self, module: str, id: str) -> Row | None:
+        return self.rows[module].get(id)
+
+    def related(self, parent: Row, child_module: str, field: str) -> list[Row]:
+        ids = self.children.get((child_module, field), {}).get(parent.id, {})
+        rows = []
+        for child_id in ids:
+            row = self.by_id.get(child_id)
+            if row is None:
+                continue
+            se = row.values.get("$se_module")
+            if field in ("What_Id", "Parent_Id") and se != parent.module:
+                continue
+            rows.append(row)
+        return rows
+
+    def deleted_entries(self, module: str, now: float) -> Iterator[tuple[str, Deleted]]:
+        """(type, entry), newest first; recycle-bin entries older than 60 days read as
+        permanent deletions, which drop out after 120 days (§6)."""
+        for entry in reversed(self.deleted[module]):
+            age = now - entry.deleted_time
+            if age <= RECYCLE_DAYS * DAY:
+                yield "recycle", entry
+            elif age <= PERMANENT_DAYS * DAY:
+                yield "permanent", entry
+
+    # ---- rendering ------------------------------------------------------------------------
+
+    def user_ref(self, user_id: Any) -> dict[str, Any] | None:
+        user = self.user_by_id.get(str(user_id)) if user_id is not None else None
+        return user.minified() if user else None
+
+    def lookup_ref(self, target_id: Any) -> dict[str, Any] | None:
+        target = self.by_id.get(target_id) if isinstance(target_id, str) else None
+        if target is None:
+            return None  # a lookup whose record is gone reads as empty (ASSUMED)
+        return {"name": self.display_name(target), "id": target.id}
+
+    def render(self, row: Row, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """The record as the API shows it: the fields asked for (all when None) and id."""
+        module = MODULES[row.module]
+        wanted = [f.api_name for f in module.fields] if names is None else list(names)
+        values = row.values
+        out: dict[str, Any] = {}
+        for name in wanted:
+            field = module.by_name.get(name)
+            if field is None:
+                continue
+            if name == "id":
+                continue
+            if name == "Created_Time":
+                out[name] = iso(row.created)
+            elif name == "Modified_Time":
+                out[name] = iso(row.modified)
+            elif field.data_type in ("ownerlookup", "userlookup"):
+                out[name] = self.user_ref(values.get(name))
+            elif field.data_type == "boolean":
+                out[name] = bool(values.get(name))  # Zoho booleans are never null
+            elif field.data_type == "layout":
+                out[name] = dict(LAYOUT)
+            elif name in ("Last_Activity_Time", "Change_Log_Time__s"):
+                out[name] = iso(row.modified)
+            elif field.data_type == "lookup":
+                ref = self.lookup_ref(values.get(name))
+                if field.lookup == "*" and ref is not None:
+                    se_module = str(values.get("$se_module"))
+                    if name == "Parent_Id":
+                        ref["module"] = {"api_name": se_module, "id": MODULES[se_module].id}
+                    out["$se_module"] = se_module
+                out[name] = ref
+            elif field.data_type == "tag":
+                out[name] = list(values.get(name) or [])
+            else:
+                out[name] = values.get(name)
+        out["id"] = row.id
+        return out
+
+    def system_keys(self, row: Row) -> dict[str, Any]:
+        """The `$`-keys Zoho adds to every record it lists whatever `fields` asked for."""
+        keys: dict[str, Any] = {"$editable": True, "$state": "save"}
+        if row.module == "Notes":
+            keys.update(
+                {
+                    "$attachments": [],
+                    "$is_shared_to_client": False,
+                    "$size": str(len(str(row.values.get("Note_Content") or ""))),
+                    "$voice_note": False,
+                    "$sharing_permission": "full_access",
+                    "$se_module": row.values.get("$se_module"),
+                }
+            )
+        return keys
+
+    def attachment(self, row: Row) -> dict[str, Any]:
+        """An attachment as the Attachments related list shows it (all keys, §5)."""
+        values = row.values
+        parent = self.lookup_ref(values.get("Parent_Id"))
+        se_module = str(values.get("$se_module"))
+        if parent is not None:
+            parent["module"] = {"api_name": se_module, "id": MODULES[se_module].id}
+        return {
+            "id": row.id,
+            "File_Name": values.get("File_Name"),
+            "Size": str(values.get("Size")),
+            "$file_id": file_id(row.id),
+            "$se_module": se_module,
+            "$type": "Attachment",
+            "$attachment_type": 1,
+            "$link_url": None,
+            "$editable": True,
+            "$state": "save",
+            "$sharing_permission": "full_access",
+            "Parent_Id": parent,
+            "Owner": self.user_ref(values.get("Owner")),
+            "Created_By": self.user_ref(values.get("Created_By")),
+            "Modified_By": self.user_ref(values.get("Modified_By")),
+            "Created_Time": iso(row.created),
+            "Modified_Time": iso(row.modified),
+        }
+
+    def content(self, attachment_id: str) -> bytes:
+        blob = self.blobs.get(attachment_id, b"")
+        if isinstance(blob, bytes):
+            return blob
+        row = self.by_id[attachment_id]
+        size = int(row.values.get("Size") or 0)
+        return blob_bytes(blob, size)
+
+
+def file_id(attachment_id: str) -> str:
+    return hashlib.sha256(f"file:{attachment_id}".encode()).hexdigest()[:48]
+
+
+def blob_bytes(seed: int, size: int) -> bytes:
+    """Deterministic file contents of a size, made on demand (so big orgs stay small)."""
+    return hashlib.shake_256(f"attachment:{seed}".encode()).digest(size)

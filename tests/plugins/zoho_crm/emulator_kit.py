@@ -1,0 +1,73 @@
+"""A Zoho CRM emulator with an httpx client on its in-process transport, sharing a fake
+clock, for the emulator's own tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from integrate import FakeClock
+from integrate_zoho_crm.emulator import ZohoCrmEmulator
+
+START = 1_790_000_000.0  # 2026-09-21T14:13:20+00:00
+API = "https://www.zohoapis.com/crm/v8"
+TOKEN_URL = "https://accounts.zoho.com/oauth/v2/token"
+
+
+class Crm:
+    """One emulator, one client, one access token (refreshed the way a connector would)."""
+
+    def __init__(self, **options: Any):
+        self.clock = FakeClock(START)
+        self.emulator = ZohoCrmEmulator(clock=self.clock, **options)
+        self.http = httpx.Client(transport=self.emulator.transport())
+        self.token = self.refresh()["access_token"]
+
+    def refresh(self, url: str = TOKEN_URL, **overrides: str) -> dict[str, Any]:
+        params = {
+            "grant_type": "refresh_token",
+            "client_id": self.emulator.client_id,
+            "client_secret": self.emulator.client_secret,
+            "refresh_token": self.emulator.refresh_token,
+            **overrides,
+        }
+        answer = self.http.post(url, params=params)
+        assert answer.status_code == 200
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        api: str = API,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        auth = {"Authorization": f"Zoho-oauthtoken {token or self.token}"}
+        return self.http.request(method, f"{api}{path}", headers=auth | (headers or {}), **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.call("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.call("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.call("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.call("DELETE", path, **kwargs)
+
+    def ids(self, module: str) -> list[str]:
+        return [str(r["id"]) for r in self.emulator.records(module)]
+
+
+def error(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "details": details or {}, "message": message, "status": "error"}

@@ -1,0 +1,230 @@
+"""The zoho_crm connector against its emulator: paging past 2,000 rows, incremental reads,
+per-record write results, rate limits and token expiry, data centres."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from integrate import AuthError, ConnectorContext, FakeClock, WriteItem
+from integrate.oauth import MemoryTokenCache
+from integrate_zoho_crm import ZohoCrmConnector
+from integrate_zoho_crm.emulator import ZohoCrmEmulator
+
+
+def open_connector(emulator: ZohoCrmEmulator, clock: FakeClock, **config: Any) -> ZohoCrmConnector:
+    context = ConnectorContext(
+        connection="crm", transport=emulator.transport(), clock=clock, tokens=MemoryTokenCache()
+    )
+    return ZohoCrmConnector({**emulator.connection_config(), **config}, context)
+
+
+def read_all(
+    connector: ZohoCrmConnector, obj: str, since: Any = None, fields: Any = None
+) -> tuple[list[dict[str, Any]], Any]:
+    records: list[dict[str, Any]] = []
+    cursor = since
+    for page in connector.read(obj, since=since, fields=fields):
+        records.extend(page.records)
+        cursor = page.cursor if page.cursor is not None else cursor
+    return records, cursor
+
+
+def test_5000_accounts_in_exactly_25_list_calls_then_only_the_7_changed() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=5000, seed=3) as emulator:
+        connector = open_connector(emulator, clock)
+
+        records, cursor = read_all(connector, "Accounts", fields=["Account_Name", "Phone"])
+
+        assert len(records) == 5000
+        assert len({r["id"] for r in records}) == 5000
+        assert emulator.calls()["list"] == math.ceil(5000 / 200)
+        # The first 2,000 rows by page, the rest by page_token (page 11 would be refused).
+        pages = [c for c in emulator.log if c.kind == "list"]
+        assert len(pages) == 25
+
+        clock.advance(60)
+        changed = sorted(records[i]["id"] for i in (0, 9, 1999, 2000, 3333, 4000, 4999))
+        for n, record_id in enumerate(changed):
+            emulator.change("Accounts", record_id, {"Phone": f"+44 20 7946 {n:04d}"})
+        before = emulator.calls()["list"]
+
+        again, _next = read_all(
+            connector, "Accounts", since=cursor, fields=["Account_Name", "Phone"]
+        )
+
+        assert sorted(r["id"] for r in again) == changed
+        assert emulator.calls()["list"] == before + 1
+        connector.close()
+
+
+def test_a_read_with_nothing_changed_costs_one_call_and_returns_nothing() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=30) as emulator:
+        connector = open_connector(emulator, clock)
+        _records, cursor = read_all(connector, "Accounts")
+        before = emulator.calls()["list"]
+
+        again, same = read_all(connector, "Accounts", since=cursor)
+
+        assert again == []
+        assert same == cursor
+        assert emulator.calls()["list"] == before + 1
+
+
+def test_more_than_50_fields_are_read_in_chunks_and_joined_by_id() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=10) as emulator:
+        connector = open_connector(emulator, clock)
+        names = [n for n in connector.catalogue("Accounts") if n != "id"]
+        assert len(names) > 50, "the emulator's Accounts have more than 50 fields"
+
+        records, _cursor = read_all(connector, "Accounts", fields=names)
+
+        assert len(records) == 10
+        assert all("Account_Name" in r and names[-1] in r for r in records)
+
+
+def test_250_records_in_3_calls_with_4_rows_refused_by_zoho() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=1) as emulator:
+        connector = open_connector(emulator, clock)
+        bad = {17, 101, 150, 249}
+        items = [
+            WriteItem(
+                ref=i,
+                values={"First_Name": f"P{i}"}
+                if i in bad
+                else {"Last_Name": f"Person {i}", "Email": f"p{i}@example.com"},
+            )
+            for i in range(250)
+        ]
+        before = len(emulator.records("Contacts"))
+
+        results = connector.write("Contacts", "create", items)
+
+        assert emulator.calls()["insert"] == 3
+        assert [r.ref for r in results] == list(range(250))
+        refused = {r.ref: r for r in results if not r.ok}
+        assert set(refused) == bad
+        assert {r.code for r in refused.values()} == {"MANDATORY_NOT_FOUND"}
+        assert all("Last_Name" in r.error for r in refused.values())
+        assert len(emulator.records("Contacts")) == before + 246
+        assert len({r.id for r in results if r.ok}) == 246
+
+
+def test_a_full_read_survives_429s_and_a_mid_run_token_expiry() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=2400, seed=11) as emulator:
+        connector = open_connector(emulator, clock)
+        connector.auth.headers()  # the first token
+        emulator.faults.rate_limit = 1 / 3
+        emulator.faults.retry_after = 7
+        emulator.faults.spare = frozenset({"token"})
+        tokens_before = emulator.calls()["token"]
+
+        records = []
+        for n, page in enumerate(connector.read("Accounts", fields=["Account_Name"])):
+            records.extend(page.records)
+            if n == 4:
+                emulator.expire_tokens()
+
+        assert len(records) == 2400
+        assert emulator.calls()["token"] == tokens_before + 1  # one refresh for the one expiry
+        limited = [i for i, c in enumerate(emulator.log) if c.status == 429]
+        assert len(limited) >= 3
+        for i in limited:
+            nxt = next(c for c in emulator.log[i + 1 :] if c.kind != "token")
+            assert nxt.at - emulator.log[i].at >= 7
+        assert connector.context.stats.waited >= 7 * len(limited)
+        assert connector.context.stats.retries >= len(limited) + 1
+
+
+def test_the_token_of_another_data_centre_is_refused() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, data_center="eu", accounts=2) as emulator:
+        config = {**emulator.connection_config(), "data_center": "com"}
+        context = ConnectorContext(connection="crm", transport=emulator.transport(), clock=clock)
+
+        with pytest.raises(AuthError, match=r"invalid_client|refused"):
+            ZohoCrmConnector(config, context).describe("Accounts")
+
+
+def test_the_api_domain_of_the_token_answer_is_used() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, data_center="in", accounts=2) as emulator:
+        connector = open_connector(emulator, clock)
+
+        read_all(connector, "Accounts")
+
+        hosts = {c.host for c in emulator.log if c.kind == "list"}
+        assert hosts == {"www.zohoapis.in"}
+
+
+def test_a_lead_moves_to_contacts_by_conversion() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock) as emulator:
+        [lead] = emulator.seed(
+            "Leads",
+            [
+                {
+                    "Last_Name": "Lee",
+                    "First_Name": "Ann",
+                    "Company": "Acme",
+                    "Email": "ann@acme.example",
+                }
+            ],
+        )
+        connector = open_connector(emulator, clock)
+
+        [result] = connector.write(
+            "Contacts",
+            "move",
+            [WriteItem(ref=1, values={"Title": "CTO"}, id=lead["id"], from_object="Leads")],
+        )
+
+        assert result.ok, result.error
+        contact = next(c for c in emulator.records("Contacts") if c["id"] == result.id)
+        assert contact["Email"] == "ann@acme.example"
+        assert contact["Title"] == "CTO"
+        assert [
+            r["id"]
+            for r, _p in [(r, None) for page in connector.read("Leads") for r in page.records]
+        ] == []
+
+
+def test_related_lists_attachments_and_search() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(
+        clock=clock, accounts=20, contacts_per_account=2, deals_per_account=1, seed=5
+    ) as emulator:
+        connector = open_connector(emulator, clock)
+        account = emulator.records("Accounts")[0]
+
+        contacts = [
+            r
+            for page in connector.related("Accounts", account["id"], "Contacts")
+            for r in page.records
+        ]
+        found = connector.search("Accounts", {"Account_Name": account["Account_Name"]})
+
+        assert len(contacts) == 2
+        assert all(
+            c["Account_Name"]["id"] == account["id"]
+            for c in emulator.records("Contacts")
+            if c["id"] in {x["id"] for x in contacts}
+        )
+        assert [r["id"] for r in found] == [account["id"]]
+        with_files = [
+            (a, att)
+            for a in emulator.records("Accounts")
+            for page in connector.related("Accounts", a["id"], "Attachments")
+            for att in page.records
+        ]
+        assert with_files, "the generator gives some accounts attachments"
+        parent, attachment = with_files[0]
+        data = b"".join(connector.download("Accounts", parent["id"], attachment["id"]))
+        assert len(data) == int(attachment["Size"])
