@@ -184,8 +184,12 @@ class HttpEmulator(Emulator):
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on a real loopback port in a background thread; returns the base URL."""
+        import logging
+
         from werkzeug.serving import make_server
 
+        # One access-log line per call would drown the command's own output.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = make_server(host, port, self, threaded=True)
         self._server = server
         threading.Thread(

@@ -228,3 +228,97 @@ def test_related_lists_attachments_and_search() -> None:
         parent, attachment = with_files[0]
         data = b"".join(connector.download("Accounts", parent["id"], attachment["id"]))
         assert len(data) == int(attachment["Size"])
+
+
+def test_upsert_inserts_then_updates_by_the_duplicate_check_field() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, unique_fields={"Contacts": ["Email"]}) as emulator:
+        connector = open_connector(emulator, clock)
+        item = WriteItem(
+            ref=1, values={"Last_Name": "Lee", "Email": "ann@x.example"}, keys=("Email",)
+        )
+
+        [first] = connector.write("Contacts", "upsert", [item])
+        [second] = connector.write(
+            "Contacts",
+            "upsert",
+            [
+                WriteItem(
+                    ref=2,
+                    values={"Last_Name": "Lee-Smith", "Email": "ann@x.example"},
+                    keys=("Email",),
+                )
+            ],
+        )
+
+        assert (first.ok, first.created) == (True, True)
+        assert (second.ok, second.created, second.id) == (True, False, first.id)
+        assert [
+            c["Last_Name"] for c in emulator.records("Contacts") if c["Email"] == "ann@x.example"
+        ] == ["Lee-Smith"]
+
+
+def test_notes_attach_to_their_parent_and_deleted_records_are_listed() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=3) as emulator:
+        connector = open_connector(emulator, clock)
+        account = emulator.records("Accounts")[0]
+        note = {
+            "Note_Title": "Call",
+            "Note_Content": "Asked for a quote",
+            "Parent_Id": {"module": {"api_name": "Accounts"}, "id": account["id"]},
+        }
+
+        [made] = connector.write("Notes", "create", [WriteItem(ref=1, values=note)])
+        notes = [
+            r
+            for page in connector.related("Accounts", account["id"], "Notes")
+            for r in page.records
+        ]
+        gone = emulator.records("Accounts")[1]["id"]
+        emulator.delete("Accounts", gone)
+        deleted = [r for page in connector.deleted("Accounts") for r in page.records]
+
+        assert made.ok, made.error
+        assert [n["id"] for n in notes] == [made.id]
+        assert [(d["id"], d["type"]) for d in deleted] == [(gone, "recycle")]
+
+
+def test_notifications_subscribe_parse_and_check_the_channel_token() -> None:
+    import datetime as dt
+
+    from integrate import ConnectorError
+
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=2) as emulator:
+        connector = open_connector(emulator, clock)
+        expiry = dt.datetime.fromtimestamp(clock.now(), dt.UTC) + dt.timedelta(days=2)
+        token = "t" * 40
+
+        details = connector.subscribe(
+            "1000000068001", ["Accounts.all"], "https://sync.example/zoho", token, expiry
+        )
+        account = emulator.records("Accounts")[0]
+        emulator.change("Accounts", account["id"], {"Phone": "+44 1"})
+        [body] = emulator.notifications()
+        note = connector.parse_notification(body, token)
+
+        assert details["events"][0]["resource_name"] == "Accounts"
+        assert (note.module, note.operation, note.ids) == ("Accounts", "update", (account["id"],))
+        assert "Phone" in note.fields[account["id"]]
+        with pytest.raises(ConnectorError, match="wrong or missing channel token"):
+            connector.parse_notification({**body, "token": "x" * 40}, token)
+        with pytest.raises(ConnectorError, match="at most 50"):
+            connector.subscribe(
+                "2", ["Accounts.all"], "https://sync.example/zoho", "x" * 51, expiry
+            )
+        connector.renew(
+            "1000000068001",
+            ["Accounts.all"],
+            "https://sync.example/zoho",
+            token,
+            expiry + dt.timedelta(days=1),
+        )
+        connector.unsubscribe(["1000000068001"])
+        emulator.change("Accounts", account["id"], {"Phone": "+44 2"})
+        assert emulator.notifications() == []
