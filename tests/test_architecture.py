@@ -66,3 +66,18 @@ def test_import_linter_contracts_hold() -> None:
 def test_public_names_are_all_importable() -> None:
     for name in integrate.__all__:
         assert hasattr(integrate, name), name
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    roots = {folder: name for name, folder in config["package-dir"].items()}
+    found = set()
+    for folder, name in roots.items():
+        base = ROOT / folder
+        for init in base.rglob("__init__.py"):
+            relative = init.parent.relative_to(base)
+            found.add(".".join([name, *relative.parts]) if relative.parts else name)
+    assert sorted(found - listed) == []
