@@ -3,6 +3,7 @@ reference checked, every problem reported at once with its place in the file."""
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,23 @@ class _Builder(FlowBuilder):
             sandbox=self._sandbox()
             if "sandbox" in data and not self._is_broken("$.sandbox")
             else None,
+            timezone=self._timezone(),
         )
+
+    def _timezone(self) -> str:
+        zone = self.data.get("timezone")
+        if not isinstance(zone, str) or self._is_broken("$.timezone"):
+            return "UTC"
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.error(
+                ("timezone",),
+                f"'{zone}' is not a time zone this machine knows (an IANA name such as "
+                "'Europe/Warsaw' or 'UTC')",
+            )
+            return "UTC"
+        return zone
 
     def _sandbox(self) -> Sandbox:
         raw = self.data["sandbox"]

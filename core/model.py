@@ -246,6 +246,7 @@ class Spec:
     location: Location
     warnings: tuple[str, ...] = ()
     sandbox: Sandbox | None = None
+    timezone: str = "UTC"
 
     def flow(self, name: str) -> Flow:
         return self.flows[name]

@@ -109,3 +109,4 @@ SANDBOX_HELP = "The sandbox's state (what `integrate run --sandbox` made), not t
 from integrate.cli import auth as _auth  # noqa: E402, F401
 from integrate.cli import records as _records  # noqa: E402, F401
 from integrate.cli import running as _running  # noqa: E402, F401
+from integrate.cli import scheduling as _scheduling  # noqa: E402, F401
