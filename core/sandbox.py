@@ -32,11 +32,13 @@ def sandbox_state(spec: Spec) -> Path:
 
 
 @contextmanager
-def sandboxed(
-    spec: Spec, plugins: Plugins, *, fresh: bool = False, **run: Any
-) -> Iterator[RunOptions]:
-    """Run options that point the spec at its sandbox; the emulators keep their data in the
-    sandbox folder when the block ends."""
+def opened(
+    spec: Spec, plugins: Plugins, *, fresh: bool = False, demo: bool = True
+) -> Iterator[dict[str, Emulator]]:
+    """The sandbox's emulated systems, by connection alias, to look at or change between
+    sandbox commands; whatever changed is kept when the block ends. A new sandbox (or one
+    started over with `fresh`) is seeded with the spec's demo data unless `demo` is False
+    (tests seed their own)."""
     folder = sandbox_dir(spec)
     if fresh and folder.exists():
         shutil.rmtree(folder)
@@ -56,7 +58,7 @@ def sandboxed(
                 options = dict(spec.sandbox.options.get(alias, {})) if spec.sandbox else {}
                 emulators[alias] = cls.for_connection(config, **options)
         if not known:
-            if spec.sandbox is not None:
+            if spec.sandbox is not None and demo:
                 seed(
                     emulators,
                     {ref: _records(data) for ref, data in spec.sandbox.seed.items()},
@@ -64,17 +66,27 @@ def sandboxed(
                 )
             _save(folder, emulators)
             (folder / READY).write_bytes(orjson.dumps({"spec": spec.name}))
-        yield emulated_options(
-            spec,
-            emulators,
-            state_path=sandbox_state(spec),
-            failures_path=folder / "failed-records.jsonl",
-            **run,
-        )
+        yield emulators
         _save(folder, emulators)
     finally:
         for emulator in emulators.values():
             emulator.close()
+
+
+@contextmanager
+def sandboxed(
+    spec: Spec, plugins: Plugins, *, fresh: bool = False, **run: Any
+) -> Iterator[RunOptions]:
+    """Run options that point the spec at its sandbox; the emulators keep their data in the
+    sandbox folder when the block ends."""
+    with opened(spec, plugins, fresh=fresh) as emulators:
+        yield emulated_options(
+            spec,
+            emulators,
+            state_path=sandbox_state(spec),
+            failures_path=sandbox_dir(spec) / "failed-records.jsonl",
+            **run,
+        )
 
 
 def _save(folder: Path, emulators: dict[str, Emulator]) -> None:

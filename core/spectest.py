@@ -20,6 +20,7 @@ from integrate.model import Spec, SpecTest
 from integrate.plugins import Plugins
 from integrate.secrets import REFERENCE
 
+SEED_REF = "@seed:"
 OUTCOME_KEYS = ("create", "update", "unchanged", "skip", "queue", "defer", "fail", "action")
 
 
@@ -43,21 +44,46 @@ def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
 def seed(
     emulators: Mapping[str, Emulator], given: Mapping[str, Iterable[Mapping[str, Any]]], what: str
 ) -> None:
-    """Put records into emulated objects: {connection.Object: records}. On a side spanning
-    several objects (conn.A|B), each record names its own with `$object`."""
+    """Put records into emulated objects: {connection.Object: records}, in order. On a side
+    spanning several objects (conn.A|B), each record names its own with `$object`. A record
+    may name itself with `$seed: acme`; later records then write `"@seed:acme"` for its id (the
+    emulated system gives ids, so demo data refers to its own records this way)."""
+    named: dict[str, str] = {}
     for ref, records in given.items():
         alias, _, names = ref.partition(".")
         objects = names.split("|")
         by_object: dict[str, list[dict[str, Any]]] = {obj: [] for obj in objects}
+        labels: dict[str, list[str | None]] = {obj: [] for obj in objects}
         for record in records:
             row = dict(record)
             obj = str(row.pop("$object", objects[0]))
             if obj not in by_object:
                 raise PluginError(f"{what}: $object {obj!r} is not one of {names}")
-            by_object[obj].append(row)
+            label = row.pop("$seed", None)
+            by_object[obj].append(_resolve(row, named, what))
+            labels[obj].append(str(label) if label is not None else None)
         for obj, rows in by_object.items():
-            if rows:
-                emulators[alias].seed(obj, rows)
+            if not rows:
+                continue
+            stored = emulators[alias].seed(obj, rows)
+            for label, record in zip(labels[obj], stored, strict=True):
+                if label is not None:
+                    named[label] = str(record.get("id"))
+
+
+def _resolve(value: Any, named: Mapping[str, str], what: str) -> Any:
+    if isinstance(value, str) and value.startswith(SEED_REF):
+        label = value[len(SEED_REF) :]
+        if label not in named:
+            raise PluginError(
+                f"{what}: {value!r} names no record seeded before it (`$seed: {label}`)"
+            )
+        return named[label]
+    if isinstance(value, dict):
+        return {k: _resolve(v, named, what) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, named, what) for v in value]
+    return value
 
 
 def start_emulators(spec: Spec, plugins: Plugins) -> dict[str, Emulator]:
@@ -103,7 +129,10 @@ def run_spec_tests(
 def run_one(spec: Spec, plugins: Plugins, test: SpecTest) -> TestResult:
     emulators = start_emulators(spec, plugins)
     try:
-        seed(emulators, test.given, f"test '{test.name}'")
+        try:
+            seed(emulators, test.given, f"test '{test.name}'")
+        except (PluginError, ValueError) as exc:
+            return TestResult(test.name, False, [f"given: {exc}"])
         with tempfile.TemporaryDirectory(prefix="integrate-test-") as tmp:
             base = Path(tmp)
             for _ in range(test.runs):
