@@ -4,14 +4,17 @@ failed-records file (redacted)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from integrate.connector import Record
 from integrate.engine.context import RunContext
-from integrate.engine.plan import FAIL, SKIP, Change, FlowStats
+from integrate.engine.plan import CREATE, FAIL, SKIP, UPDATE, Change, FlowStats
 from integrate.engine.writer import Writer
 from integrate.errors import Location
 from integrate.secrets import REDACTOR
+
+log = logging.getLogger("integrate.writes")
 
 
 class Outcomes:
@@ -26,6 +29,29 @@ class Outcomes:
         self.stats.count(change)
         if self.ctx.observer is not None:
             self.ctx.observer(change)
+        if change.outcome in (CREATE, UPDATE) and not self.ctx.dry_run:
+            # Who wrote what, in the run log (-v): when several specs write one system, the
+            # log says which spec's run wrote each record (last writer wins).
+            log.info(
+                "%s run %s wrote: %s %s.%s:%s from %s:%s (flow %s)",
+                self.ctx.spec.name,
+                self.ctx.run_id,
+                change.outcome,
+                self._connection(change.target_side),
+                change.target_object,
+                change.target_id,
+                self._connection(change.source_side),
+                change.source_id,
+                self.flow,
+            )
+
+    def _connection(self, side: str | None) -> str | None:
+        flow = self.ctx.spec.flows.get(self.flow)
+        sides = getattr(flow, "sides", ())
+        for candidate in sides:
+            if candidate.name == side:
+                return str(candidate.ref.connection)
+        return side
 
     def skip(self, side: str, sid: str, target: str | None, reason: str, *, release: bool) -> None:
         """Skipped on purpose; a held record that is now skipped is let go."""
