@@ -113,10 +113,12 @@ class _Builder(FlowBuilder):
             if not self._prune_flow(name):
                 continue
             self._current_flow = name
+            self._lets = None
             flow = self._flow(name)
             if flow is not None:
                 flows[name] = flow
         self._current_flow = None
+        self._lets = None
         ordered = self._order(flows)
         tests = tuple(
             self._test(i)

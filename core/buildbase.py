@@ -4,7 +4,7 @@ references checked, and the small value helpers the flow builders share."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from integrate.errors import Location, ProblemList
@@ -64,6 +64,8 @@ class BuilderBase:
         # linked() uses found while compiling, per flow, to check `after`.
         self._linked_uses: dict[str, list[tuple[str, JsonPath]]] = {}
         self._current_flow: str | None = None
+        # The `let` names the expression being compiled may read (None: the flow has none).
+        self._lets: list[str] | None = None
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -119,6 +121,13 @@ class BuilderBase:
         return value.reveal() if isinstance(value, Secret) else value
 
     def _check_calls(self, text: str, path: JsonPath) -> None:
+        if self._lets is not None and "let" in text:
+            for used in let_names(parse(text)):
+                if used not in self._lets:
+                    known = ", ".join(self._lets) or "none before this one"
+                    raise ExpressionError(
+                        f"let.{used} is not defined (defined so far: {known}){_hint(used, self._lets)}"
+                    )
         for call in function_calls(parse(text)):
             args = literal_args(call)
             if call["value"] == "linked":
@@ -234,6 +243,26 @@ def _secret_paths(
         if sub.get("x-secret"):
             yield (*path, name)
         yield from _secret_paths(sub, (*path, name))
+
+
+def let_names(ast: dict[str, Any]) -> Iterator[str]:
+    """Every X an expression reads as let.X."""
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        children = [c for c in node.get("children", ()) if isinstance(c, dict)]
+        if (
+            node.get("type") == "subexpression"
+            and len(children) >= 2
+            and children[0].get("type") == "field"
+            and children[0].get("value") == "let"
+        ):
+            second = children[1]
+            if second.get("type") == "index_expression" and second.get("children"):
+                second = second["children"][0]
+            if second.get("type") == "field":
+                yield str(second["value"])
+        stack.extend(children)
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:

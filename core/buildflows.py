@@ -136,6 +136,14 @@ class FlowBuilder(FieldBuilder):
             if side in RESERVED_SIDES or side.startswith("to_"):
                 self.error((*path, "between"), f"'{side}' cannot name a side (it is a keyword)")
                 return None
+        lets: list[tuple[str, Expr]] = []
+        if "let" in raw and not two_way:
+            # Compiled first, each seeing the ones before it; the rest of the flow sees all.
+            self._lets = []
+            for let_name in raw["let"]:
+                if (e := self.expr((*path, "let", let_name))) is not None:
+                    lets.append((let_name, e))
+                self._lets.append(let_name)
         if two_way:
             only_to = (
                 self._direction((*path, "direction"), side_names) if "direction" in raw else None
@@ -207,7 +215,9 @@ class FlowBuilder(FieldBuilder):
             on_create=on_create,
             upsert_on=upsert_on,
             deletes=raw.get("deletes", "ignore"),
+            lets=tuple(lets),
         )
+        self._lets = None
         if not match and not upsert_on:
             for side in side_names:
                 policy = unmatched[side]

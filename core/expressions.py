@@ -67,6 +67,7 @@ def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Exp
         raise ExpressionError(f"invalid expression {text!r}: {_one_line(exc)}") from exc
     ast: dict[str, Any] = parsed.parsed  # type: ignore[assignment]
     check_functions(ast, library)
+    check_negations(ast, text)
     if ast["type"] == "literal":
         return constant(ast["value"], location)
     path = plain_path(ast)
@@ -124,6 +125,23 @@ def field_names(ast: dict[str, Any]) -> frozenset[str] | None:
             return None
         stack.extend(child for child in node.get("children", ()) if isinstance(child, dict))
     return frozenset(names)
+
+
+def check_negations(ast: dict[str, Any], text: str) -> None:
+    """`!a.b` reads as `(!a).b` in JMESPath: a field of true or false, always null. Refuse it
+    and say what was meant."""
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        children = [c for c in node.get("children", ()) if isinstance(c, dict)]
+        if node.get("type") in ("subexpression", "index_expression") and children:
+            first = children[0]
+            if first.get("type") == "not_expression":
+                raise ExpressionError(
+                    f"invalid expression {text!r}: `!` applies only to what follows it up to "
+                    "the first `.` or `[`, so `!a.b` is always null: write `!(a.b)`"
+                )
+        stack.extend(children)
 
 
 def function_calls(ast: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -153,6 +153,8 @@ class SyncFlow:
     on_create: Mapping[str, tuple[Assign, ...]]
     upsert_on: tuple[str, ...]
     deletes: str = "ignore"
+    # Named values over each source record, in order (one-way flows): let.<name>.
+    lets: tuple[tuple[str, Expr], ...] = ()
 
     @property
     def name(self) -> str:

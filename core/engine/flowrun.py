@@ -12,7 +12,7 @@ from integrate.engine.context import RunContext
 from integrate.engine.outcomes import Outcomes
 from integrate.engine.plan import Change
 from integrate.engine.scratch import TargetIndex
-from integrate.engine.values import key_text, normalize, truthy
+from integrate.engine.values import LET, key_text, normalize, truthy
 from integrate.engine.writer import Writer
 from integrate.errors import Location, RecordError
 from integrate.model import OBJECT_FIELD, Assign, Rule, SyncFlow
@@ -77,6 +77,8 @@ class FlowRun:
         exprs = [a.expr for a in self.assigns[1 - s]]
         exprs += [key.exprs[name] for key in flow.match]
         exprs += [flow.filters[name]] if name in flow.filters else []
+        if s == 0 and not flow.two_way:
+            exprs += [expr for _name, expr in flow.lets]
         exprs += [a.expr for a in flow.on_create.get(other, ())]
         for rule in flow.rules:
             if rule.side in (None, name):
@@ -87,6 +89,8 @@ class FlowRun:
                 return None
             names |= expr.fields
         names.discard(OBJECT_FIELD)
+        if flow.lets and s == 0:
+            names.discard(LET)
         return tuple(sorted(names))
 
     def _read(self, s: int, *, full: bool = False) -> Iterator[tuple[str, Page]]:

@@ -10,6 +10,7 @@ from typing import Any
 from integrate.connector import Record
 from integrate.engine.context import RunContext
 from integrate.engine.plan import CREATE, FAIL, SKIP, UPDATE, Change, FlowStats
+from integrate.engine.values import without_lets
 from integrate.engine.writer import Writer
 from integrate.errors import Location
 from integrate.secrets import REDACTOR
@@ -71,6 +72,7 @@ class Outcomes:
         candidates: list[dict[str, Any]] | None = None,
     ) -> None:
         """Queued for an operator or deferred: looked at again on every run."""
+        record = dict(without_lets(record))
         self.emit(Change(self.flow, kind, side, sid, target, reason=reason, location=location))
         run_id = self.ctx.run_id
         self.writer.state(
@@ -94,6 +96,7 @@ class Outcomes:
     ) -> None:
         """A failed record: in the failure ledger, the failed-records file and (to be retried
         next run) the held records. `in_commit` when called from a write's commit."""
+        record = dict(without_lets(record))
         self.emit(
             Change(
                 self.flow,

@@ -16,7 +16,7 @@ from integrate.engine.matching import Matching
 from integrate.engine.plan import QUEUE, SKIP, FlowStats
 from integrate.engine.reconcile import Reconciling
 from integrate.engine.scratch import Stash
-from integrate.engine.values import truthy
+from integrate.engine.values import truthy, with_lets
 from integrate.engine.writes import Writing
 from integrate.errors import RecordError
 from integrate.model import OBJECT_FIELD
@@ -156,6 +156,8 @@ class SyncRun(Matching, Reconciling, Writing):
         name = self.names[s]
         filt = self.flow.filters.get(name)
         try:
+            if self.flow.lets and not self.flow.two_way:
+                record = with_lets(record, self.flow.lets)
             if filt is not None and not truthy(filt(record)):
                 self._skip(
                     s, sid, record, held, f"filtered out (filter at line {filt.location.line})"

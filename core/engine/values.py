@@ -8,6 +8,25 @@ from typing import Any
 
 import orjson
 
+LET = "let"
+
+
+def with_lets(record: Mapping[str, Any], lets: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """The record with its flow's `let` values under `let` (each may read the ones before)."""
+    view = dict(record)
+    values: dict[str, Any] = {}
+    view[LET] = values
+    for name, expr in lets:
+        values[name] = expr(view)
+    return view
+
+
+def without_lets(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The record as it was read (for the pending queue and the failure ledger)."""
+    if isinstance(record.get(LET), dict):
+        return {k: v for k, v in record.items() if k != LET}
+    return record
+
 
 def pick(record: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path (`address.city`), or None."""
