@@ -33,7 +33,9 @@ typecheck: $(STAMP)
 	ln -s ../../core build/typecheck/integrate
 	ln -s ../../plugins/files build/typecheck/integrate_files
 	ln -s ../../plugins/zoho_crm build/typecheck/integrate_zoho_crm
-	MYPYPATH=build/typecheck $(BIN)/mypy -p integrate -p integrate_files -p integrate_zoho_crm
+	ln -s ../../plugins/servicedesk_msp build/typecheck/integrate_servicedesk_msp
+	MYPYPATH=build/typecheck $(BIN)/mypy -p integrate -p integrate_files -p integrate_zoho_crm \
+	  -p integrate_servicedesk_msp
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

@@ -53,6 +53,8 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     assert rows["files"]["distribution"] == "integrate-sync"
     assert rows["zoho_crm"]["status"] == "loaded"
     assert rows["zoho_crm"]["emulator"] is True
+    assert rows["servicedesk_msp"]["status"] == "loaded"
+    assert rows["servicedesk_msp"]["emulator"] is True
 
     checked = sh(bin_dir / "integrate", "validate", "spec.yaml", cwd=work)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -63,4 +65,4 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     plugin_names = json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"][
         "examples"
     ]
-    assert plugin_names == ["files", "zoho_crm"]
+    assert plugin_names == ["files", "servicedesk_msp", "zoho_crm"]

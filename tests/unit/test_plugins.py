@@ -16,7 +16,7 @@ from integrate.plugins import BLOCK_ENV, make_plugins
 from integrate_files import FilesConnector, FilesEmulator
 
 # The connectors the built-in plugins register through the entry-point group.
-BUILT_IN = ("files", "zoho_crm")
+BUILT_IN = ("files", "servicedesk_msp", "zoho_crm")
 
 
 @pytest.fixture(autouse=True)
