@@ -216,6 +216,7 @@ class FlowBuilder(FieldBuilder):
             upsert_on=upsert_on,
             deletes=raw.get("deletes", "ignore"),
             lets=tuple(lets),
+            keep_empty=raw.get("empty") == "keep",
         )
         self._lets = None
         if not match and not upsert_on:

@@ -155,6 +155,8 @@ class SyncFlow:
     deletes: str = "ignore"
     # Named values over each source record, in order (one-way flows): let.<name>.
     lets: tuple[tuple[str, Expr], ...] = ()
+    # `empty: keep`: null or empty source values are not written (the target keeps its own).
+    keep_empty: bool = False
 
     @property
     def name(self) -> str:

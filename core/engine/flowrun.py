@@ -143,6 +143,8 @@ class FlowRun:
         values = {a.field: a.expr(record) for a in self.assigns[t]}
         if rules is not None and rules.sets:
             values.update(rules.sets)
+        if self.flow.keep_empty:
+            return {f: v for f, v in values.items() if v is not None and v != ""}
         return values
 
     def _target_object(self, t: int, values: dict[str, Any], rules: RuleResult | None) -> str:

@@ -59,8 +59,17 @@ class Reconciling(FlowRun):
         for i, pair in enumerate(flow.pairs):
             to_t = self.pair_to[t][i]
             to_s = bool(want_s) and self.pair_to[s][i]
-            vals_t = {a.field: want_t.get(a.field) for a in pair.make[names[t]]} if to_t else {}
-            vals_s = {a.field: want_s.get(a.field) for a in pair.make[names[s]]} if to_s else {}
+            # A field missing from want_* was left out on purpose (`empty: keep`).
+            vals_t = (
+                {a.field: want_t[a.field] for a in pair.make[names[t]] if a.field in want_t}
+                if to_t
+                else {}
+            )
+            vals_s = (
+                {a.field: want_s[a.field] for a in pair.make[names[s]] if a.field in want_s}
+                if to_s
+                else {}
+            )
             # A side changed a pair when its own fields differ from the snapshot; a pair that
             # names no field on that side (a one-way field map) compares what it would write.
             s_fields = pair.fields.get(names[s])

@@ -1,5 +1,6 @@
-"""`let`: named values worked out once per source record and read by the flow's other
-expressions as let.<name>; the pending queue and the failure file keep the record as read."""
+"""How a one-way flow makes values. `let`: named values worked out once per source record and
+read by the flow's other expressions as let.<name> (the pending queue and the failure file
+keep the record as read). `empty: keep`: what the source lacks never blanks the target."""
 
 from __future__ import annotations
 
@@ -103,3 +104,52 @@ def test_a_negated_path_that_is_always_null_is_refused(cli: Any, workdir: Path) 
         "null: write `!(a.b)`" in result.stdout
     )
     assert result.stdout.startswith("spec.yaml:14:15: invalid expression '!let.account'")
+
+
+KEEP = """\
+integrate: 1
+name: keep
+connections:
+  crm: {plugin: files, config: {path: ./crm, cursor_field: changed}}
+  desk: {plugin: files, config: {path: ./desk}}
+flows:
+  people:
+    from: crm.contacts
+    to: desk.users
+    empty: keep
+    match: [[email, email]]
+    fields: {email: email, phone: phone, title: title}
+"""
+
+
+def test_empty_keep_leaves_what_the_source_lacks_as_the_target_has_it(
+    cli: Any, workdir: Path
+) -> None:
+    write_jsonl(
+        workdir / "crm/contacts.jsonl",
+        [{"id": "c1", "email": "jo@acme.example", "phone": None, "title": "", "changed": "1"}],
+    )
+    write_jsonl(
+        workdir / "desk/users.jsonl",
+        [{"id": "u1", "email": "jo@acme.example", "phone": "+44 1", "title": "CFO", "vip": True}],
+    )
+    Path("spec.yaml").write_text(KEEP)
+
+    first = cli("run", "spec.yaml")
+    write_jsonl(
+        workdir / "crm/contacts.jsonl",
+        [{"id": "c1", "email": "jo@acme.example", "phone": "+44 2", "title": "", "changed": "2"}],
+    )
+    second = cli("run", "spec.yaml", "--json")
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    [user] = read_jsonl(workdir / "desk/users.jsonl")
+    # the phone the CRM now has is written; the title it lacks is kept, as is what it never maps
+    assert user == {
+        "id": "u1",
+        "email": "jo@acme.example",
+        "phone": "+44 2",
+        "title": "CFO",
+        "vip": True,
+    }
