@@ -4,13 +4,14 @@ reference checked, every problem reported at once with its place in the file."""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from integrate.buildbase import _hint, _secret_paths, _walk
 from integrate.buildflows import FlowBuilder
 from integrate.errors import Location, ProblemList, SpecError
-from integrate.loader import Document, JsonPath, load_file
+from integrate.loader import Document, JsonPath, json_path, load_file
 from integrate.model import (
     Connection,
     Flow,
@@ -19,8 +20,8 @@ from integrate.model import (
     SpecTest,
 )
 from integrate.plugins import Plugins
-from integrate.schema import combined_schema, core_schema, validate
-from integrate.secrets import ReferenceProblem, Resolver, references
+from integrate.schema import check_resolved, combined_schema, core_schema, validate
+from integrate.secrets import ReferenceProblem, Resolver, references, reveal
 
 
 def load_spec(
@@ -69,13 +70,34 @@ def _depth(path: str) -> int:
     return path.count(".") + path.count("[")
 
 
+def _revealed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_revealed(v) for v in value]
+    return reveal(value)
+
+
+def pick(config: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = config
+    for part in path:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
 def resolve_config(
-    connection: Connection, resolver: Resolver, *, strict: bool = True
+    connection: Connection,
+    resolver: Resolver,
+    *,
+    strict: bool = True,
+    schema: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The connection's config with every ${...} reference resolved (secrets as Secret).
     Raises SpecError naming each unset variable and its line; with strict=False an unset
-    one becomes None (`integrate auth` runs before the refresh token exists)."""
+    one becomes None (`integrate auth` runs before the refresh token exists). With the
+    plugin's settings `schema`, each resolved value is checked against it too."""
     problems = ProblemList()
+    referenced: list[tuple[str, ...]] = []
 
     def walk(value: Any, path: tuple[str, ...]) -> Any:
         if isinstance(value, dict):
@@ -84,6 +106,7 @@ def resolve_config(
             return [walk(v, path) for v in value]
         if isinstance(value, str) and "${" in value:
             where = connection.config_locations.get(path, connection.location)
+            referenced.append(path)
             try:
                 return resolver.resolve(
                     value, secret=path in connection.secret_paths, location=where
@@ -94,6 +117,16 @@ def resolve_config(
         return value
 
     out = walk(dict(connection.config), ())
+    if schema is not None and not problems.errors:
+        for path, message in check_resolved(schema, _revealed(out), referenced):
+            where = connection.config_locations.get(path, connection.location)
+            shown = "its value" if path in connection.secret_paths else repr(pick(out, path))
+            original = pick(connection.config, path)
+            problems.add(
+                where,
+                f"{original} gives {shown}, which is not valid here: {message}",
+                json_path(("connections", connection.alias, "config", *path)),
+            )
     if strict:
         problems.raise_if_any()
     assert isinstance(out, dict)

@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from integrate.errors import Problem
 from integrate.loader import Document, JsonPath, json_path
+from integrate.secrets import REFERENCE
 
 SCHEMA_ID = "https://integrate.dev/schemas/spec.schema.json"
 
@@ -77,12 +78,40 @@ def validate(doc: Document, schema: Mapping[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     for error in validator.iter_errors(doc.data):
+        if _checked_when_resolved(error):
+            continue
         for problem in _problems(doc, validator, error):
             key = (str(problem.location), problem.message)
             if key not in seen:
                 seen.add(key)
                 problems.append(problem)
     return problems
+
+
+# What a ${env:...} or ${file:...} reference's value must be is known only once it is
+# resolved (before a run): these checks wait until then.
+_VALUE_CHECKS = frozenset({"pattern", "format", "enum", "const", "minLength", "maxLength"})
+
+
+def _checked_when_resolved(error: Any) -> bool:
+    return (
+        error.validator in _VALUE_CHECKS
+        and isinstance(error.instance, str)
+        and REFERENCE.search(error.instance) is not None
+    )
+
+
+def check_resolved(
+    schema: Mapping[str, Any], config: Mapping[str, Any], referenced: Iterable[tuple[str, ...]]
+) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(path, message) for each setting given as a reference whose resolved value the
+    plugin's settings schema refuses."""
+    wanted = set(referenced)
+    for error in Draft202012Validator(schema).iter_errors(config):
+        path = tuple(str(p) for p in error.absolute_path)
+        if path in wanted and error.validator in _VALUE_CHECKS:
+            described = error.schema.get("description") if isinstance(error.schema, dict) else None
+            yield path, str(described or error.message)
 
 
 def _problems(

@@ -43,7 +43,7 @@ def plain_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def seed(
     emulators: Mapping[str, Emulator], given: Mapping[str, Iterable[Mapping[str, Any]]], what: str
-) -> None:
+) -> dict[str, str]:
     """Put records into emulated objects: {connection.Object: records}, in order. On a side
     spanning several objects (conn.A|B), each record names its own with `$object`. A record
     may name itself with `$seed: acme`; later records then write `"@seed:acme"` for its id (the
@@ -69,6 +69,7 @@ def seed(
             for label, record in zip(labels[obj], stored, strict=True):
                 if label is not None:
                     named[label] = str(record.get("id"))
+    return named
 
 
 def _resolve(value: Any, named: Mapping[str, str], what: str) -> Any:
@@ -130,7 +131,7 @@ def run_one(spec: Spec, plugins: Plugins, test: SpecTest) -> TestResult:
     emulators = start_emulators(spec, plugins)
     try:
         try:
-            seed(emulators, test.given, f"test '{test.name}'")
+            named = seed(emulators, test.given, f"test '{test.name}'")
         except (PluginError, ValueError) as exc:
             return TestResult(test.name, False, [f"given: {exc}"])
         with tempfile.TemporaryDirectory(prefix="integrate-test-") as tmp:
@@ -163,6 +164,11 @@ def run_one(spec: Spec, plugins: Plugins, test: SpecTest) -> TestResult:
             emulator.close()
     messages = []
     for i, expectation in enumerate(test.expect):
+        try:
+            expectation = _resolve(expectation, named, f"expect[{i}]")
+        except PluginError as exc:
+            messages.append(str(exc))
+            continue
         problem = check(expectation, plan, test.flow)
         if problem:
             messages.append(f"expect[{i}] {problem}")

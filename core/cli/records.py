@@ -134,8 +134,13 @@ def pending_list(
     store = _open_state(spec, state_file, sandbox)
     try:
         rows = store.held(flow, kinds=("queue",))
+        promised = _promised(store)
         for row in rows:
-            row.candidates = _free_candidates(spec, store, row)
+            row.candidates = [
+                c
+                for c in _free_candidates(spec, store, row)
+                if promised.get((row.flow, str(c["id"])), row.source_id) == row.source_id
+            ]
     finally:
         store.close()
     if as_json:
@@ -151,6 +156,16 @@ def pending_list(
     click.echo(
         f"resolve with: integrate pending resolve {spec_path} <flow> <id> --create | --map-to <target id>{where}"
     )
+
+
+def _promised(store: Any) -> dict[tuple[str, str], str]:
+    """(flow, target id) → the queued record an operator has already mapped to it."""
+    out: dict[tuple[str, str], str] = {}
+    for row in store.held(None, kinds=("queue",)):
+        resolution = row.resolution or {}
+        if resolution.get("action") == "map":
+            out[(row.flow, str(resolution.get("target_id")))] = row.source_id
+    return out
 
 
 def _free_candidates(spec: Any, store: Any, row: Any) -> list[dict[str, Any]]:
@@ -205,6 +220,12 @@ def pending_resolve(
                 if owner is not None:
                     raise IntegrateError(
                         f"{map_to} is already linked to {owner} in flow {flow}: pick another"
+                    )
+                promised = _promised(store).get((flow, map_to))
+                if promised is not None and promised != record_id:
+                    raise IntegrateError(
+                        f"{map_to} is already promised to {promised} in flow {flow} (mapped "
+                        "by an earlier `pending resolve`): pick another"
                     )
             resolution: dict[str, Any] = {"action": "map", "target_id": map_to}
         elif keep:

@@ -54,7 +54,8 @@ class EventRun:
             for page in self.connector.read(obj, since=saved.get(obj), page_size=size):
                 self.stats.read[SIDE] += len(page.records)
                 if self.ctx.progress is not None:
-                    self.ctx.progress(self.flow.name, SIDE, self.stats.read[SIDE])
+                    source = f"{self.flow.source.connection}.{obj}"
+                    self.ctx.progress(self.flow.name, source, self.stats.read[SIDE])
                 self._page(obj, page.records)
                 if page.cursor is not None:
                     self.cursors[obj] = page.cursor

@@ -139,7 +139,7 @@ def open_connectors(
         if alias in options.configs:
             config: dict[str, Any] = dict(options.configs[alias])
         else:
-            config = resolve_config(connection, resolver)
+            config = resolve_config(connection, resolver, schema=cls.config_schema)
         context = ConnectorContext(
             connection=alias,
             transport=options.transports.get(alias),

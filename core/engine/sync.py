@@ -77,7 +77,7 @@ class SyncRun(Matching, Reconciling, Writing):
         name = self.names[s]
         self.stats.read[name] += n
         if self.ctx.progress is not None:
-            self.ctx.progress(self.flow.name, name, self.stats.read[name])
+            self.ctx.progress(self.flow.name, self.sides[s].ref.text, self.stats.read[name])
 
     def _page(
         self, s: int, obj: str, records: list[Record], held: dict[str, Held], stash: Stash | None

@@ -2,17 +2,21 @@
 
 Reads page through `page` and then `page_token` (past 2,000 rows), 200 rows a page, with
 the mandatory `fields` split into calls of at most 50 and joined by id; incremental reads
-use If-Modified-Since on Modified_Time (inclusive, so the boundary is de-duplicated) and
-come sorted by it. Writes go 100 records a call and answer per record (see writes.py).
+use If-Modified-Since on Modified_Time and come sorted by it. The filter is inclusive and
+Modified_Time has whole seconds, so the cursor keeps a fingerprint of each record read at its
+last second: a boundary record comes again only if it changed (an edit made in that same
+second, after the read, is not lost). Writes go 100 records a call and answer per record (see writes.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
+import orjson
 
 from integrate import (
     AUTH_EXPIRED,
@@ -313,7 +317,9 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
         size = min(page_size or self.page_size, MAX_PAGE)
         chunks = self._field_chunks(object, fields)
         since_time = since.get("time") if isinstance(since, dict) else None
-        seen_at_boundary = set(since.get("ids", ())) if isinstance(since, dict) else set()
+        seen_at_boundary: dict[str, str] = (
+            dict(since.get("seen") or {}) if isinstance(since, dict) else {}
+        )
         params = {
             "fields": ",".join(chunks[0]),
             "per_page": size,
@@ -337,19 +343,19 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
                 raise self.error(response, f"reading {object}")
             records: list[Record] = body["data"]
             info = body.get("info", {})
-            # The boundary records already read come back (the filter is inclusive): drop them
-            # before fetching anything more of them.
+            if len(chunks) > 1 and records:
+                self._join(object, records, chunks[1:])
+            # The boundary records already read come back (the filter is inclusive): drop
+            # those that are just as they were.
             fresh = [
                 r
                 for r in records
                 if not (
                     since_time
                     and _same_instant(r.get("Modified_Time"), since_time)
-                    and str(r.get("id")) in seen_at_boundary
+                    and seen_at_boundary.get(str(r.get("id"))) == fingerprint(r)
                 )
             ]
-            if len(chunks) > 1 and fresh:
-                self._join(object, fresh, chunks[1:])
             cursor = _advance(cursor, records)
             empty = empty + 1 if not records else 0
             if empty >= EMPTY_PAGES_LIMIT:
@@ -483,9 +489,10 @@ def _same_instant(a: Any, b: Any) -> bool:
 
 
 def _advance(cursor: dict[str, Any] | None, records: list[Record]) -> dict[str, Any] | None:
-    """The cursor after these records: the latest Modified_Time, and the ids at it (Zoho's
-    If-Modified-Since is inclusive, so those are skipped next time)."""
-    out = dict(cursor) if cursor else None
+    """The cursor after these records: the latest Modified_Time, and a fingerprint of each
+    record at it (Zoho's If-Modified-Since is inclusive: those come again next time and are
+    dropped unless they changed)."""
+    out = {"time": cursor["time"], "seen": dict(cursor.get("seen") or {})} if cursor else None
     for record in records:
         stamp = record.get("Modified_Time")
         moment = _instant(stamp)
@@ -493,7 +500,13 @@ def _advance(cursor: dict[str, Any] | None, records: list[Record]) -> dict[str, 
             continue
         current = _instant(out["time"]) if out else None
         if current is None or moment > current:
-            out = {"time": str(stamp), "ids": [str(record.get("id"))]}
-        elif moment == current and out is not None and str(record.get("id")) not in out["ids"]:
-            out["ids"] = [*out["ids"], str(record.get("id"))]
+            out = {"time": str(stamp), "seen": {str(record.get("id")): fingerprint(record)}}
+        elif moment == current and out is not None:
+            out["seen"][str(record.get("id"))] = fingerprint(record)
     return out
+
+
+def fingerprint(record: Record) -> str:
+    """A short digest of a record as read: equal when nothing in it changed."""
+    data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
+    return hashlib.blake2b(data, digest_size=8).hexdigest()

@@ -32,11 +32,11 @@ tests:
       crm.contacts:
         - {email: a@acme.example, account: "@seed:acme"}
         - {email: b@initech.example, account: "@seed:initech"}
-        - {email: c@nowhere.example}
+        - {$seed: lost, email: c@nowhere.example}
     expect:
       - {create: users, fields: {email: a@acme.example, company: Acme Ltd}}
       - {create: users, fields: {email: b@initech.example, company: Initech}}
-      - {skip: no account, count: 1}
+      - {skip: no account, count: 1, source: "@seed:lost"}
 """
 
 WRONG = """\

@@ -274,6 +274,13 @@ class ServiceDeskMspEmulator(HttpEmulator):
                 raise ValueError(f"cannot change {object} {id}: {refused.body()}") from None
             return self._render(row)
 
+    def require(self, object: str, fields: Iterable[str]) -> None:
+        """An administrator makes fields mandatory for an object's records, as an SDP
+        instance can (§1.9 gotcha 8): a write without them is then refused with 4012."""
+        with self.lock:
+            self.mandatory.update(mandatory_fields_of({object: list(fields)}))
+            self._settings["mandatory_fields"] = {k: list(v) for k, v in self.mandatory.items()}
+
     def delete(self, object: str, id: str) -> None:
         """A user deletes a record (refused while others refer to it, as over the API)."""
         with self.lock:

@@ -772,3 +772,17 @@ def test_a_large_instance_is_generated_fast_and_pages_by_email() -> None:
         search_criteria={"field": "email_id", "condition": "is", "value": some["email_id"].upper()},
     )
     assert some["id"] in [r["id"] for r in found]
+
+
+def test_an_administrator_can_make_fields_mandatory_later(tmp_path: Path) -> None:
+    sdp = Sdp()
+    acme = sdp.made("accounts", "account", {"name": "Acme"})
+    sdp.emulator.require("requesters", ["phone"])
+
+    answer = sdp.create("requesters", "requester", requester(acme))
+
+    assert refusal(answer)[1] == 4012
+    sdp.emulator.save(tmp_path)
+    again = ServiceDeskMspEmulator.restore(tmp_path, {}, clock=sdp.clock)
+    with pytest.raises(ValueError, match="4012"):
+        again.seed("requesters", [requester(acme)])

@@ -65,14 +65,33 @@ def test_a_read_with_nothing_changed_costs_one_call_and_returns_nothing() -> Non
     clock = FakeClock()
     with ZohoCrmEmulator(clock=clock, accounts=30) as emulator:
         connector = open_connector(emulator, clock)
-        _records, cursor = read_all(connector, "Accounts")
+        fields = ["Account_Name", "Phone"]
+        _records, cursor = read_all(connector, "Accounts", fields=fields)
         before = emulator.calls()["list"]
 
-        again, same = read_all(connector, "Accounts", since=cursor)
+        again, same = read_all(connector, "Accounts", since=cursor, fields=fields)
 
         assert again == []
         assert same == cursor
         assert emulator.calls()["list"] == before + 1
+
+
+def test_an_edit_in_the_same_second_as_the_last_read_is_not_lost() -> None:
+    # Modified_Time has whole seconds: the edit below carries the cursor's own time.
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=0, seed=9) as emulator:
+        emulator.seed("Accounts", [{"Account_Name": f"Same Second {n}"} for n in range(3)])
+        connector = open_connector(emulator, clock)
+        records, cursor = read_all(connector, "Accounts", fields=["Account_Name", "Phone"])
+        assert cursor["time"] == records[2]["Modified_Time"]
+        edited = records[2]["id"]
+        emulator.change("Accounts", edited, {"Phone": "+44 20 7946 0000"})
+
+        again, _next = read_all(
+            connector, "Accounts", since=cursor, fields=["Account_Name", "Phone"]
+        )
+
+        assert [(r["id"], r["Phone"]) for r in again] == [(edited, "+44 20 7946 0000")]
 
 
 def test_more_than_50_fields_are_read_in_chunks_and_joined_by_id() -> None:
