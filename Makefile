@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The demo runs the example spec in its sandbox: the files plugin's emulator, seeded with the
-# spec's demo data (examples/data), started over each time.
+# The demo runs the main job, Zoho CRM → ServiceDesk Plus MSP, in its sandbox: both plugins'
+# emulators, seeded with the spec's demo data (specs/demo), started over each time.
 demo: $(STAMP)
-	$(BIN)/integrate run examples/files-demo.yaml --sandbox --fresh
+	$(BIN)/integrate run specs/zoho_crm-servicedesk_msp.yaml --sandbox --fresh
 
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench examples

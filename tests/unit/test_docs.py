@@ -35,6 +35,7 @@ PAGES = (
     "plugins.md",
     "files-plugin.md",
     "zoho-crm-plugin.md",
+    "servicedesk-msp-plugin.md",
     "state-and-guarantees.md",
 )
 
@@ -381,4 +382,18 @@ def test_every_setting_of_the_files_plugin_is_documented() -> None:
     )
     assert missing(names, explained(page("files-plugin.md"))) == [], (
         "files plugin settings without a `### \\`setting\\`` section in docs/files-plugin.md"
+    )
+
+
+# ---- the servicedesk_msp plugin ----------------------------------------------------------
+
+
+def test_every_setting_of_the_servicedesk_msp_plugin_is_documented() -> None:
+    from integrate_servicedesk_msp.connector import CONFIG_SCHEMA as SDP_SCHEMA
+
+    names, _patterns = schema_keys(SDP_SCHEMA)
+
+    assert "technician_key" in names
+    assert missing(names, code_spans(page("servicedesk-msp-plugin.md"))) == [], (
+        "servicedesk_msp settings not documented in docs/servicedesk-msp-plugin.md"
     )
