@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
@@ -218,3 +219,47 @@ def test_sdp_10_runs_killed_at_random_points_end_with_the_data_of_an_uninterrupt
     finally:
         clean.close()
         killed.close()
+
+
+def test_emulate_serves_sdp_and_a_spec_runs_against_it(cli: Any, workdir: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "integrate", "emulate", "servicedesk_msp", "--set", "accounts=3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "INTEGRATE_HOME": str(workdir / ".integrate")},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("servicedesk_msp emulator on http://127.0.0.1:")
+        config: dict[str, str] = {}
+        for _ in range(4):
+            line = process.stdout.readline()
+            if line.startswith("  ") and ": " in line:
+                key, _, value = line.strip().partition(": ")
+                config[key] = value
+        (workdir / "books").mkdir()
+        (workdir / "books/customers.jsonl").write_text(
+            '{"id": "B1", "company_name": "Emulated Ltd", "billing_city": "Leeds"}\n'
+        )
+        (workdir / "books.yaml").write_text(BOOKS)
+        env = {"SDP_URL": config["url"], "SDP_TECHNICIAN_KEY": config["technician_key"]}
+
+        result = cli("run", "books.yaml", "--json", env=env)
+
+        assert result.exit_code == 0, result.output
+        assert '"created": 1' in result.stdout
+        listing = httpx.get(
+            f"{config['url']}/api/v3/accounts",
+            params={"input_data": '{"list_info": {"row_count": 10}}'},
+            headers={
+                "Accept": "application/vnd.manageengine.sdp.v3+json",
+                "authtoken": config["technician_key"],
+            },
+        ).json()
+        assert "Emulated Ltd" in [a["name"] for a in listing["accounts"]]
+        assert len(listing["accounts"]) == 4
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
