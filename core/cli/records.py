@@ -63,7 +63,10 @@ def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: b
         click.echo(f"  flow {name}: {links.get(name, 0):,} links, {flow_held}")
         for row in data["flows"]:
             if row["flow"] == name and row["side"] != "*":
-                click.echo(f"    cursor {row['side']}: {json.dumps(row['cursor'], default=str)}")
+                text = json.dumps(row["cursor"], default=str)
+                if len(text) > 160:  # (--json shows it whole)
+                    text = f"{text[:157]}…"
+                click.echo(f"    cursor {row['side']}: {text}")
             elif row["flow"] == name:
                 click.echo(f"    completed runs: {row['completed_runs']}")
     click.echo("recent runs:")

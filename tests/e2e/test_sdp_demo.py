@@ -246,9 +246,15 @@ def test_sdp_17_created_accounts_say_so_and_created_requesters_are_vip(sdp: Sdp)
 
 
 def test_the_demo_ends_with_a_summary_and_the_next_step(sdp: Sdp) -> None:
+    # ALL-4: every run ends with a summary and is kept in the run history.
     result = sdp.cli("run", str(sdp.spec), "--sandbox")
 
     assert result.exit_code == 0, result.output
     assert "finished: succeeded" in result.stdout
     assert f"next: integrate pending list {sdp.spec} --sandbox" in result.stdout
     assert "requesters: read 9 from crm.Contacts" in result.stderr  # progress while it runs
+    for column in ("read", "created", "updated", "unchanged", "skipped", "queued", "failed"):
+        assert column in result.stdout
+    history = sdp.command("state", "show")
+    assert "#1 " in history.stdout
+    assert "succeeded accounts: queued 4, read 6, updated 2" in history.stdout

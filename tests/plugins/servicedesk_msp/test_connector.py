@@ -139,6 +139,7 @@ def test_a_wrong_technician_key_says_what_to_check() -> None:
 
 
 def test_the_rate_limit_inside_a_429_is_waited_out() -> None:
+    # ALL-5
     clock = FakeClock()
     emulator = ServiceDeskMspEmulator(clock=clock, accounts=100, rate_limit_per_minute=5, seed=6)
     connector = open_connector(emulator, clock, page_size=10)

@@ -136,6 +136,7 @@ def test_250_records_in_3_calls_with_4_rows_refused_by_zoho() -> None:
 
 
 def test_a_full_read_survives_429s_and_a_mid_run_token_expiry() -> None:
+    # ALL-5
     clock = FakeClock()
     with ZohoCrmEmulator(clock=clock, accounts=2400, seed=11) as emulator:
         connector = open_connector(emulator, clock)
