@@ -42,6 +42,19 @@ class Faults:
     # Call kinds the faults never touch (e.g. the token endpoint).
     spare: frozenset[str] = frozenset()
 
+    @classmethod
+    def of(cls, value: Faults | Mapping[str, Any] | None) -> Faults:
+        """Faults from themselves, from a mapping of their fields (`integrate emulate --set`,
+        a spec's `sandbox.options`), or none."""
+        if value is None:
+            return cls()
+        if isinstance(value, Faults):
+            return value
+        fields = dict(value)
+        if fields.get("spare"):
+            fields["spare"] = frozenset(fields["spare"])
+        return cls(**fields)
+
 
 @dataclass
 class Logged:
@@ -63,9 +76,15 @@ class Answer:
 class HttpEmulator(Emulator):
     """A vendor's HTTP API, in process. Subclasses implement `route`."""
 
-    def __init__(self, *, seed: int = 0, clock: Clock | None = None, faults: Faults | None = None):
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        faults: Faults | Mapping[str, Any] | None = None,
+    ):
         self.clock: Clock = clock or SystemClock()
-        self.faults = faults or Faults()
+        self.faults = Faults.of(faults)
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(seed + 1)
         self.counts: Counter[str] = Counter()

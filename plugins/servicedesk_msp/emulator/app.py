@@ -98,7 +98,7 @@ class ServiceDeskMspEmulator(HttpEmulator):
         *,
         seed: int = 0,
         clock: Clock | None = None,
-        faults: Faults | None = None,
+        faults: Faults | Mapping[str, Any] | None = None,
         deployment: str = "on_premises",
         portal: str = "itdesk",
         technician_key: str | None = None,
@@ -165,14 +165,10 @@ class ServiceDeskMspEmulator(HttpEmulator):
         """The connection's `deployment`, `portal` and `accounts_module`; `options` are
         constructor options (data sizes, `faults` as a mapping of `integrate.Faults`
         fields ...)."""
-        faults = options.pop("faults", None)
-        if isinstance(faults, Mapping):
-            spare = faults.get("spare")
-            faults = Faults(**{**faults, **({"spare": frozenset(spare)} if spare else {})})
         for key in ("deployment", "portal", "accounts_module"):
             if config.get(key):
                 options.setdefault(key, str(config[key]))
-        return cls(faults=faults, **options)
+        return cls(**options)
 
     def connection_config(self) -> dict[str, Any]:
         if not self.cloud:

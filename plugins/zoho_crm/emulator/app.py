@@ -69,7 +69,7 @@ class ZohoCrmEmulator(HttpEmulator):
         *,
         seed: int = 0,
         clock: Clock | None = None,
-        faults: Faults | None = None,
+        faults: Faults | Mapping[str, Any] | None = None,
         data_center: str = "com",
         token_lifetime: int = 3600,
         accounts: int = 0,
@@ -141,12 +141,8 @@ class ZohoCrmEmulator(HttpEmulator):
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> ZohoCrmEmulator:
         """The connection's data centre; `options` are constructor options (data sizes,
         `faults` as a mapping of `integrate.Faults` fields ...)."""
-        faults = options.pop("faults", None)
-        if isinstance(faults, Mapping):
-            spare = faults.get("spare")
-            faults = Faults(**{**faults, **({"spare": frozenset(spare)} if spare else {})})
         options.setdefault("data_center", str(config.get("data_center") or "com"))
-        return cls(faults=faults, **options)
+        return cls(**options)
 
     def save(self, folder: Path) -> None:
         """Keep the org (records, users, deleted log, files, OAuth client and tokens, watch
