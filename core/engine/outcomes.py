@@ -30,7 +30,11 @@ class Outcomes:
         self.stats.count(change)
         if self.ctx.observer is not None:
             self.ctx.observer(change)
-        if change.outcome in (CREATE, UPDATE) and not self.ctx.dry_run:
+        if (
+            change.outcome in (CREATE, UPDATE)
+            and not self.ctx.dry_run
+            and log.isEnabledFor(logging.INFO)
+        ):
             # Who wrote what, in the run log (-v): when several specs write one system, the
             # log says which spec's run wrote each record (last writer wins).
             log.info(
