@@ -121,14 +121,15 @@ class BuilderBase:
         return value.reveal() if isinstance(value, Secret) else value
 
     def _check_calls(self, text: str, path: JsonPath) -> None:
+        ast = parse(text)
         if self._lets is not None and "let" in text:
-            for used in let_names(parse(text)):
+            for used in let_names(ast):
                 if used not in self._lets:
                     known = ", ".join(self._lets) or "none before this one"
                     raise ExpressionError(
                         f"let.{used} is not defined (defined so far: {known}){_hint(used, self._lets)}"
                     )
-        for call in function_calls(parse(text)):
+        for call in function_calls(ast):
             args = literal_args(call)
             if call["value"] == "linked":
                 flow = args[0]
