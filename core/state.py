@@ -182,6 +182,7 @@ class StateStore:
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state file {target}: {exc}") from exc
         self._in_tx = False
+        self._tx_time = ""  # one timestamp for every row a transaction writes
 
     @classmethod
     def snapshot(cls, path: Path | None, integration: str) -> StateStore:
@@ -223,6 +224,7 @@ class StateStore:
             return
         self.db.execute("BEGIN IMMEDIATE")
         self._in_tx = True
+        self._tx_time = now()
         try:
             yield
         except BaseException:
@@ -330,22 +332,24 @@ class StateStore:
     ) -> dict[tuple[str, str], Link]:
         """Links whose (object, id) on side 0 (a) or 1 (b) is one of `keys`, keyed by it.
         Ids are only unique within an object, so a link is found by both."""
-        id_col = "a_id" if side_index == 0 else "b_id"
-        wanted = set(keys)
+        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
+        by_object: dict[str, set[str]] = {}
+        for obj, id_ in keys:
+            by_object.setdefault(obj, set()).add(id_)
         out: dict[tuple[str, str], Link] = {}
-        ids = sorted({id_ for _obj, id_ in wanted})
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(
-                f"SELECT {self._LINK_COLS} FROM links WHERE integration = ? AND flow = ?"
-                f" AND {id_col} IN ({marks})",
-                (self.integration, flow, *chunk),
-            ):
-                link = self._link(row)
-                key = (link.object_of(side_index), link.id_of(side_index))
-                if key in wanted:
-                    out[key] = link
+        for obj, wanted in by_object.items():
+            # object and id together, so the (integration, flow, object, id) index answers
+            ids = sorted(wanted)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                    f"SELECT {self._LINK_COLS} FROM links WHERE integration = ? AND flow = ?"
+                    f" AND {obj_col} = ? AND {id_col} IN ({marks})",
+                    (self.integration, flow, obj, *chunk),
+                ):
+                    link = self._link(row)
+                    out[(obj, link.id_of(side_index))] = link
         return out
 
     def link(self, flow: str, side_index: int, obj: str, id: str) -> Link | None:
@@ -364,30 +368,11 @@ class StateStore:
         return row[0] if row else None
 
     def save_link(self, flow: str, link: Link, run_id: int | None) -> None:
-        # A record relinked (moved, or mapped by an operator) drops its older link first.
+        # REPLACE drops every older link that shares either end (a record relinked: moved, or
+        # mapped by an operator) before the new one goes in: one statement per link.
         self.db.execute(
-            "DELETE FROM links WHERE integration = ? AND flow = ?"
-            " AND ((a_object = ? AND a_id = ?) OR (b_object = ? AND b_id = ?))"
-            " AND NOT (a_object = ? AND a_id = ? AND b_object = ? AND b_id = ?)",
-            (
-                self.integration,
-                flow,
-                link.a_object,
-                link.a_id,
-                link.b_object,
-                link.b_id,
-                link.a_object,
-                link.a_id,
-                link.b_object,
-                link.b_id,
-            ),
-        )
-        self.db.execute(
-            "INSERT INTO links(integration, flow, a_id, b_id, a_object, b_object, a_values, b_values,"
-            " run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(integration, flow, a_object, a_id) DO UPDATE SET b_id = excluded.b_id,"
-            " b_object = excluded.b_object, a_values = excluded.a_values,"
-            " b_values = excluded.b_values, run_id = excluded.run_id, updated_at = excluded.updated_at",
+            "INSERT OR REPLACE INTO links(integration, flow, a_id, b_id, a_object, b_object,"
+            " a_values, b_values, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 self.integration,
                 flow,
@@ -398,7 +383,7 @@ class StateStore:
                 dumps(link.a_values),
                 dumps(link.b_values),
                 run_id,
-                now(),
+                self._tx_time if self._in_tx else now(),
             ),
         )
 
