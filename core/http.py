@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import logging
 import random
 import threading
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from integrate.errors import AuthError, ConnectorError
 
@@ -348,11 +350,39 @@ class HttpClient:
 
 
 def _is_json(response: httpx.Response) -> bool:
+    """Whether the body is whole JSON. It is parsed here, once: the first `response.json()`
+    a plugin makes takes that value instead of parsing the body again."""
     try:
-        response.json()
+        parsed = _loads(response.content)
     except ValueError:
         return False
+    response.__dict__["json"] = _Parsed(parsed, response.content)
     return True
+
+
+def _loads(content: bytes) -> Any:
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        # what orjson refuses but the standard library takes (NaN, integers past 64 bits)
+        return json.loads(content)
+
+
+class _Parsed:
+    """`response.json()` with the body parsed already: the first call takes that value,
+    later ones parse the body afresh (as httpx does), so no caller sees another's changes."""
+
+    def __init__(self, value: Any, content: bytes):
+        self.value: Any = value
+        self.content = content
+        self.given = False
+
+    def __call__(self, **_kwargs: Any) -> Any:
+        if self.given:
+            return _loads(self.content)
+        self.given = True
+        value, self.value = self.value, None
+        return value
 
 
 def _where(url: str) -> str:
