@@ -10,8 +10,8 @@ subclass names with `request.kind`.
 
 from __future__ import annotations
 
-import json
 import random
+import socketserver
 import threading
 from abc import abstractmethod
 from collections import Counter
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
 from integrate.emulator import Emulator
 from integrate.http import Clock, SystemClock
@@ -111,7 +112,7 @@ class HttpEmulator(Emulator):
 
     @staticmethod
     def json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Answer:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
         return Answer(
             status, data, {"Content-Type": "application/json;charset=UTF-8", **(headers or {})}
         )
@@ -205,11 +206,20 @@ class HttpEmulator(Emulator):
         """Serve on a real loopback port in a background thread; returns the base URL."""
         import logging
 
-        from werkzeug.serving import make_server
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class KeepAlive(WSGIRequestHandler):
+            """HTTP/1.1 with persistent connections, as the vendors' servers speak it."""
+
+            protocol_version = "HTTP/1.1"
+            timeout = 60  # an idle kept-alive connection is dropped after a minute
 
         # One access-log line per call would drown the command's own output.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = make_server(host, port, self, threaded=True)
+        server = make_server(host, port, self, threaded=True, request_handler=KeepAlive)
+        # Stopping must not wait for clients that keep idle connections open.
+        if isinstance(server, socketserver.ThreadingMixIn):
+            server.block_on_close = False
         self._server = server
         threading.Thread(
             target=server.serve_forever, name=f"{self.plugin}-emulator", daemon=True

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from integrate_zoho_crm.emulator.catalogue import MODULES, Module
 from integrate_zoho_crm.emulator.errors import INVALID_DATA, ZohoError
 from integrate_zoho_crm.emulator.paging import PageTokens
@@ -44,6 +46,27 @@ class Org:
     # query signature -> (store version, rows in order): paging a big module by page_token
     # does not filter and sort every row again for every page
     listings: dict[str, tuple[int, list[Row]]] = field(default_factory=dict)
+    # (module, fields) -> row id -> the row as listed, encoded, for one store version: a
+    # record listed again (another page size, a second reader) is not rendered again
+    encoded: dict[tuple[str, tuple[str, ...]], dict[str, bytes]] = field(default_factory=dict)
+    encoded_version: int = -1
+
+    def encode_rows(self, module: str, rows: list[Row], names: list[str]) -> bytes:
+        """A JSON array of `rows` as Get Records lists them (the fields asked for, id and the
+        `$`-keys)."""
+        if self.encoded_version != self.store.version:
+            self.encoded.clear()
+            self.encoded_version = self.store.version
+        done = self.encoded.setdefault((module, tuple(names)), {})
+        store = self.store
+        parts = []
+        for row in rows:
+            part = done.get(row.id)
+            if part is None:
+                part = orjson.dumps(store.render(row, names) | store.system_keys(row))
+                done[row.id] = part
+            parts.append(part)
+        return b"[" + b",".join(parts) + b"]"
 
     def listing(self, key: str, make: Callable[[], list[Row]]) -> list[Row]:
         cached = self.listings.get(key)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+import orjson
+
 from integrate_zoho_crm.emulator.catalogue import Module
 from integrate_zoho_crm.emulator.errors import RELATED_ID, RELATION_NAME, Reply, ZohoError
 from integrate_zoho_crm.emulator.org import Call, Org
@@ -26,6 +28,7 @@ from integrate_zoho_crm.emulator.store import Row
 from integrate_zoho_crm.emulator.values import iso
 
 SEARCH_ROWS = 2_000
+JSON = "application/json;charset=UTF-8"
 ATTACHMENT_KEYS = {
     "id",
     "File_Name",
@@ -111,7 +114,9 @@ def list_records(org: Org, module: Module, call: Call) -> Reply:
     page = paginate(rows, args, tokens=org.pages, signature=bound, now=call.now, sort=sort)
     if not page.rows:
         return _empty(since)
-    return Reply(200, {"data": _records(org, list(page.rows), names), "info": page.info})
+    data = org.encode_rows(module.api_name, list(page.rows), names or [])
+    body = b'{"data":' + data + b',"info":' + orjson.dumps(page.info) + b"}"
+    return Reply(200, raw=body, content_type=JSON)
 
 
 def get_record(org: Org, module: Module, record_id: str, call: Call) -> Reply:

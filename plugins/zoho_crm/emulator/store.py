@@ -8,6 +8,7 @@ are now.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -175,40 +176,31 @@ class Store:
 
     def render(self, row: Row, names: Iterable[str] | None = None) -> dict[str, Any]:
         """The record as the API shows it: the fields asked for (all when None) and id."""
-        module = MODULES[row.module]
-        wanted = [f.api_name for f in module.fields] if names is None else list(names)
         values = row.values
         out: dict[str, Any] = {}
-        for name in wanted:
-            field = module.by_name.get(name)
-            if field is None:
-                continue
-            if name == "id":
-                continue
-            if name == "Created_Time":
+        for name, kind in _plan(row.module, None if names is None else tuple(names)):
+            if kind is _PLAIN:
+                out[name] = values.get(name)
+            elif kind is _MODIFIED:
+                out[name] = iso(row.modified)
+            elif kind is _CREATED:
                 out[name] = iso(row.created)
-            elif name == "Modified_Time":
-                out[name] = iso(row.modified)
-            elif field.data_type in ("ownerlookup", "userlookup"):
+            elif kind is _USER:
                 out[name] = self.user_ref(values.get(name))
-            elif field.data_type == "boolean":
+            elif kind is _BOOLEAN:
                 out[name] = bool(values.get(name))  # Zoho booleans are never null
-            elif field.data_type == "layout":
+            elif kind is _LAYOUT:
                 out[name] = dict(LAYOUT)
-            elif name in ("Last_Activity_Time", "Change_Log_Time__s"):
-                out[name] = iso(row.modified)
-            elif field.data_type == "lookup":
+            elif kind is _TAG:
+                out[name] = list(values.get(name) or [])
+            else:
                 ref = self.lookup_ref(values.get(name))
-                if field.lookup == "*" and ref is not None:
+                if kind is _ANY_LOOKUP and ref is not None:
                     se_module = str(values.get("$se_module"))
                     if name == "Parent_Id":
                         ref["module"] = {"api_name": se_module, "id": MODULES[se_module].id}
                     out["$se_module"] = se_module
                 out[name] = ref
-            elif field.data_type == "tag":
-                out[name] = list(values.get(name) or [])
-            else:
-                out[name] = values.get(name)
         out["id"] = row.id
         return out
 
@@ -271,3 +263,47 @@ def file_id(attachment_id: str) -> str:
 def blob_bytes(seed: int, size: int) -> bytes:
     """Deterministic file contents of a size, made on demand (so big orgs stay small)."""
     return hashlib.shake_256(f"attachment:{seed}".encode()).digest(size)
+
+
+_PLAIN, _CREATED, _MODIFIED, _USER, _BOOLEAN, _LAYOUT, _TAG, _LOOKUP, _ANY_LOOKUP = (
+    "plain",
+    "created",
+    "modified",
+    "user",
+    "boolean",
+    "layout",
+    "tag",
+    "lookup",
+    "any-lookup",
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(module_name: str, names: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
+    """How each asked-for field of a module is rendered, worked out once per field list (a
+    list call renders the same fields for every row of every page)."""
+    module = MODULES[module_name]
+    wanted = [f.api_name for f in module.fields] if names is None else names
+    plan = []
+    for name in wanted:
+        field = module.by_name.get(name)
+        if field is None or name == "id":
+            continue
+        if name == "Created_Time":
+            kind = _CREATED
+        elif name in ("Modified_Time", "Last_Activity_Time", "Change_Log_Time__s"):
+            kind = _MODIFIED
+        elif field.data_type in ("ownerlookup", "userlookup"):
+            kind = _USER
+        elif field.data_type == "boolean":
+            kind = _BOOLEAN
+        elif field.data_type == "layout":
+            kind = _LAYOUT
+        elif field.data_type == "lookup":
+            kind = _ANY_LOOKUP if field.lookup == "*" else _LOOKUP
+        elif field.data_type == "tag":
+            kind = _TAG
+        else:
+            kind = _PLAIN
+        plan.append((name, kind))
+    return tuple(plan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -19,7 +20,12 @@ MAX_INTEGER = 999_999_999  # integer fields hold at most 9 digits
 
 def iso(seconds: float) -> str:
     """A Zoho timestamp: ISO 8601 with offset, second precision (the API user's zone: UTC)."""
-    return dt.datetime.fromtimestamp(int(seconds), UTC).isoformat()
+    return _iso(int(seconds))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
 def day(seconds: float) -> str:
