@@ -20,11 +20,13 @@ from integrate.errors import PluginError
 from integrate.functions import CONTEXT_FUNCTIONS, CORE_FUNCTIONS, Function
 
 ENTRY_POINT_GROUP = "integrate"
+# Called for every command. Emulators are asked for only by the commands that use them
+# (--sandbox, test, emulate): importing them costs more than the rest of a plugin.
 _HOOKS = (
     "integrate_register_connectors",
-    "integrate_register_emulators",
     "integrate_register_functions",
 )
+EMULATORS_HOOK = "integrate_register_emulators"
 BLOCK_ENV = "INTEGRATE_BLOCK_PLUGINS"
 
 
@@ -48,9 +50,31 @@ class Plugins:
     manager: pluggy.PluginManager
     infos: list[PluginInfo]
     connectors: dict[str, type[Connector]]
-    emulators: dict[str, type[Emulator]]
     functions: list[Function]
     warnings: list[str]
+    _emulators: dict[str, type[Emulator]] | None = field(default=None, repr=False)
+
+    @property
+    def emulators(self) -> dict[str, type[Emulator]]:
+        """Each plugin's emulator by plugin name, asked of the plugins on first use. A plugin
+        whose emulator hook fails keeps its connectors; its emulator is left out, with a
+        warning."""
+        if self._emulators is None:
+            found: dict[str, type[Emulator]] = {}
+            # failed plugins were unregistered: only loaded ones answer
+            for impl in getattr(self.manager.hook, EMULATORS_HOOK).get_hookimpls():
+                try:
+                    classes = list(impl.function() or [])
+                except Exception as exc:  # noqa: BLE001  (third-party hook code)
+                    self.warnings.append(
+                        f"plugin '{impl.plugin_name}' failed in {EMULATORS_HOOK}: "
+                        f"{type(exc).__name__}: {exc}; its emulator is not available"
+                    )
+                    continue
+                for cls in classes:
+                    found[cls.plugin] = cls
+            self._emulators = found
+        return self._emulators
 
     def connector(self, name: str) -> type[Connector]:
         try:
@@ -132,7 +156,6 @@ def make_plugins(
         return [(n, r) for n, r in answers[hook] if by_name[n].status != "failed"]
 
     connectors: dict[str, type[Connector]] = {}
-    emulators: dict[str, type[Emulator]] = {}
     functions: list[Function] = list(CORE_FUNCTIONS)
     for impl_name, result in kept("integrate_register_connectors"):
         for cls in result:
@@ -143,9 +166,6 @@ def make_plugins(
                 )
             connectors[name] = cls
             by_name[impl_name].connectors.append(name)
-    for _impl, result in kept("integrate_register_emulators"):
-        for cls in result:
-            emulators[cls.plugin] = cls
     # JMESPath's built-ins and the core's context functions cannot be replaced either.
     taken = (
         {fn.name for fn in functions}
@@ -160,7 +180,7 @@ def make_plugins(
                 )
             taken.add(fn.name)
             functions.append(fn)
-    return Plugins(pm, infos, connectors, emulators, functions, warnings)
+    return Plugins(pm, infos, connectors, functions, warnings)
 
 
 def _fail(info: PluginInfo, warnings: list[str], message: str) -> None:

@@ -3,6 +3,8 @@ warnings (never crashes), and conflicting names as errors."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -324,3 +326,37 @@ def test_two_plugins_registering_one_function_name_is_an_error() -> None:
 
     with pytest.raises(PluginError, match=r"registers function shout\(\), which already exists"):
         make_plugins(extra=[("crm", Crm()), ("echo", Echo())])
+
+
+class EmulatorFails:
+    @hookimpl
+    def integrate_register_connectors(self) -> list[type[Connector]]:
+        return [DeskConnector]
+
+    @hookimpl
+    def integrate_register_emulators(self) -> list[Any]:
+        raise ImportError("No module named 'werkzeug_extra'")
+
+
+def test_an_emulator_hook_failing_leaves_the_connector_and_warns_when_emulators_are_asked_for() -> (
+    None
+):
+    plugins = make_plugins(extra=[("desk", EmulatorFails())])
+
+    assert "fake_desk" in plugins.connectors
+    assert plugins.warnings == []  # emulators are not asked for until a command needs them
+    assert "fake_desk" not in plugins.emulators
+    assert plugins.emulators["files"] is FilesEmulator
+    assert plugins.warnings == [
+        "plugin 'desk' failed in integrate_register_emulators: ImportError: No module named"
+        " 'werkzeug_extra'; its emulator is not available"
+    ]
+
+
+def test_loading_the_plugins_imports_no_emulator() -> None:
+    code = (
+        "import sys; from integrate.plugins import make_plugins; make_plugins(); "
+        "print(sorted(m for m in sys.modules if '_crm.emulator' in m or '_msp.emulator' in m))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
