@@ -50,7 +50,7 @@ _OBJECT_SETTINGS = {
     "batch_size": {
         "type": "integer",
         "minimum": 1,
-        "description": "Most records per write call (default 200).",
+        "description": "Most records per write call (default 1000).",
     },
     "fields": {
         "type": "array",
@@ -164,7 +164,7 @@ class FilesConnector(Connector):
             name=object,
             id_field=table.id_field,
             page_size=int(self._setting(object, "page_size", 500)),
-            write_batch=int(self._setting(object, "batch_size", 200)),
+            write_batch=int(self._setting(object, "batch_size", 1000)),
             operations=frozenset({READ, GET, CREATE, UPDATE, UPSERT, MOVE}),
             actions=frozenset(self.config.get("actions", {})),
             sorted_reads=False,
