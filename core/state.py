@@ -183,6 +183,9 @@ class StateStore:
             raise StateError(f"cannot open the state file {target}: {exc}") from exc
         self._in_tx = False
         self._tx_time = ""  # one timestamp for every row a transaction writes
+        # links saved in this transaction, written together (in order) before anything reads
+        # the links table and at commit
+        self._new_links: list[tuple[Any, ...]] = []
 
     @classmethod
     def snapshot(cls, path: Path | None, integration: str) -> StateStore:
@@ -227,7 +230,9 @@ class StateStore:
         self._tx_time = now()
         try:
             yield
+            self._save_links()
         except BaseException:
+            self._new_links.clear()
             self.db.execute("ROLLBACK")
             raise
         else:
@@ -332,6 +337,7 @@ class StateStore:
     ) -> dict[tuple[str, str], Link]:
         """Links whose (object, id) on side 0 (a) or 1 (b) is one of `keys`, keyed by it.
         Ids are only unique within an object, so a link is found by both."""
+        self._save_links()
         id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
         by_object: dict[str, set[str]] = {}
         for obj, id_ in keys:
@@ -355,8 +361,19 @@ class StateStore:
     def link(self, flow: str, side_index: int, obj: str, id: str) -> Link | None:
         return self.links(flow, side_index, [(obj, id)]).get((obj, id))
 
+    def pairs(self, flow: str, *, not_b_object: str) -> list[tuple[str, str, str]]:
+        """(a_id, b_id, a_object) of every link of a flow whose b side is not in `not_b_object`."""
+        self._save_links()
+        rows = self.db.execute(
+            "SELECT a_id, b_id, a_object FROM links WHERE integration = ? AND flow = ?"
+            " AND b_object != ?",
+            (self.integration, flow, not_b_object),
+        ).fetchall()
+        return [(a, b, o) for a, b, o in rows]
+
     def linked_to(self, flow: str, side_index: int, id: str, obj: str | None = None) -> str | None:
         """The id on the other side that `id` (on side 0 or 1, in `obj` if given) is linked to."""
+        self._save_links()
         id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
         other = "b_id" if side_index == 0 else "a_id"
         sql = f"SELECT {other} FROM links WHERE integration = ? AND flow = ? AND {id_col} = ?"
@@ -368,11 +385,7 @@ class StateStore:
         return row[0] if row else None
 
     def save_link(self, flow: str, link: Link, run_id: int | None) -> None:
-        # REPLACE drops every older link that shares either end (a record relinked: moved, or
-        # mapped by an operator) before the new one goes in: one statement per link.
-        self.db.execute(
-            "INSERT OR REPLACE INTO links(integration, flow, a_id, b_id, a_object, b_object,"
-            " a_values, b_values, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self._new_links.append(
             (
                 self.integration,
                 flow,
@@ -384,10 +397,25 @@ class StateStore:
                 dumps(link.b_values),
                 run_id,
                 self._tx_time if self._in_tx else now(),
-            ),
+            )
         )
+        if not self._in_tx:
+            self._save_links()
+
+    def _save_links(self) -> None:
+        if not self._new_links:
+            return
+        # REPLACE drops every older link that shares either end (a record relinked: moved, or
+        # mapped by an operator) before the new one goes in.
+        self.db.executemany(
+            "INSERT OR REPLACE INTO links(integration, flow, a_id, b_id, a_object, b_object,"
+            " a_values, b_values, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._new_links,
+        )
+        self._new_links.clear()
 
     def delete_link(self, flow: str, side_index: int, obj: str, id: str) -> None:
+        self._save_links()
         id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
         self.db.execute(
             f"DELETE FROM links WHERE integration = ? AND flow = ? AND {obj_col} = ? AND {id_col} = ?",
@@ -395,6 +423,7 @@ class StateStore:
         )
 
     def count_links(self, flow: str | None = None) -> dict[str, int]:
+        self._save_links()
         rows = self.db.execute(
             "SELECT flow, COUNT(*) FROM links WHERE integration = ? GROUP BY flow",
             (self.integration,),
@@ -590,6 +619,7 @@ class StateStore:
     def reset(self, flow: str | None = None) -> dict[str, int]:
         """Forget cursors, links, held records and seen events (of one flow or all).
         Never touches any system's data; run history and the failure ledger are kept."""
+        self._save_links()
         counts: dict[str, int] = {}
         with self.transaction():
             for table in ("flow_state", "links", "held", "seen"):

@@ -141,7 +141,7 @@ def run(
         "dry_run": dry_run,
         "flows": flows or None,
         "full_refresh": full_refresh,
-        "observer": observe,
+        "observer": observe if dry_run or show_plan else None,
         "progress": progress.update,
     }
     try:

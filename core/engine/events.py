@@ -254,10 +254,7 @@ class EventRun:
         handlers = [h for h in self.flow.handlers if h.event == "related_added"]
         if not handlers:
             return
-        rows = self.store.db.execute(
-            "SELECT a_id, b_id, a_object FROM links WHERE integration = ? AND flow = ? AND b_object != ?",
-            (self.store.integration, self.flow.name, NO_TARGET),
-        ).fetchall()
+        rows = self.store.pairs(self.flow.name, not_b_object=NO_TARGET)
         for handler in handlers:
             if not self._due(handler):
                 continue

@@ -179,6 +179,12 @@ class FlowRun:
     def _emit(self, change: Change) -> None:
         self.out.emit(change)
 
+    def _created_fields(self, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+        """A created record's fields for the plan (old value None); only observers read them."""
+        if self.ctx.observer is None:
+            return {}
+        return {f: (None, v) for f, v in values.items()}
+
     def _skip(self, s: int, sid: str, record: Record, held: Held | None, reason: str) -> None:
         self.out.skip(self.names[s], sid, self.names[1 - s], reason, release=held is not None)
 

@@ -43,7 +43,7 @@ class Writing(FlowRun):
             snap_t[OBJECT_FIELD] = t_obj
         snap_s = pick_all(record, self.fields_of[s])
         payload = {**values, **extra}
-        fields = {f: (None, v) for f, v in payload.items()}
+        fields = self._created_fields(payload)
         id_field = self.ctx.info(side_t.ref.connection, t_obj).id_field
 
         def commit(result: WriteResult) -> None:
@@ -100,7 +100,7 @@ class Writing(FlowRun):
             return
         snap_t = {f: v for f, v in values.items() if f in self.fields_of[t]}
         snap_s = pick_all(record, self.fields_of[s])
-        fields = {f: (None, v) for f, v in values.items()}
+        fields = self._created_fields(values)
 
         def commit(result: WriteResult) -> None:
             if not result.ok:

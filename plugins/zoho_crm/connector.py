@@ -493,16 +493,24 @@ def _advance(cursor: dict[str, Any] | None, records: list[Record]) -> dict[str, 
     record at it (Zoho's If-Modified-Since is inclusive: those come again next time and are
     dropped unless they changed)."""
     out = {"time": cursor["time"], "seen": dict(cursor.get("seen") or {})} if cursor else None
+    latest = _instant(out["time"]) if out else None
+    at_latest: list[Record] = []
     for record in records:
-        stamp = record.get("Modified_Time")
-        moment = _instant(stamp)
+        moment = _instant(record.get("Modified_Time"))
         if moment is None:
             continue
-        current = _instant(out["time"]) if out else None
-        if current is None or moment > current:
-            out = {"time": str(stamp), "seen": {str(record.get("id")): fingerprint(record)}}
-        elif moment == current and out is not None:
-            out["seen"][str(record.get("id"))] = fingerprint(record)
+        if latest is None or moment > latest:
+            latest, at_latest = moment, [record]
+        elif moment == latest:
+            at_latest.append(record)
+    if not at_latest:
+        return out
+    # Only the records at the latest second are fingerprinted (once each).
+    stamp = str(at_latest[-1].get("Modified_Time"))
+    if out is None or _instant(out["time"]) != latest:
+        out = {"time": stamp, "seen": {}}
+    for record in at_latest:
+        out["seen"][str(record.get("id"))] = fingerprint(record)
     return out
 
 
