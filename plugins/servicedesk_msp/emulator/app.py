@@ -401,9 +401,21 @@ class ServiceDeskMspEmulator(HttpEmulator):
         if info.email is not None:
             ids = self.store.emails.get(info.email.casefold(), {})
             records = [self._render(self.store.by_id[i], owner) for i in sorted(ids, key=int)]
+            rows, list_info = reads.page(records, info)
+        elif info.match is None:
+            # A plain listing, paged through by a reader: sorted once per change, not per page.
+            records = self.store.kept(
+                ("ordered", path.store, owner, self.job_title, info.sort_field, info.sort_order),
+                lambda: reads.ordered(
+                    list(self.store.rendered(path.store, owner, self.job_title)),
+                    info.sort_field,
+                    info.sort_order,
+                ),
+            )
+            rows, list_info = reads.page(records, info, in_order=True)
         else:
             records = self.store.rendered(path.store, owner, self.job_title)
-        rows, list_info = reads.page(records, info)
+            rows, list_info = reads.page(records, info)
         body = {"response_status": [success()], "list_info": list_info, path.name: rows}
         return self.json(200, body)
 

@@ -141,17 +141,29 @@ def _sort_key(path: str) -> Callable[[Record], tuple[int, int, Any]]:
     return key
 
 
-def page(records: Iterable[Record], info: ListInfo) -> tuple[list[Record], dict[str, Any]]:
-    """The page list_info asks for, and the list_info to answer with."""
-    rows = [r for r in records if info.match(r)] if info.match else list(records)
-    if info.sort_field:
-        key = _sort_key(info.sort_field)
-        filled = [r for r in rows if key(r)[0] == 0]
-        empty = [r for r in rows if key(r)[0] == 1]
-        filled.sort(key=key, reverse=info.sort_order == "desc")
-        rows = filled + empty
-    elif info.sort_order == "desc":
-        rows.reverse()
+def ordered(rows: list[Record], sort_field: str | None, sort_order: str | None) -> list[Record]:
+    """Rows in list_info's order: by sort_field (empty values last), else as created."""
+    if sort_field:
+        key = _sort_key(sort_field)
+        keyed = [(key(r), r) for r in rows]  # one key per row, not one per comparison
+        filled = [pair for pair in keyed if pair[0][0] == 0]
+        filled.sort(key=lambda pair: pair[0], reverse=sort_order == "desc")
+        return [r for _k, r in filled] + [r for k, r in keyed if k[0] == 1]
+    if sort_order == "desc":
+        return rows[::-1]
+    return rows
+
+
+def page(
+    records: Iterable[Record], info: ListInfo, *, in_order: bool = False
+) -> tuple[list[Record], dict[str, Any]]:
+    """The page list_info asks for, and the list_info to answer with (`in_order`: the
+    records are already filtered and in list_info's order)."""
+    if in_order:
+        rows = records if isinstance(records, list) else list(records)
+    else:
+        rows = [r for r in records if info.match(r)] if info.match else list(records)
+        rows = ordered(rows, info.sort_field, info.sort_order)
     start = info.start_index - 1
     chunk = rows[start : start + info.row_count]
     if info.fields_required is not None:

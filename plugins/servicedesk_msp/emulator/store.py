@@ -5,7 +5,7 @@ fields as `{value, display_value}`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,7 +66,7 @@ class Store:
         self.emails: dict[str, dict[str, None]] = {}  # email (casefolded) -> requester ids
         self.counter = FIRST_ID
         self.version = 0  # moves on with every change (the render cache compares it)
-        self._cache: dict[tuple[str, str, str], tuple[int, list[dict[str, Any]]]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[int, list[Any]]] = {}
 
     # ---- changes ------------------------------------------------------------------------
 
@@ -168,6 +168,15 @@ class Store:
         if ref is not None:
             ref["site"] = self.ref(self.by_id[ref["id"]].values.get("site"))
         return ref
+
+    def kept(self, key: tuple[Any, ...], make: Callable[[], list[Any]]) -> list[Any]:
+        """`make()`, kept until the next change."""
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        value = make()
+        self._cache[key] = (self.version, value)
+        return value
 
     def rendered(self, module: str, owner: str, job_title: str) -> list[dict[str, Any]]:
         """Every row of a module rendered, in creation order; kept until the next change."""
