@@ -11,9 +11,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from integrate.errors import PluginError
 from integrate.http import (
@@ -27,6 +25,9 @@ from integrate.http import (
     default_classifier,
 )
 from integrate.oauth import TokenCache
+
+if TYPE_CHECKING:
+    import httpx
 
 Record = dict[str, Any]
 
@@ -141,6 +142,8 @@ class ConnectorContext:
 
     def http_client(self, base_url: str = "", **kwargs: Any) -> httpx.Client:
         """A bare httpx client wired to the right transport (no retries, no counting)."""
+        import httpx  # here, not at the top: commands that send nothing never import it
+
         if self.transport is not None:
             kwargs.setdefault("transport", self.transport)
         kwargs.setdefault("timeout", httpx.Timeout(30.0, connect=10.0))
@@ -162,6 +165,8 @@ class ConnectorContext:
     ) -> HttpClient:
         """The shared HTTP layer for this connection: plugins give their defaults; the spec's
         `limits` override them."""
+        import httpx
+
         policy = policy or RetryPolicy()
         limits = self.limits
         if "max_attempts" in limits:

@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from integrate.emulator import Emulator
 from integrate.http import Clock, SystemClock
 
 if TYPE_CHECKING:
+    import httpx
     from werkzeug.wrappers import Request
 
 StartResponse = Callable[..., Any]
@@ -197,6 +197,8 @@ class HttpEmulator(Emulator):
     # ---- Emulator -----------------------------------------------------------------------
 
     def transport(self) -> httpx.BaseTransport:
+        import httpx
+
         return httpx.WSGITransport(app=self)
 
     def calls(self) -> Mapping[str, int]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from integrate.connector import Record, Unsupported
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class Emulator(ABC):

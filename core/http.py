@@ -20,12 +20,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
 import orjson
 
 from integrate.errors import AuthError, ConnectorError
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("integrate.http")
 
@@ -36,7 +38,7 @@ RATE_LIMITED = "rate_limited"  # slow down: wait (Retry-After if given), then tr
 AUTH_EXPIRED = "auth_expired"  # refresh the credentials once, then try again
 FAIL = "fail"  # give up: raise ConnectorError (or AuthError)
 
-Classifier = Callable[[httpx.Response], str]
+Classifier = Callable[["httpx.Response"], str]
 
 
 class Clock(Protocol):
@@ -217,6 +219,8 @@ class HttpClient:
         (for the counts); `idempotent` (default: not POST) says whether a failure after the
         request may have been sent can be retried safely; with `expect_json`, a body that is
         not whole JSON (a truncated answer) is a transient failure too."""
+        import httpx  # here, not at the top: commands that send nothing never import it
+
         if idempotent is None:
             idempotent = method.upper() != "POST"
         attempt = 0
@@ -387,6 +391,8 @@ class _Parsed:
 
 def _where(url: str) -> str:
     """Host and path of a URL: never its query string."""
+    import httpx
+
     parsed = httpx.URL(url)
     return f"{parsed.host}{parsed.path}" if parsed.host else parsed.path
 

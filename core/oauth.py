@@ -7,13 +7,14 @@ from __future__ import annotations
 import threading
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from integrate.errors import AuthError, ConnectorError
 from integrate.http import OK, RATE_LIMITED, RETRY, Clock, HttpClient, form
 from integrate.secrets import REDACTOR, Secret, reveal
+
+if TYPE_CHECKING:
+    import httpx
 
 # Token answers whose `error` means "slow down" rather than "these credentials are wrong".
 THROTTLED = ("access denied", "too many requests", "slow_down")

@@ -9,9 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from integrate.build import resolve_config
 from integrate.connector import CREATE, UPDATE, UPSERT, Connector, ConnectorContext
@@ -34,6 +32,9 @@ from integrate.model import OBJECT_FIELD, Side, Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
+
+if TYPE_CHECKING:
+    import httpx
 
 SUCCEEDED = "succeeded"
 WITH_ERRORS = "completed_with_errors"

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from integrate import (
     AUTH_EXPIRED,
@@ -41,6 +39,9 @@ from integrate import (
     reveal,
     token_classifier,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __version__ = "0.1.0"
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import orjson
 
 from integrate import (
@@ -46,6 +45,9 @@ from integrate import (
 from integrate_zoho_crm.datacentres import NAMES, data_centre
 from integrate_zoho_crm.extras import ZohoExtras
 from integrate_zoho_crm.writes import ZohoWrites
+
+if TYPE_CHECKING:
+    import httpx
 
 __version__ = "0.1.0"
 

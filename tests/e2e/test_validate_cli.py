@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +136,19 @@ def test_unset_environment_variable_is_a_warning_for_validate_and_an_error_for_r
     )
     assert ran.exit_code == 2
     assert "spec.yaml:4:37: environment variable DATA_DIR_UNSET is not set" in ran.stderr
+
+
+def test_validate_imports_no_http_client_and_no_emulator() -> None:
+    """Start-up: a command that sends nothing imports neither httpx nor an emulator."""
+    spec = Path(__file__).resolve().parents[2] / "specs/zoho_crm-servicedesk_msp.yaml"
+    code = (
+        "import sys\n"
+        "from integrate.cli import main\n"
+        "try:\n"
+        f"    main(['validate', {str(spec)!r}], standalone_mode=False)\n"
+        "finally:\n"
+        "    print(sorted(m for m in sys.modules if m == 'httpx' or m.endswith(('_crm.emulator', '_msp.emulator'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "ok (2 connections" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"
