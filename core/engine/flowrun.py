@@ -15,6 +15,7 @@ from integrate.engine.scratch import TargetIndex
 from integrate.engine.values import LET, key_text, normalize, truthy
 from integrate.engine.writer import Writer
 from integrate.errors import Location, RecordError
+from integrate.expressions import Expr
 from integrate.model import OBJECT_FIELD, Assign, Rule, SyncFlow
 from integrate.state import Held, Link
 
@@ -55,9 +56,23 @@ class FlowRun:
                 for assign in rule.assigns:
                     names[assign.field] = None
             self.fields_of.append(tuple(names))
+        self.field_sets: list[frozenset[str]] = [frozenset(f) for f in self.fields_of]
         self.assigns: list[tuple[Assign, ...]] = [
             tuple(a for p in flow.pairs_to(side.name) for a in p.make[side.name])
             for side in self.sides
+        ]
+        # (field, key, expression) per side: `key` is set when the expression names one field,
+        # which the mapping then reads with a dict look-up instead of a call
+        self.plans: list[tuple[tuple[str, str | None, Expr], ...]] = [
+            tuple(
+                (
+                    a.field,
+                    a.expr.path[0] if a.expr.path is not None and len(a.expr.path) == 1 else None,
+                    a.expr,
+                )
+                for a in assigns
+            )
+            for assigns in self.assigns
         ]
         self.pair_to: list[tuple[bool, ...]] = [
             tuple(any(p is q for q in flow.pairs_to(side.name)) for p in flow.pairs)
@@ -140,7 +155,8 @@ class FlowRun:
             out.route = rule.route.objects[0]
 
     def _make(self, t: int, record: Record, rules: RuleResult | None) -> dict[str, Any]:
-        values = {a.field: a.expr(record) for a in self.assigns[t]}
+        get = record.get
+        values = {f: get(k) if k is not None else e(record) for f, k, e in self.plans[t]}
         if rules is not None and rules.sets:
             values.update(rules.sets)
         if self.flow.keep_empty:

@@ -30,7 +30,8 @@ class Writing(FlowRun):
         try:
             values = self._make(t, record, rules)
             t_obj = self._target_object(t, values, rules)
-            extra = {a.field: a.expr(record) for a in self.flow.on_create.get(names[t], ())}
+            on_create = self.flow.on_create.get(names[t])
+            extra = {a.field: a.expr(record) for a in on_create} if on_create else {}
             key = self._key(s, record) if self.flow.match else None
         except RecordError as exc:
             self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
@@ -38,7 +39,8 @@ class Writing(FlowRun):
         if key is not None:
             # Until this create is committed, another record with the same key must wait.
             self.claimed_keys[t][key] = sid
-        snap_t = {f: v for f, v in values.items() if f in self.fields_of[t]}
+        field_set = self.field_sets[t]
+        snap_t = {f: v for f, v in values.items() if f in field_set}
         if side_t.ref.multi:
             snap_t[OBJECT_FIELD] = t_obj
         snap_s = pick_all(record, self.fields_of[s])
@@ -98,7 +100,8 @@ class Writing(FlowRun):
         except RecordError as exc:
             self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
             return
-        snap_t = {f: v for f, v in values.items() if f in self.fields_of[t]}
+        field_set = self.field_sets[t]
+        snap_t = {f: v for f, v in values.items() if f in field_set}
         snap_s = pick_all(record, self.fields_of[s])
         fields = self._created_fields(values)
 
@@ -153,7 +156,7 @@ class Writing(FlowRun):
         if moving:
             snap[OBJECT_FIELD] = obj
         for f, (_old, new) in diff.items():
-            if f in self.fields_of[t]:
+            if f in self.field_sets[t]:
                 snap[f] = new
         fields = {OBJECT_FIELD: (from_obj, obj), **diff} if moving else diff
 
