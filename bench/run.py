@@ -157,8 +157,7 @@ def scenario_m(sizes: list[int], runs: int) -> dict[str, Any]:
     for size in sizes:
         peaks = []
         seconds = []
-        # 1M records take a minute and more a run, and peak RSS hardly varies: one run.
-        for _ in range(runs if size < 1_000_000 else 1):
+        for _ in range(runs):
             with tempfile.TemporaryDirectory(prefix="integrate-bench-m-") as tmp:
                 root = Path(tmp)
                 (root / "src").mkdir()
