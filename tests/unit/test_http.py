@@ -125,6 +125,29 @@ def test_a_cut_json_answer_is_retried_when_reading() -> None:
     assert len(seen) == 2
 
 
+def test_json_the_standard_library_takes_and_orjson_refuses_is_still_json() -> None:
+    big = b'{"id": 123456789012345678901234567890, "ratio": NaN}'
+    handle, seen, clock = script(httpx.Response(200, content=big))
+    http = client(handle, clock)
+
+    body = http.request("GET", "https://api.example/x", expect_json=True).json()
+
+    assert body["id"] == 123456789012345678901234567890
+    assert body["ratio"] != body["ratio"]  # NaN
+    assert len(seen) == 1
+
+
+def test_each_json_call_gets_its_own_value() -> None:
+    handle, _seen, clock = script(httpx.Response(200, json={"data": [1, 2]}))
+    http = client(handle, clock)
+    response = http.request("GET", "https://api.example/x", expect_json=True)
+
+    first = response.json()
+    first["data"].append(3)
+
+    assert response.json() == {"data": [1, 2]}
+
+
 class CountingAuth:
     """Credentials that count refreshes (a test double for the Auth protocol)."""
 
