@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,15 @@ from integrate.errors import Location, RecordError
 from integrate.expressions import Expr
 from integrate.model import OBJECT_FIELD, Assign, Rule, SyncFlow
 from integrate.state import Held, Link
+
+
+class Unkeyed(enum.Enum):
+    """A match key not worked out yet (None is a key that is empty)."""
+
+    UNKEYED = 0
+
+
+UNKEYED = Unkeyed.UNKEYED
 
 
 @dataclass
@@ -260,7 +270,15 @@ class FlowRun:
         # Steps the parts provide to each other (SyncRun combines them).
         def _index(self, t: int, *, loader: Any = None) -> TargetIndex: ...
         def _create(
-            self, s: int, obj: str, sid: str, record: Record, rules: RuleResult, held: Held | None
+            self,
+            s: int,
+            obj: str,
+            sid: str,
+            record: Record,
+            rules: RuleResult,
+            held: Held | None,
+            *,
+            key: str | Unkeyed | None = UNKEYED,
         ) -> None: ...
         def _upsert(
             self, s: int, obj: str, sid: str, record: Record, rules: RuleResult, held: Held | None

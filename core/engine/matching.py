@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from integrate.connector import Page, Record
-from integrate.engine.flowrun import FlowRun, RuleResult
+from integrate.engine.flowrun import UNKEYED, FlowRun, RuleResult
 from integrate.engine.plan import QUEUE
 from integrate.engine.scratch import Candidate, Stash, TargetIndex
 from integrate.errors import PluginError, RecordError
@@ -33,6 +33,7 @@ class Matching(FlowRun):
         if flow.upsert_on and self.names[t] == "target":
             self._upsert(s, obj, sid, record, rules, held)
             return
+        key: str | None = None
         if flow.match:
             index = self._index(t)
             try:
@@ -69,7 +70,7 @@ class Matching(FlowRun):
         if held is not None and held.kind == QUEUE:
             policy = QUEUE  # a queued record waits for its operator, whatever the run
         if policy == "create":
-            self._create(s, obj, sid, record, rules, held)
+            self._create(s, obj, sid, record, rules, held, key=key if flow.match else UNKEYED)
         elif policy == "skip":
             self._skip(
                 s,

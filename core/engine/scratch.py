@@ -59,6 +59,9 @@ class TargetIndex:
         self._id_of = id_of
         self.loaded = False
         self.reads = 0
+        # records made during the run, inserted together before the next look-up (a batch's
+        # commits add a thousand at once; look-ups come one per record)
+        self._made: list[tuple[str | None, str, str, bytes]] = []
 
     def key(self, record: Record) -> str | None:
         """The normalised key of a record on this index's side; None if a part is empty."""
@@ -100,6 +103,7 @@ class TargetIndex:
 
     def find(self, key: str) -> list[Candidate]:
         self._ensure()
+        self._insert_made()
         rows = self.db.execute(
             f"SELECT id, object, record FROM {self.table} WHERE key = ?",
             (key,),
@@ -108,6 +112,7 @@ class TargetIndex:
 
     def get(self, id: str) -> Candidate | None:
         self._ensure()
+        self._insert_made()
         row = self.db.execute(
             f"SELECT id, object, record FROM {self.table} WHERE id = ?",
             (id,),
@@ -116,7 +121,12 @@ class TargetIndex:
 
     def add(self, obj: str, record: Record) -> None:
         if self.loaded:
-            self._insert([self._row(obj, record)])
+            self._made.append(self._row(obj, record))
+
+    def _insert_made(self) -> None:
+        if self._made:
+            self._insert(self._made)
+            self._made = []
 
     def similar(
         self, label: str, exclude: Callable[[str, str], bool], limit: int = 5
@@ -124,6 +134,7 @@ class TargetIndex:
         """Up to `limit` records whose key text is most like `label` (for the pending queue);
         `exclude(object, id)` leaves out records that are taken."""
         self._ensure()
+        self._insert_made()
         scored: list[tuple[float, str, str, str]] = []
         wanted = label.casefold()
         rows = self.db.execute(f"SELECT id, object, key FROM {self.table} LIMIT 20000")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrate.connector import MOVE, UPSERT, Record, WriteResult
-from integrate.engine.flowrun import FlowRun, RuleResult, SharedLink
+from integrate.engine.flowrun import UNKEYED, FlowRun, RuleResult, SharedLink, Unkeyed
 from integrate.engine.plan import CREATE, UPDATE, Change
 from integrate.engine.values import nest, pick, pick_all
 from integrate.errors import PluginError, RecordError
@@ -22,8 +22,17 @@ class Writing(FlowRun):
         return min(self.flow.common.batch_size or info.write_batch, info.write_batch)
 
     def _create(
-        self, s: int, obj: str, sid: str, record: Record, rules: RuleResult, held: Held | None
+        self,
+        s: int,
+        obj: str,
+        sid: str,
+        record: Record,
+        rules: RuleResult,
+        held: Held | None,
+        *,
+        key: str | Unkeyed | None = UNKEYED,
     ) -> None:
+        """`key`: the record's match key when the caller has worked it out already."""
         t = 1 - s
         names = self.names
         side_t = self.sides[t]
@@ -32,7 +41,8 @@ class Writing(FlowRun):
             t_obj = self._target_object(t, values, rules)
             on_create = self.flow.on_create.get(names[t])
             extra = {a.field: a.expr(record) for a in on_create} if on_create else {}
-            key = self._key(s, record) if self.flow.match else None
+            if key is UNKEYED:
+                key = self._key(s, record) if self.flow.match else None
         except RecordError as exc:
             self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
             return
