@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,16 +61,15 @@ class Plugins:
         warning."""
         if self._emulators is None:
             found: dict[str, type[Emulator]] = {}
+
+            def unavailable(name: str, exc: Exception) -> None:
+                self.warnings.append(
+                    f"plugin '{name}' failed in {EMULATORS_HOOK}: {type(exc).__name__}: {exc}; "
+                    "its emulator is not available"
+                )
+
             # failed plugins were unregistered: only loaded ones answer
-            for impl in getattr(self.manager.hook, EMULATORS_HOOK).get_hookimpls():
-                try:
-                    classes = list(impl.function() or [])
-                except Exception as exc:  # noqa: BLE001  (third-party hook code)
-                    self.warnings.append(
-                        f"plugin '{impl.plugin_name}' failed in {EMULATORS_HOOK}: "
-                        f"{type(exc).__name__}: {exc}; its emulator is not available"
-                    )
-                    continue
+            for _name, classes in _call_each(self.manager, EMULATORS_HOOK, unavailable):
                 for cls in classes:
                     found[cls.plugin] = cls
             self._emulators = found
@@ -142,7 +141,19 @@ def make_plugins(
     # Every hook of every plugin is called before anything is kept, so that a plugin failing
     # in any hook is left out whole (not with its connectors kept and its functions lost).
     by_name = {info.name: info for info in infos if info.status == "loaded"}
-    answers = {hook: list(_call_each(pm, hook, by_name, warnings)) for hook in _HOOKS}
+
+    def failed(name: str) -> bool:
+        info = by_name.get(name)
+        return info is not None and info.status == "failed"
+
+    def fail_in(hook: str) -> Callable[[str, Exception], None]:
+        def on_error(name: str, exc: Exception) -> None:
+            if name in by_name:
+                _fail(by_name[name], warnings, f"failed in {hook}: {type(exc).__name__}: {exc}")
+
+        return on_error
+
+    answers = {hook: list(_call_each(pm, hook, fail_in(hook), failed)) for hook in _HOOKS}
     for impl_name, result in answers["integrate_register_connectors"]:
         for cls in result:
             if not getattr(cls, "plugin", "") and by_name[impl_name].status != "failed":
@@ -190,19 +201,21 @@ def _fail(info: PluginInfo, warnings: list[str], message: str) -> None:
 
 
 def _call_each(
-    pm: pluggy.PluginManager, hook_name: str, infos: dict[str, PluginInfo], warnings: list[str]
+    pm: pluggy.PluginManager,
+    hook_name: str,
+    on_error: Callable[[str, Exception], None],
+    skip: Callable[[str], bool] = lambda _name: False,
 ) -> Iterable[tuple[str, list[Any]]]:
-    """Call one hook plugin by plugin, so that one broken plugin cannot take the rest down."""
+    """Call one hook plugin by plugin, so that one broken plugin cannot take the rest down:
+    (plugin, answer) for each that answers, `on_error(plugin, exc)` for each that fails."""
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():
-        info = infos.get(impl.plugin_name)
-        if info is not None and info.status == "failed":
+        if skip(impl.plugin_name):
             continue
         try:
             # list(): a hook answering one class instead of a list fails here, as its own.
             result = list(impl.function() or [])
         except Exception as exc:  # noqa: BLE001  (third-party hook code)
-            if info is not None:
-                _fail(info, warnings, f"failed in {hook_name}: {type(exc).__name__}: {exc}")
+            on_error(impl.plugin_name, exc)
             continue
         yield impl.plugin_name, result
