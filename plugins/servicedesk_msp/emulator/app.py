@@ -407,7 +407,7 @@ class ServiceDeskMspEmulator(HttpEmulator):
             records = self.store.kept(
                 ("ordered", path.store, owner, self.job_title, info.sort_field, info.sort_order),
                 lambda: reads.ordered(
-                    list(self.store.rendered(path.store, owner, self.job_title)),
+                    self.store.rendered(path.store, owner, self.job_title),
                     info.sort_field,
                     info.sort_order,
                 ),

@@ -180,10 +180,7 @@ class Store:
 
     def rendered(self, module: str, owner: str, job_title: str) -> list[dict[str, Any]]:
         """Every row of a module rendered, in creation order; kept until the next change."""
-        key = (module, owner, job_title)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == self.version:
-            return cached[1]
-        records = [self.render(r, owner, job_title) for r in self.rows[module].values()]
-        self._cache[key] = (self.version, records)
-        return records
+        return self.kept(
+            (module, owner, job_title),
+            lambda: [self.render(r, owner, job_title) for r in self.rows[module].values()],
+        )
