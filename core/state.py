@@ -183,8 +183,8 @@ class StateStore:
             raise StateError(f"cannot open the state file {target}: {exc}") from exc
         self._in_tx = False
         self._tx_time = ""  # one timestamp for every row a transaction writes
-        # links saved in this transaction, written together (in order) before anything reads
-        # the links table and at commit
+        # links saved in this transaction, written together (in order) at commit and before
+        # anything reads the links table: every method that queries links calls _save_links()
         self._new_links: list[tuple[Any, ...]] = []
 
     @classmethod
