@@ -18,8 +18,8 @@ fill in the few methods that know your system:
         def change_values(self, n):
             return {"name": f"Renamed {n}"}
 
-pytest then runs: reading every page, an incremental read after changes, a write at the
-batch limit, per-record errors that fail only their rows, and — for HTTP plugins whose
+pytest then runs: reading every page, an incremental read after changes, records changed
+between page fetches (none may be lost), a write at the batch limit, per-record errors that fail only their rows, and — for HTTP plugins whose
 emulator can do it (`supports_auth`, `supports_faults`) — recovery from an expired token and
 from rate limiting, waiting at least what Retry-After asked.
 """
@@ -70,6 +70,10 @@ class ConnectorContract(ABC):
     @abstractmethod
     def change_values(self, n: int) -> Record:
         """A user's edit of a record."""
+
+    def changed_as_read(self, n: int) -> Record:
+        """How `change_values(n)` reads back (override when the connector reshapes it)."""
+        return self.change_values(n)
 
     def connection_config(self, emulator: Emulator) -> dict[str, Any]:
         return emulator.connection_config()
@@ -150,6 +154,50 @@ class ConnectorContract(ABC):
         records, _next = self.read_all(connector, since=cursor)
 
         assert sorted(self.ids(connector, records)) == sorted(changed)
+
+    def test_records_changed_between_page_fetches_are_not_lost(
+        self, emulator: Emulator, connector: Connector, clock: FakeClock
+    ) -> None:
+        """Users work while a read pages: records of a page already read are changed and a
+        record is added before the next page is fetched. No record may be skipped: each is
+        read (again, with its new values, when it changed) by that read or by the next
+        incremental one; nothing is lost however the system's listing shifts."""
+        size = connector.describe(self.object_name).page_size
+        field = connector.describe(self.object_name).id_field
+        for i in range(3 * size):
+            self.seed(emulator, 1, start=5000 + i)
+            clock.advance(1)  # one a second: a listing by modified time has an order
+        latest: dict[str, Record] = {}
+        changed: dict[str, int] = {}
+        cursor: Any = None
+        pages = connector.read(self.object_name)
+        for number, page in enumerate(pages):
+            latest.update({str(r[field]): r for r in page.records})
+            if page.cursor is not None:
+                cursor = page.cursor
+            if number == 0:
+                clock.advance(1)
+                for k in (1, len(page.records) // 2, len(page.records) - 2):
+                    rid = str(page.records[k][field])
+                    emulator.change(self.object_name, rid, self.change_values(7000 + k))
+                    changed[rid] = 7000 + k
+                self.seed(emulator, 1, start=9000)
+                clock.advance(1)
+        if self.supports_incremental:
+            clock.advance(5)
+            for page in connector.read(self.object_name, since=cursor):
+                latest.update({str(r[field]): r for r in page.records})
+        else:
+            # read in full every time: the next read sees what moved
+            for page in connector.read(self.object_name):
+                latest.update({str(r[field]): r for r in page.records})
+
+        present = {str(r[field]) for r in emulator.records(self.object_name)}
+        missing = sorted(present - set(latest))
+        assert not missing, f"{len(missing)} records were never read: {missing[:5]}"
+        for rid, n in changed.items():
+            for key, value in self.changed_as_read(n).items():
+                assert latest[rid].get(key) == value, f"record {rid} was not read after its change"
 
     def test_writes_a_full_batch_in_one_call(
         self, emulator: Emulator, connector: Connector

@@ -1,21 +1,17 @@
 """The zoho_crm connector: Zoho CRM's REST API v8 in the core's terms.
 
-Reads page through `page` and then `page_token` (past 2,000 rows), 200 rows a page, with
-the mandatory `fields` split into calls of at most 50 and joined by id; incremental reads
-use If-Modified-Since on Modified_Time and come sorted by it. The filter is inclusive and
-Modified_Time has whole seconds, so the cursor keeps a fingerprint of each record read at its
-last second: a boundary record comes again only if it changed (an edit made in that same
-second, after the read, is not lost). Writes go 100 records a call and answer per record (see writes.py).
+Reads are by key (keyset.py): each page asks for the records modified at or after the last
+second read, sorted by Modified_Time, 200 a page, so records that change while a read pages
+are never skipped; the mandatory `fields` go in calls of at most 50, joined by id. The
+cursor is that second and a fingerprint of each record read at it: If-Modified-Since is
+inclusive, so those come again and are dropped unless they changed. Writes go 100 records a
+call and answer per record (see writes.py).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from integrate import (
     AUTH_EXPIRED,
@@ -44,6 +40,7 @@ from integrate import (
 )
 from integrate_zoho_crm.datacentres import NAMES, data_centre
 from integrate_zoho_crm.extras import ZohoExtras
+from integrate_zoho_crm.keyset import KeysetRead
 from integrate_zoho_crm.writes import ZohoWrites
 
 if TYPE_CHECKING:
@@ -55,8 +52,6 @@ API = "/crm/v8"
 MAX_FIELDS = 50
 MAX_PAGE = 200
 MAX_BATCH = 100
-DISCRETE_ROWS = 2000
-EMPTY_PAGES_LIMIT = 10
 SCOPES = (
     "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,"
     "ZohoCRM.notifications.ALL,ZohoCRM.coql.READ"
@@ -318,62 +313,41 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
             return
         size = min(page_size or self.page_size, MAX_PAGE)
         chunks = self._field_chunks(object, fields)
-        since_time = since.get("time") if isinstance(since, dict) else None
-        seen_at_boundary: dict[str, str] = (
-            dict(since.get("seen") or {}) if isinstance(since, dict) else {}
-        )
         params = {
             "fields": ",".join(chunks[0]),
             "per_page": size,
             "sort_by": "Modified_Time",
             "sort_order": "asc",
         }
-        headers = {"If-Modified-Since": since_time} if since_time else {}
-        cursor = dict(since) if isinstance(since, dict) else None
-        page, token, empty = 1, None, 0
-        while True:
+
+        def fetch(
+            since_time: str | None, page: int, token: str | None
+        ) -> tuple[list[Record], dict[str, Any]]:
             query: dict[str, Any] = dict(params)
             if token is not None:
                 query["page_token"] = token
             else:
                 query["page"] = page
+            headers = {"If-Modified-Since": since_time} if since_time else {}
             response = self.call("GET", object, label="list", params=query, headers=headers)
             if response.status_code in (204, 304):
-                return
+                return [], {}
             body = response.json()
-            if response.status_code != 200 or "data" not in body:
+            if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
                 raise self.error(response, f"reading {object}")
             records: list[Record] = body["data"]
-            info = body.get("info", {})
             if len(chunks) > 1 and records:
                 self._join(object, records, chunks[1:])
-            # The boundary records already read come back (the filter is inclusive): drop
-            # those that are just as they were.
-            fresh = [
-                r
-                for r in records
-                if not (
-                    since_time
-                    and _same_instant(r.get("Modified_Time"), since_time)
-                    and seen_at_boundary.get(str(r.get("id"))) == fingerprint(r)
-                )
-            ]
-            cursor = _advance(cursor, records)
-            empty = empty + 1 if not records else 0
-            if empty >= EMPTY_PAGES_LIMIT:
-                raise ConnectorError(
-                    f"{self.context.connection}: {object}: {empty} empty pages that say more follow"
-                )
-            yield Page(fresh, cursor)
-            if not info.get("more_records"):
-                return
-            token = info.get("next_page_token")
-            if token is None:
-                page += 1
-                if (page - 1) * size >= DISCRETE_ROWS:
-                    raise ConnectorError(
-                        f"{self.context.connection}: {object}: past {DISCRETE_ROWS} rows and no page_token was given"
-                    )
+            return records, dict(body.get("info") or {})
+
+        def times_of(ids: list[str]) -> dict[str, Any]:
+            return {
+                str(r.get("id")): r.get("Modified_Time")
+                for r in self.get(object, ids, fields=["Modified_Time"])
+            }
+
+        where = f"{self.context.connection}: {object}"
+        yield from KeysetRead(where, fetch, times_of, size).pages(since)
 
     def _field_chunks(self, module: str, wanted: Sequence[str] | None) -> list[list[str]]:
         """The fields to ask for, in calls of at most 50 (Modified_Time in the first)."""
@@ -475,48 +449,3 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
 
     def close(self) -> None:
         self.http.close()
-
-
-def _instant(value: Any) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _same_instant(a: Any, b: Any) -> bool:
-    first, second = _instant(a), _instant(b)
-    return first is not None and first == second
-
-
-def _advance(cursor: dict[str, Any] | None, records: list[Record]) -> dict[str, Any] | None:
-    """The cursor after these records: the latest Modified_Time, and a fingerprint of each
-    record at it (Zoho's If-Modified-Since is inclusive: those come again next time and are
-    dropped unless they changed)."""
-    out = {"time": cursor["time"], "seen": dict(cursor.get("seen") or {})} if cursor else None
-    latest = _instant(out["time"]) if out else None
-    at_latest: list[Record] = []
-    for record in records:
-        moment = _instant(record.get("Modified_Time"))
-        if moment is None:
-            continue
-        if latest is None or moment > latest:
-            latest, at_latest = moment, [record]
-        elif moment == latest:
-            at_latest.append(record)
-    if not at_latest:
-        return out
-    # Only the records at the latest second are fingerprinted (once each).
-    stamp = str(at_latest[-1].get("Modified_Time"))
-    if out is None or _instant(out["time"]) != latest:
-        out = {"time": stamp, "seen": {}}
-    for record in at_latest:
-        out["seen"][str(record.get("id"))] = fingerprint(record)
-    return out
-
-
-def fingerprint(record: Record) -> str:
-    """A short digest of a record as read: equal when nothing in it changed."""
-    data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
-    return hashlib.blake2b(data, digest_size=8).hexdigest()

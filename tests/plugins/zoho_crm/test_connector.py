@@ -12,6 +12,7 @@ from integrate import AuthError, ConnectorContext, FakeClock, WriteItem
 from integrate.oauth import MemoryTokenCache
 from integrate_zoho_crm import ZohoCrmConnector
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.plugins.zoho_crm.emulator_kit import keyset_list_calls
 
 
 def open_connector(emulator: ZohoCrmEmulator, clock: FakeClock, **config: Any) -> ZohoCrmConnector:
@@ -32,7 +33,7 @@ def read_all(
     return records, cursor
 
 
-def test_5000_accounts_in_exactly_25_list_calls_then_only_the_7_changed() -> None:
+def test_5000_accounts_in_one_pass_by_key_then_only_the_7_changed() -> None:
     clock = FakeClock()
     with ZohoCrmEmulator(clock=clock, accounts=5000, seed=3) as emulator:
         connector = open_connector(emulator, clock)
@@ -41,10 +42,11 @@ def test_5000_accounts_in_exactly_25_list_calls_then_only_the_7_changed() -> Non
 
         assert len(records) == 5000
         assert len({r["id"] for r in records}) == 5000
-        assert emulator.calls()["list"] == math.ceil(5000 / 200)
-        # The first 2,000 rows by page, the rest by page_token (page 11 would be refused).
-        pages = [c for c in emulator.log if c.kind == "list"]
-        assert len(pages) == 25
+        # One pass by key: every page starts at the last second of the page before, so the
+        # records of that second take room twice; 26 calls here, 25 at offsets (which lose
+        # records that change while the read pages).
+        calls = keyset_list_calls(emulator.records("Accounts"))
+        assert emulator.calls()["list"] == calls == math.ceil(5000 / 200) + 1
 
         clock.advance(60)
         changed = sorted(records[i]["id"] for i in (0, 9, 1999, 2000, 3333, 4000, 4999))
@@ -58,6 +60,28 @@ def test_5000_accounts_in_exactly_25_list_calls_then_only_the_7_changed() -> Non
 
         assert sorted(r["id"] for r in again) == changed
         assert emulator.calls()["list"] == before + 1
+        connector.close()
+
+
+def test_2500_accounts_of_one_second_are_paged_inside_it_past_2000_rows_by_page_token() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock) as emulator:
+        emulator.seed("Accounts", [{"Account_Name": f"Mass {i}"} for i in range(2500)])
+        clock.advance(5)
+        connector = open_connector(emulator, clock)
+
+        records, cursor = read_all(connector, "Accounts", fields=["Account_Name"])
+
+        assert len({r["id"] for r in records}) == len(records) == 2500
+        lists = [c for c in emulator.log if c.kind == "list"]
+        # The first page, then that second by offset: pages 1-10 and by page_token past row
+        # 2,000 (13 pages); then, read by offset, checked: are the 2,400 records found on the
+        # pages before the last still there at that second (by ids, 100 a call)?
+        assert len(lists) == 1 + 13 + 24
+        assert all(c.status == 200 for c in lists)
+        assert len(cursor["seen"]) == 2500
+        again, _same = read_all(connector, "Accounts", since=cursor, fields=["Account_Name"])
+        assert again == []
         connector.close()
 
 
