@@ -93,9 +93,6 @@ class FlowRun:
         self.claimed_keys: list[dict[str, str]] = [{}, {}]
         self.claimed_ids: list[dict[tuple[str, str], str]] = [{}, {}]
         self.final_cursors: dict[int, dict[str, Any]] = {}
-        # (object, id) of each record decided in this run, per side: a record read again
-        # (it changed while the run read) is decided again only after the first decision landed
-        self.decided: list[set[tuple[str, str]]] = [set(), set()]
 
     def _fields_read(self, s: int) -> tuple[str, ...] | None:
         """The fields this flow needs of side s's records (None: all of them): everything its

@@ -86,23 +86,22 @@ class SyncRun(Matching, Reconciling, Writing):
         ids = [self.ctx.id_of(conn, r.get(OBJECT_FIELD, obj), r) for r in records]
         objects = [r.get(OBJECT_FIELD, obj) for r in records]
         keys = [(o, i) for o, i in zip(objects, ids, strict=True) if i is not None]
-        decided = self.decided[s]
-        if any(k in decided for k in keys):
-            # Read again in this run (it changed while the run read): what was decided for
-            # it first must land before it is decided again, against that (never a second
-            # create).
+        if any(self.writer.pending((s, o, i)) for o, i in keys):
+            # Read again while what was decided for it is still queued (it changed while the
+            # run read): that must land first, so that it is decided again against it (an
+            # update, never a second create).
             self.writer.flush_all()
         links = self.store.links(self.flow.name, s, keys)
+        here: set[tuple[str, str]] = set()
         for record, sid in zip(records, ids, strict=True):
             this_obj = record.get(OBJECT_FIELD, obj)
             h = held.pop(sid, None) if sid is not None else None
-            if sid is not None and (this_obj, sid) in decided and (this_obj, sid) not in links:
-                self.writer.flush_all()  # twice in one page
+            if sid is not None and (this_obj, sid) in here:
+                self.writer.flush_all()  # twice in one page: the first must land first
                 link = self.store.link(self.flow.name, s, this_obj, sid)
                 if link is not None:
                     links[(this_obj, sid)] = link
-            if sid is not None:
-                decided.add((this_obj, sid))
+            here.add((this_obj, sid or ""))
             if sid is None:
                 info = self.ctx.info(conn, this_obj)
                 self._fail(

@@ -7,7 +7,8 @@ acknowledged and committed, so the cursor never gets ahead of the target."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class Job:
     op: str
     item: WriteItem
     commit: Commit
+    source: Hashable = None
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Writer:
         self._checkpoints: list[tuple[int, Callable[[], None]]] = []
         self._dry_ids = itertools.count(1)
         self.write_calls = 0
+        # the records whose writes are queued and not yet committed
+        self._sources: Counter[Hashable] = Counter()
 
     def submit(
         self,
@@ -63,7 +67,9 @@ class Writer:
         id: str | None = None,
         keys: tuple[str, ...] = (),
         from_object: str | None = None,
+        source: Hashable = None,
     ) -> None:
+        """Queue one write. `source` names the record it was decided for (see `pending`)."""
         key = (side, object, op)
         queue = self.queues.get(key)
         if queue is None:
@@ -71,7 +77,9 @@ class Writer:
         item = WriteItem(
             ref=next(self._refs), values=nest(values), id=id, keys=keys, from_object=from_object
         )
-        queue.jobs.append(Job(next(self._seq), side, object, op, item, commit))
+        queue.jobs.append(Job(next(self._seq), side, object, op, item, commit, source))
+        if source is not None:
+            self._sources[source] += 1
         if len(queue.jobs) >= queue.limit:
             self._flush(key)
 
@@ -87,6 +95,10 @@ class Writer:
         self._checkpoints.append((next(self._seq), save))
         if not self._pending():
             self._commit([])
+
+    def pending(self, source: Hashable) -> bool:
+        """Whether a write decided for this record is queued and not yet committed."""
+        return self._sources[source] > 0
 
     def flush_all(self) -> None:
         # Moves first: later updates may depend on the record's new place.
@@ -145,5 +157,10 @@ class Writer:
                 op()
             for _seq, save in ready:
                 save()
+        for job, _result in done:
+            if job.source is not None:
+                self._sources[job.source] -= 1
+                if not self._sources[job.source]:
+                    del self._sources[job.source]
         self._state_ops = []
         self._checkpoints = [cp for cp in self._checkpoints if cp not in ready]

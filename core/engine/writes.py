@@ -97,6 +97,7 @@ class Writing(FlowRun):
             limit=self._limit(t, t_obj),
             values=payload,
             commit=commit,
+            source=(s, obj, sid),
         )
 
     def _upsert(
@@ -140,6 +141,7 @@ class Writing(FlowRun):
             values=values,
             keys=self.flow.upsert_on,
             commit=commit,
+            source=(s, obj, sid),
         )
 
     def _submit_update(
@@ -199,6 +201,7 @@ class Writing(FlowRun):
             id=t_id,
             from_object=from_obj if moving else None,
             commit=commit,
+            source=(s, shared.link.object_of(s), sid),
         )
 
     def _ensure(self, t: int, obj: str, op: str) -> None:
