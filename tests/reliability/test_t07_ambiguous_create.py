@@ -119,19 +119,9 @@ def test_T7_without_a_match_key_it_waits_for_the_operator_and_is_never_made_twic
         assert crm.calls()["insert"] == 1
         pending = json.loads(cli("pending", "list", "spec.yaml", "--json").stdout)
         for row in pending:
-            name = row["record"]["name"]
-            assert (
-                cli(
-                    "pending",
-                    "resolve",
-                    "spec.yaml",
-                    "accounts",
-                    row["source_id"],
-                    "--map-to",
-                    made[name],
-                ).exit_code
-                == 0
-            )
+            target = made[row["record"]["name"]]
+            how = ("accounts", row["source_id"], "--map-to", target)
+            assert cli("pending", "resolve", "spec.yaml", *how).exit_code == 0
         crm.faults = Faults()
         third = run(**options)
         accounts = crm.records("Accounts")
