@@ -21,7 +21,7 @@ from integrate.model import OBJECT_FIELD, Assign, Rule, SyncFlow
 from integrate.state import Held, Link
 
 if TYPE_CHECKING:
-    from integrate.engine.scratch import Stash
+    from integrate.engine.scratch import Candidate, Stash
     from integrate.engine.unclear import UnclearCreate
 
 
@@ -98,7 +98,7 @@ class FlowRun:
         self.claimed_ids: list[dict[tuple[str, str], str]] = [{}, {}]
         self.final_cursors: dict[int, dict[str, Any]] = {}
         # creates with no clear answer, to look for; (side, id) of those being looked for
-        self.unclear: list[UnclearCreate] = []
+        self.unclear: dict[tuple[int, str], UnclearCreate] = {}
         self.looking: set[tuple[str, str]] = set()
 
     def _fields_read(self, s: int) -> tuple[str, ...] | None:
@@ -276,12 +276,16 @@ class FlowRun:
     if TYPE_CHECKING:
         # Steps the parts provide to each other (SyncRun combines them).
         def _index(self, t: int, *, loader: Any = None) -> TargetIndex: ...
-        def _unlinked(
+        def _unclear_again(
+            self, s: int, obj: str, sid: str, record: Record, rules: RuleResult
+        ) -> None: ...
+        def _matched(
             self,
             s: int,
             obj: str,
             sid: str,
             record: Record,
+            candidate: Candidate,
             rules: RuleResult,
             held: Held | None,
             stash: Stash | None,

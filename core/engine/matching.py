@@ -31,6 +31,9 @@ class Matching(FlowRun):
     ) -> None:
         t = 1 - s
         flow = self.flow
+        if (s, sid) in self.unclear:
+            self._unclear_again(s, obj, sid, record, rules)
+            return
         if flow.upsert_on and self.names[t] == "target":
             self._upsert(s, obj, sid, record, rules, held)
             return

@@ -73,28 +73,31 @@ class Settling(FlowRun):
         self.store.hold(
             flow, name, sid, FAIL, f"{said}; looked for by its match key", kept, self.ctx.run_id
         )
-        self.unclear.append(UnclearCreate(s, obj, sid, record, rules, key, t_obj))
+        self.unclear[(s, sid)] = UnclearCreate(s, obj, sid, record, rules, key, t_obj)
+
+    def _unclear_again(self, s: int, obj: str, sid: str, record: Record, rules: RuleResult) -> None:
+        """The record is read again (it changed while the run read) while its create is
+        unclear: it is not decided again now (that could make it twice); it is looked for
+        as planned, and then written with these newer values."""
+        before = self.unclear[(s, sid)]
+        self.unclear[(s, sid)] = dataclasses.replace(before, obj=obj, record=record, rules=rules)
 
     def _settle(self) -> None:
         """Look for the records whose create got no clear answer, once all writes are in: each
-        round reads the target afresh (one full read per side), links what it finds and
-        creates again what it does not. What is still unclear after ROUNDS fails with
+        round reads the target afresh (one full read per side) and looks for each record by
+        the key its create was sent with: found, it is linked (then updated if it differs);
+        not found, it is created again. What is still unclear after ROUNDS fails with
         AMBIGUOUS and is looked for again on the next run."""
         for _round in range(ROUNDS):
-            waiting, self.unclear = self.unclear, []
+            waiting, self.unclear = self.unclear, {}
             if not waiting:
                 return
-            for t in {1 - u.s for u in waiting}:
+            for t in {1 - u.s for u in waiting.values()}:
                 self.indexes.pop(t, None)  # the next look-up reads side t again
-            for u in waiting:
-                name = self.names[u.s]
-                # The record is held (see _unclear): linking or creating it releases it.
-                held = Held(self.flow.name, name, u.sid, FAIL, "", {}, [], None, 0, "", "")
-                self.looking.add((name, u.sid))
-                self._unlinked(u.s, u.obj, u.sid, u.record, u.rules, held, None)
+            for u in waiting.values():
+                self._look_for(u)
             self.writer.flush_all()
-        for u in self.unclear:
-            self.looking.discard((self.names[u.s], u.sid))
+        for u in self.unclear.values():
             where = f"{self.sides[1 - u.s].ref.connection}.{u.t_obj}"
             self._fail(
                 u.s,
@@ -105,8 +108,31 @@ class Settling(FlowRun):
                 "write",
                 AMBIGUOUS,
             )
-        self.unclear = []
+        self.unclear = {}
         self.writer.flush_all()
+
+    def _look_for(self, u: UnclearCreate) -> None:
+        t = 1 - u.s
+        name = self.names[u.s]
+        # The record is held (see _unclear): linking or creating it releases it.
+        held = Held(self.flow.name, name, u.sid, FAIL, "", {}, [], None, 0, "", "")
+        found = self._index(t).find(u.key)
+        if len(found) > 1:
+            ids = ", ".join(c.id for c in found[:5])
+            self._hold(
+                u.s,
+                u.sid,
+                u.record,
+                QUEUE,
+                f"its create {NO_CLEAR_ANSWER}, and {len(found)} records of "
+                f"{self.sides[t].ref.text} have its match key ({ids})",
+            )
+            return
+        self.looking.add((name, u.sid))
+        if found:
+            self._matched(u.s, u.obj, u.sid, u.record, found[0], u.rules, held, None)
+        else:
+            self._create(u.s, u.obj, u.sid, u.record, u.rules, held)
 
     def _emit(self, change: Change) -> None:
         """A record being looked for counts as created by this run, found or made again, and

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from integrate import FakeClock, Faults
@@ -201,3 +202,86 @@ def test_T7_sdp_requester_creates_cut_off_by_timeouts_on_the_sdp_spec(
     assert found >= 1
     assert found + asked == hangs
     assert flow["totals"]["created"] == len(contacts) - asked
+
+
+ZOHO_TO_ZOHO = """\
+integrate: 1
+name: zoho-to-zoho
+connections:
+  crm:
+    plugin: zoho_crm
+    config:
+      data_center: com
+      client_id: ${env:ZOHO_CLIENT_ID}
+      client_secret: ${env:ZOHO_CLIENT_SECRET}
+      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+  other:
+    plugin: zoho_crm
+    config:
+      data_center: com
+      client_id: ${env:OTHER_CLIENT_ID}
+      client_secret: ${env:OTHER_CLIENT_SECRET}
+      refresh_token: ${env:OTHER_REFRESH_TOKEN}
+flows:
+  accounts:
+    from: crm.Accounts
+    to: other.Accounts
+    match: [[Account_Name, Account_Name]]
+    unmatched: create
+    fields: {Account_Name: Account_Name, Phone: Phone}
+"""
+
+
+class EditWhilePaging:
+    """Zoho behind a WSGI wrapper: just before its n-th list call of Accounts, `work` runs
+    (users edit records while the sync pages)."""
+
+    def __init__(self, crm: ZohoCrmEmulator, n: int, work: Any):
+        self.crm, self.n, self.work, self.lists = crm, n, work, 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "GET" and environ["PATH_INFO"] == "/crm/v8/Accounts":
+            self.lists += 1
+            if self.lists == self.n:
+                self.work()
+        return self.crm(environ, start_response)
+
+
+def test_T7_a_record_read_again_while_its_create_is_unclear_is_not_created_twice(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    crm = ZohoCrmEmulator(clock=clock)
+    for i in range(300):
+        crm.seed("Accounts", [{"Account_Name": f"Account {i:03d}", "Phone": f"+1 {i:03d}"}])
+        clock.advance(1)
+    in_order = sorted(crm.records("Accounts"), key=lambda r: (r["Modified_Time"], int(r["id"])))
+    edited = in_order[:4]
+
+    def edit() -> None:  # read on page 1, their insert answered 500; read again on page 2
+        for row in edited:
+            crm.change("Accounts", row["id"], {"Phone": f"new {row['id']}"})
+
+    lost = Faults(lose_answer=1.0, lose_kinds=frozenset({"insert"}), spare=frozenset({"token"}))
+    other = ZohoCrmEmulator(clock=clock, seed=1, faults=lost)
+    for prefix, emulator in (("ZOHO", crm), ("OTHER", other)):
+        monkeypatch.setenv(f"{prefix}_CLIENT_ID", emulator.client_id)
+        monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", emulator.client_secret)
+        monkeypatch.setenv(f"{prefix}_REFRESH_TOKEN", emulator.refresh_token)
+    Path("spec.yaml").write_text(ZOHO_TO_ZOHO)
+    transports = {
+        "crm": httpx.WSGITransport(app=EditWhilePaging(crm, 2, edit)),
+        "other": other.transport(),
+    }
+
+    report = run(transports=transports, clock=clock)
+
+    accounts = other.records("Accounts")
+    assert other.calls()["fault:lost"] >= 3  # every insert was made, then answered 500
+    assert report.status == "succeeded", report.error
+    names = Counter(a["Account_Name"] for a in accounts)
+    assert [n for n, count in names.items() if count > 1] == []
+    assert {a["Account_Name"]: a["Phone"] for a in accounts} == {
+        r["Account_Name"]: r["Phone"] for r in crm.records("Accounts")
+    }
+    assert report.flows[0].total("created") == 300
