@@ -8,6 +8,7 @@ internal and may change.
 from __future__ import annotations
 
 from integrate.connector import (
+    AMBIGUOUS,
     CREATE,
     GET,
     MOVE,
@@ -55,6 +56,7 @@ from integrate.secrets import Secret, reveal
 __version__ = "0.1.0"
 
 __all__ = [
+    "AMBIGUOUS",
     "AUTH_EXPIRED",
     "CREATE",
     "FAIL",

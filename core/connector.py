@@ -40,6 +40,11 @@ UPDATE = "update"
 UPSERT = "upsert"
 MOVE = "move"
 
+# The code of a write whose outcome is unknown: a create answered with a 5xx, or cut off by a
+# timeout or a reset after it was sent. The engine looks for such a record before it creates
+# it again (docs/state-and-guarantees.md).
+AMBIGUOUS = "AMBIGUOUS"
+
 
 @dataclass(frozen=True)
 class FieldInfo:
@@ -119,6 +124,11 @@ class WriteResult:
         cls, ref: int, error: str, code: str = "", *, retriable: bool = False
     ) -> WriteResult:
         return cls(ref=ref, ok=False, error=error, code=code, retriable=retriable)
+
+    @classmethod
+    def ambiguous(cls, ref: int, error: str) -> WriteResult:
+        """No clear answer: the record may or may not have been written."""
+        return cls(ref=ref, ok=False, error=error, code=AMBIGUOUS)
 
 
 @dataclass

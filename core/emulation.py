@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 import socketserver
 import threading
+import time
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -37,11 +38,19 @@ class Faults:
 
     rate_limit: float = 0.0  # answer 429
     retry_after: float | None = 1.0  # seconds in the 429's Retry-After (None: no header)
-    server_error: float = 0.0  # answer 500
+    server_error: float = 0.0  # answer `error_status` before doing anything
     truncate: float = 0.0  # cut the JSON body short (valid framing, broken JSON)
     latency: float = 0.0  # seconds added to every call (on the emulator's clock)
     # Call kinds the faults never touch (e.g. the token endpoint).
     spare: frozenset[str] = frozenset()
+    error_status: int = 500  # the status of server_error and lose_answer (500, 502, 503 ...)
+    # Answers lost after the call was carried out (the system did it; the client cannot tell):
+    # this fraction of the calls of `lose_kinds` (empty: every kind) is answered `error_status`,
+    # or, with `hang_after_commit`, gets its real answer only after that many real seconds (a
+    # served emulator: a client whose timeout is shorter sees a read timeout after the commit).
+    lose_answer: float = 0.0
+    hang_after_commit: float = 0.0
+    lose_kinds: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, value: Faults | Mapping[str, Any] | None) -> Faults:
@@ -52,8 +61,9 @@ class Faults:
         if isinstance(value, Faults):
             return value
         fields = dict(value)
-        if fields.get("spare"):
-            fields["spare"] = frozenset(fields["spare"])
+        for name in ("spare", "lose_kinds"):
+            if fields.get(name):
+                fields[name] = frozenset(fields[name])
         return cls(**fields)
 
 
@@ -140,6 +150,7 @@ class HttpEmulator(Emulator):
         from werkzeug.wrappers import Request
 
         request = Request(environ)
+        hang = 0.0
         with self.lock:
             kind = self.kind_of(request)
             refused = self._refusal(request, kind)
@@ -149,6 +160,14 @@ class HttpEmulator(Emulator):
                 answer = self.route(request)
                 kind = str(environ.get("integrate.kind", kind))
                 answer = self._cut(kind, answer)
+                if self._loses(kind):
+                    if self.faults.hang_after_commit > 0:
+                        hang = self.faults.hang_after_commit
+                        self.counts["fault:hang"] += 1
+                    else:
+                        answer = self.server_error(request)
+                        answer.status = self.faults.error_status
+                        self.counts["fault:lost"] += 1
             self.counts[kind] += 1
             self.log.append(
                 Logged(
@@ -162,6 +181,8 @@ class HttpEmulator(Emulator):
             )
         if self.faults.latency:
             self.clock.sleep(self.faults.latency)
+        if hang:
+            time.sleep(hang)  # real time, outside the lock: other calls go on meanwhile
         headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
         start_response(f"{answer.status} {_reason(answer.status)}", headers)
         return [answer.body]
@@ -179,9 +200,20 @@ class HttpEmulator(Emulator):
             self.counts["fault:429"] += 1
             return limited
         if roll < faults.rate_limit + faults.server_error:
-            self.counts["fault:500"] += 1
-            return self.server_error(request)
+            self.counts[f"fault:{faults.error_status}"] += 1
+            answer = self.server_error(request)
+            answer.status = faults.error_status
+            return answer
         return None
+
+    def _loses(self, kind: str) -> bool:
+        """Whether this call, carried out already, loses its answer (seeded)."""
+        faults = self.faults
+        if not faults.lose_answer or kind in faults.spare:
+            return False
+        if faults.lose_kinds and kind not in faults.lose_kinds:
+            return False
+        return self._fault_rng.random() < faults.lose_answer
 
     def _cut(self, kind: str, answer: Answer) -> Answer:
         """A body cut in half after the call was carried out (valid framing, broken JSON)."""

@@ -293,13 +293,15 @@ class HttpClient:
                     attempt, f"rate limited ({response.status_code})", retry_after(response)
                 )
                 continue
-            if verdict == RETRY and (idempotent or response.status_code == 503):
+            if verdict == RETRY and idempotent:
                 self._retry_or_raise(
                     attempt, f"server error {response.status_code}", retry_after(response)
                 )
                 continue
             if verdict == RETRY:
-                return response  # not safe to resend; the plugin reads what the server said
+                # Not safe to resend, a 503 included (it may have been carried out): the
+                # plugin reads what the server said (a create's outcome is then unknown).
+                return response
             self.stats.failures += 1
             raise ConnectorError(
                 f"{self.connection}: {method} {_where(url)} failed with {response.status_code}",

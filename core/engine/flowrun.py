@@ -20,6 +20,10 @@ from integrate.expressions import Expr
 from integrate.model import OBJECT_FIELD, Assign, Rule, SyncFlow
 from integrate.state import Held, Link
 
+if TYPE_CHECKING:
+    from integrate.engine.scratch import Candidate, Stash
+    from integrate.engine.unclear import UnclearCreate
+
 
 class Unkeyed(enum.Enum):
     """A match key not worked out yet (None is a key that is empty)."""
@@ -93,6 +97,9 @@ class FlowRun:
         self.claimed_keys: list[dict[str, str]] = [{}, {}]
         self.claimed_ids: list[dict[tuple[str, str], str]] = [{}, {}]
         self.final_cursors: dict[int, dict[str, Any]] = {}
+        # creates with no clear answer, to look for; (side, id) of those being looked for
+        self.unclear: dict[tuple[int, str], UnclearCreate] = {}
+        self.looking: set[tuple[str, str]] = set()
 
     def _fields_read(self, s: int) -> tuple[str, ...] | None:
         """The fields this flow needs of side s's records (None: all of them): everything its
@@ -269,6 +276,32 @@ class FlowRun:
     if TYPE_CHECKING:
         # Steps the parts provide to each other (SyncRun combines them).
         def _index(self, t: int, *, loader: Any = None) -> TargetIndex: ...
+        def _unclear_again(
+            self, s: int, obj: str, sid: str, record: Record, rules: RuleResult
+        ) -> None: ...
+        def _matched(
+            self,
+            s: int,
+            obj: str,
+            sid: str,
+            record: Record,
+            candidate: Candidate,
+            rules: RuleResult,
+            held: Held | None,
+            stash: Stash | None,
+        ) -> None: ...
+        def _unclear(
+            self,
+            s: int,
+            obj: str,
+            sid: str,
+            record: Record,
+            rules: RuleResult,
+            held: Held | None,
+            key: str | None,
+            t_obj: str,
+            result: WriteResult,
+        ) -> None: ...
         def _create(
             self,
             s: int,

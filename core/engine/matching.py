@@ -10,6 +10,7 @@ from integrate.connector import Page, Record
 from integrate.engine.flowrun import UNKEYED, FlowRun, RuleResult
 from integrate.engine.plan import QUEUE
 from integrate.engine.scratch import Candidate, Stash, TargetIndex
+from integrate.engine.unclear import NO_CLEAR_ANSWER
 from integrate.errors import PluginError, RecordError
 from integrate.model import OBJECT_FIELD
 from integrate.state import Held, Link
@@ -30,6 +31,9 @@ class Matching(FlowRun):
     ) -> None:
         t = 1 - s
         flow = self.flow
+        if (s, sid) in self.unclear:
+            self._unclear_again(s, obj, sid, record, rules)
+            return
         if flow.upsert_on and self.names[t] == "target":
             self._upsert(s, obj, sid, record, rules, held)
             return
@@ -79,6 +83,9 @@ class Matching(FlowRun):
                 held,
                 f"no matching record in {self.sides[t].ref.text} (unmatched: skip)",
             )
+        elif held is not None and held.kind == QUEUE and NO_CLEAR_ANSWER in held.reason:
+            # Its create may have been made: what the operator is asked to check stands.
+            self._hold(s, sid, record, QUEUE, held.reason)
         else:
             label, suggestions = self._candidates(s, t, record)
             reason = (

@@ -88,7 +88,7 @@ class FlowStats:
     def count(self, change: Change) -> None:
         direction = change.target_side or "-"
         self.outcomes.setdefault(direction, Counter())[_COLUMN_OF[change.outcome]] += 1
-        if change.outcome in (SKIP, DEFER, QUEUE, FAIL) and change.reason:
+        if change.reason:
             self.reasons[(change.outcome, change.reason)] += 1
 
     def total(self, column: str) -> int:

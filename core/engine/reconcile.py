@@ -4,12 +4,13 @@ and the writes that make both sides equal again (echo suppression by snapshots).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from integrate.connector import Record
 from integrate.engine.flowrun import FlowRun, RuleResult, SharedLink
 from integrate.engine.plan import QUEUE, UNCHANGED, Change
-from integrate.engine.values import pick, pick_all, same
+from integrate.engine.values import pick, pick_all, same, snapped
 from integrate.errors import RecordError
 from integrate.model import OBJECT_FIELD
 from integrate.state import Held, Link
@@ -77,15 +78,15 @@ class Reconciling(FlowRun):
             if not to_t:
                 s_changed = False
             elif s_fields:
-                s_changed = _differs(pick_all(record, s_fields), snap_s)
+                s_changed = _differs(pick_all(record, s_fields), snap_s, snapped)
             else:
-                s_changed = _differs(vals_t, snap_t)
+                s_changed = _differs(vals_t, snap_t, snapped)
             if not to_s:
                 t_changed = False
             elif t_fields and other is not None:
-                t_changed = _differs(pick_all(other, t_fields), snap_t)
+                t_changed = _differs(pick_all(other, t_fields), snap_t, snapped)
             else:
-                t_changed = _differs(vals_s, snap_s)
+                t_changed = _differs(vals_s, snap_s, snapped)
             if s_changed and t_changed:
                 assert other is not None
                 if not _differs(vals_t, other):
@@ -114,12 +115,13 @@ class Reconciling(FlowRun):
                 f"both sides changed {'; '.join(conflicts)} since the last sync (conflict: queue)",
             )
             return
-        current_t = other if other is not None else snap_t
+        # What side t holds now: its fresh record, else what the link last saw of it.
+        current_t, value_t = (other, pick) if other is not None else (snap_t, snapped)
         current_s = record
         diff_t = {
-            f: (pick(current_t, f), v)
+            f: (value_t(current_t, f), v)
             for f, v in write_t.items()
-            if not same(pick(current_t, f), v)
+            if not same(value_t(current_t, f), v)
         }
         diff_s = {
             f: (pick(current_s, f), v)
@@ -205,7 +207,10 @@ def _instant(value: Any) -> float:
     return moment.timestamp()
 
 
-def _differs(values: dict[str, Any], current: Any) -> bool:
+def _differs(
+    values: dict[str, Any], current: Any, value_at: Callable[[Any, str], Any] = pick
+) -> bool:
+    """Whether any of `values` differs from `current` (a record; with `snapped`, a snapshot)."""
     if current is None:
         return True
-    return any(not same(v, pick(current, f)) for f, v in values.items())
+    return any(not same(v, value_at(current, f)) for f, v in values.items())

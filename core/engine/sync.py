@@ -16,6 +16,7 @@ from integrate.engine.matching import Matching
 from integrate.engine.plan import QUEUE, SKIP, FlowStats
 from integrate.engine.reconcile import Reconciling
 from integrate.engine.scratch import Stash
+from integrate.engine.unclear import Settling
 from integrate.engine.values import truthy, with_lets
 from integrate.engine.writes import Writing
 from integrate.errors import RecordError
@@ -23,7 +24,7 @@ from integrate.model import OBJECT_FIELD
 from integrate.state import Held, Link
 
 
-class SyncRun(Matching, Reconciling, Writing):
+class SyncRun(Matching, Reconciling, Writing, Settling):
     """One run of one sync flow."""
 
     def run(self) -> FlowStats:
@@ -36,6 +37,7 @@ class SyncRun(Matching, Reconciling, Writing):
             self._stream(0, stash=stash)
             self._drain(1, stash)
         self.writer.flush_all()
+        self._settle()
         with self.store.transaction():
             for index, cursors in self.final_cursors.items():
                 self._save_cursor(index, cursors)

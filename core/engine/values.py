@@ -41,7 +41,14 @@ def pick(record: Mapping[str, Any], path: str) -> Any:
 
 
 def pick_all(record: Mapping[str, Any], paths: Iterable[str]) -> dict[str, Any]:
+    """The values at these paths, flat: keyed by the path (the shape of a link's snapshot)."""
     return {p: pick(record, p) for p in paths}
+
+
+def snapped(snapshot: Mapping[str, Any], path: str) -> Any:
+    """A field's value in a link's snapshot. Snapshots are flat, keyed by the field's path,
+    so `udf_fields.udf_char1` is one key there, not a way into nested values."""
+    return snapshot.get(path)
 
 
 def same(a: Any, b: Any) -> bool:

@@ -12,8 +12,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrate.connector import Connector, WriteItem, WriteResult
+from integrate.connector import AMBIGUOUS, CREATE, Connector, WriteItem, WriteResult
 from integrate.engine.values import nest
+from integrate.errors import ConnectorError
 from integrate.state import StateStore
 
 Commit = Callable[[WriteResult], None]
@@ -125,7 +126,14 @@ class Writer:
             results = [self._simulate(item, op) for item in items]
         elif op in _WRITES:
             self.write_calls += 1
-            results = queue.connector.write(obj, op, items)
+            try:
+                results = queue.connector.write(obj, op, items)
+            except ConnectorError as exc:
+                if op != CREATE or exc.code != AMBIGUOUS:
+                    raise
+                # Cut off after it was sent: any of these may have been made. The flow looks
+                # for them before it creates them again; the run goes on.
+                results = [WriteResult.ambiguous(item.ref, str(exc)) for item in items]
         else:
             self.write_calls += 1
             results = queue.connector.act(obj, op, items)

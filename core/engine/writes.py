@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrate.connector import MOVE, UPSERT, Record, WriteResult
+from integrate.connector import AMBIGUOUS, MOVE, UPSERT, Record, WriteResult
 from integrate.engine.flowrun import UNKEYED, FlowRun, RuleResult, SharedLink, Unkeyed
 from integrate.engine.plan import CREATE, UPDATE, Change
 from integrate.engine.values import nest, pick, pick_all
@@ -59,6 +59,10 @@ class Writing(FlowRun):
         id_field = self.ctx.info(side_t.ref.connection, t_obj).id_field
 
         def commit(result: WriteResult) -> None:
+            if result.code == AMBIGUOUS and not result.ok:
+                # Maybe made: looked for before anything else takes its key (unclear.py).
+                self._unclear(s, obj, sid, record, rules, held, key, t_obj, result)
+                return
             if key is not None:
                 self.claimed_keys[t].pop(key, None)
             if not result.ok:

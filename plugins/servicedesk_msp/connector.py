@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from integrate import (
+    AMBIGUOUS,
     AUTH_EXPIRED,
     CREATE,
     FAIL,
@@ -313,9 +314,15 @@ class ServiceDeskMspConnector(Connector):
     def call(
         self, method: str, module: str, *, kind: str, label: str, path: str = "", **kwargs: Any
     ) -> Any:
+        response = self._send(method, module, kind=kind, label=label, path=path, **kwargs)
+        return self._json(response, method, module)
+
+    def _send(
+        self, method: str, module: str, *, kind: str, label: str, path: str = "", **kwargs: Any
+    ) -> httpx.Response:
         url = f"{self.api}/{module}{f'/{path}' if path else ''}"
         try:
-            response = self.http.request(
+            return self.http.request(
                 method, url, kind=kind, label=label, expect_json=True, **kwargs
             )
         except ConnectorError as exc:
@@ -326,6 +333,8 @@ class ServiceDeskMspConnector(Connector):
                     code="BAD_KEY",
                 ) from exc
             raise
+
+    def _json(self, response: httpx.Response, method: str, module: str) -> Any:
         try:
             return response.json()
         except ValueError as exc:
@@ -426,9 +435,11 @@ class ServiceDeskMspConnector(Connector):
             values = _outgoing(object, item.values, self.accounts_module)
             form = {"input_data": json.dumps({entity: values})}
             if operation == CREATE:
-                body = self.call(
-                    "POST", module, kind="write", label="create", data=form, idempotent=False
-                )
+                created = self._create(module, form, item.ref)
+                if isinstance(created, WriteResult):
+                    results.append(created)
+                    continue
+                body = created
             else:
                 if item.id is None:
                     results.append(
@@ -451,6 +462,24 @@ class ServiceDeskMspConnector(Connector):
                 )
             )
         return results
+
+    def _create(self, module: str, form: dict[str, str], ref: int) -> Any:
+        """The answer to one create, or an ambiguous result when there is none to trust: a
+        5xx, or a timeout or reset after the request was sent (SDP has no upsert, so the
+        engine looks for the record before it creates it again)."""
+        try:
+            response = self._send(
+                "POST", module, kind="write", label="create", data=form, idempotent=False
+            )
+        except ConnectorError as exc:
+            if exc.code != AMBIGUOUS:
+                raise
+            return WriteResult.ambiguous(ref, str(exc))
+        if response.status_code >= 500:
+            return WriteResult.ambiguous(
+                ref, f"ServiceDesk Plus answered {response.status_code} to the create"
+            )
+        return self._json(response, "POST", module)
 
     # ---- authorisation (cloud) ------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Writing to Zoho CRM: insert, update and upsert 100 records a call, each record's own
 result read from `data[]` (never from the HTTP status: 201, 200, 207 and 400 all carry
-per-record results), and lead conversion for a record that moves from Leads to Contacts."""
+per-record results), and lead conversion for a record that moves from Leads to Contacts.
+An insert answered 5xx without per-record results is ambiguous (it may have been carried
+out): every record of it says so, and the engine looks for them before inserting again."""
 
 from __future__ import annotations
 
@@ -76,8 +78,16 @@ class ZohoWrites:
             response = self.call(
                 "POST", f"{module}/upsert", kind="write", label="upsert", json=body, idempotent=True
             )
-        payload = response.json() if response.content else {}
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:  # a 5xx page from a gateway, not Zoho's JSON
+            payload = {}
         data = payload.get("data") if isinstance(payload, dict) else None
+        if operation == CREATE and response.status_code >= 500 and not isinstance(data, list):
+            # An insert is not resent by the HTTP layer: what it made, if anything, is unknown.
+            code = payload.get("code", "") if isinstance(payload, dict) else ""
+            said = f"Zoho answered {response.status_code}{f' {code}' if code else ''} to the insert"
+            return [WriteResult.ambiguous(item.ref, said) for item in items]
         if not isinstance(data, list):
             raise self.error(response, f"writing {module}")
         results = []

@@ -411,6 +411,39 @@ def test_two_way_conflict_newest_wins(cli: Any, workdir: Path) -> None:
     assert read_jsonl(workdir / "right/contacts.jsonl")[0]["tel"] == "from-right"
 
 
+def test_two_way_nested_fields_settle_a_full_refresh_writes_nothing(
+    cli: Any, workdir: Path
+) -> None:
+    # D3 with dotted fields on both sides: the link keeps `address.city` as one key.
+    spec = TWO_WAY.replace(
+        "      - {left: phone, right: tel}",
+        "      - {left: phone, right: tel}\n      - {left: address.city, right: location.town}",
+    )
+    Path("spec.yaml").write_text(spec)
+    person = {"id": "L1", "email": "a@x.test", "phone": "1", "name": "A B", "state": "lead"}
+    write_jsonl(
+        workdir / "left/people.jsonl",
+        [{**person, "address": {"city": "Leeds"}, "modified": "2024-01-01"}],
+    )
+    write_jsonl(workdir / "right/contacts.jsonl", [])
+    assert cli("run", "spec.yaml").exit_code == 0
+    assert read_jsonl(workdir / "right/contacts.jsonl")[0]["location"] == {"town": "Leeds"}
+    assert cli("run", "spec.yaml").exit_code == 0  # reads the created record back once
+    left = read_jsonl(workdir / "left/people.jsonl")
+    left[0].update({"phone": "2", "modified": now()})
+    write_jsonl(workdir / "left/people.jsonl", left)
+
+    result = cli("run", "spec.yaml", "--plan")
+
+    assert result.exit_code == 0, result.output
+    [line] = [row for row in result.stdout.splitlines() if ": update " in row]
+    assert line.endswith('{tel: "1" → "2"}')
+    for _ in range(2):
+        code, report = run_json(cli, "spec.yaml", "--full-refresh")
+        assert code == 0
+        assert (totals(report, "people")["updated"], totals(report, "people")["read"]) == (0, 2)
+
+
 def test_one_way_object_direction_overrides_field_directions(cli: Any, workdir: Path) -> None:
     # CS-5: the object-level one-way direction supersedes a pair's own direction.
     spec = TWO_WAY.replace(

@@ -372,3 +372,15 @@ def test_connector_context_limits_override_plugin_defaults() -> None:
     assert http.policy.max_attempts == 2
     with pytest.raises(BudgetExhausted):
         http.request("GET", "https://api.example/x")
+
+
+def test_a_5xx_to_a_post_is_handed_back_not_resent_503_included() -> None:
+    # A create answered 503 may have been carried out: resending it blindly can duplicate.
+    for status in (500, 503):
+        handle, seen, clock = script(httpx.Response(status), httpx.Response(201))
+        http = client(handle, clock)
+
+        response = http.request("POST", "https://api.example/x", json={"a": 1})
+
+        assert response.status_code == status
+        assert len(seen) == 1
