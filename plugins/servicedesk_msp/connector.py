@@ -36,6 +36,7 @@ from integrate import (
     WriteItem,
     WriteResult,
     consent_url,
+    path_segment,
     reveal,
     token_classifier,
 )
@@ -311,9 +312,11 @@ class ServiceDeskMspConnector(Connector):
     # ---- calls --------------------------------------------------------------------------
 
     def call(
-        self, method: str, module: str, *, kind: str, label: str, path: str = "", **kwargs: Any
+        self, method: str, module: str, *, kind: str, label: str, id: str = "", **kwargs: Any
     ) -> Any:
-        url = f"{self.api}/{module}{f'/{path}' if path else ''}"
+        """One API call to a module, or to one record of it. The id comes from data or an
+        operator (`--map-to`): it is sent as one escaped path segment, never as a path."""
+        url = f"{self.api}/{path_segment(module)}{f'/{path_segment(id)}' if id else ''}"
         try:
             response = self.http.request(
                 method, url, kind=kind, label=label, expect_json=True, **kwargs
@@ -382,7 +385,9 @@ class ServiceDeskMspConnector(Connector):
         module = self.module(object)
         out: list[Record] = []
         for id in ids:
-            body = self.call("GET", module, kind="read", label="get", path=str(id))
+            if str(id) == "":
+                continue  # names no record (and an empty segment would list them all)
+            body = self.call("GET", module, kind="read", label="get", id=str(id))
             if failure(body) is None and isinstance(body.get(ENTITY[module]), dict):
                 out.append(_plain(body[ENTITY[module]]))
         return out
@@ -430,13 +435,13 @@ class ServiceDeskMspConnector(Connector):
                     "POST", module, kind="write", label="create", data=form, idempotent=False
                 )
             else:
-                if item.id is None:
+                if item.id is None or str(item.id) == "":
                     results.append(
                         WriteResult.failure(item.ref, "an update needs the record's id", "NO_ID")
                     )
                     continue
                 body = self.call(
-                    "PUT", module, kind="write", label="update", path=str(item.id), data=form
+                    "PUT", module, kind="write", label="update", id=str(item.id), data=form
                 )
             failed = failure(body)
             stored = body.get(entity) if isinstance(body, dict) else None

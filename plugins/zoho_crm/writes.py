@@ -24,7 +24,13 @@ class ZohoWrites:
         config: Mapping[str, Any]
 
         def call(
-            self, method: str, path: str, *, kind: str = ..., label: str = ..., **kwargs: Any
+            self,
+            method: str,
+            path: str | tuple[str, ...],
+            *,
+            kind: str = ...,
+            label: str = ...,
+            **kwargs: Any,
         ) -> httpx.Response: ...
 
         def error(self, response: httpx.Response, what: str) -> ConnectorError: ...
@@ -74,7 +80,7 @@ class ZohoWrites:
             if keys:
                 body["duplicate_check_fields"] = keys
             response = self.call(
-                "POST", f"{module}/upsert", kind="write", label="upsert", json=body, idempotent=True
+                "POST", (module, "upsert"), kind="write", label="upsert", json=body, idempotent=True
             )
         payload = response.json() if response.content else {}
         data = payload.get("data") if isinstance(payload, dict) else None
@@ -116,7 +122,7 @@ class ZohoWrites:
             }
             response = self.call(
                 "POST",
-                f"Leads/{item.id}/actions/convert",
+                ("Leads", item.id, "actions", "convert"),
                 kind="write",
                 label="convert",
                 json=body,
