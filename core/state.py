@@ -242,7 +242,7 @@ class StateStore:
 
     # ---- runs ---------------------------------------------------------------------------
 
-    def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, str]) -> int:
+    def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, Any]) -> int:
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO runs(integration, status, trigger, dry_run, started_at, plugins)"
@@ -261,8 +261,8 @@ class StateStore:
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT run_id, status, trigger, dry_run, started_at, finished_at, stats, message"
-            " FROM runs WHERE integration = ? ORDER BY run_id DESC LIMIT ?",
+            "SELECT run_id, status, trigger, dry_run, started_at, finished_at, stats, message,"
+            " plugins FROM runs WHERE integration = ? ORDER BY run_id DESC LIMIT ?",
             (self.integration, limit),
         ).fetchall()
         keys = (
@@ -274,11 +274,13 @@ class StateStore:
             "finished_at",
             "stats",
             "message",
+            "plugins",
         )
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
             item["stats"] = loads(item["stats"])
+            item["plugins"] = loads(item["plugins"])
             out.append(item)
         return out
 

@@ -234,8 +234,12 @@ class _Progress:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
 def plugins(as_json: bool) -> None:
-    """List installed plugins: name, version, status and the objects they offer."""
-    from integrate.plugins import BLOCK_ENV
+    """List installed plugins: name, version, status and the objects they offer.
+
+    A plugin that INTEGRATE_PLUGINS does not list (or INTEGRATE_BLOCK_PLUGINS names) shows as
+    blocked, with why; it was never imported.
+    """
+    from integrate.plugins import ALLOW_ENV, BLOCK_ENV
 
     found = _plugins()
     rows: list[dict[str, Any]] = []
@@ -275,7 +279,11 @@ def plugins(as_json: bool) -> None:
             row["name"], row["version"], status, objects, "yes" if row["emulator"] else "no"
         )
     console().print(table)
-    console().print(f"block plugins with {BLOCK_ENV}=name,name (or * for all)", markup=False)
+    console().print(
+        f"load only listed plugins with {ALLOW_ENV}=name,name (integrate-sync's own always load); "
+        f"block plugins with {BLOCK_ENV}=name,name (or * for all)",
+        markup=False,
+    )
 
 
 @main.command()

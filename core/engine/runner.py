@@ -286,9 +286,12 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             progress=options.progress,
         )
         check_against_plugins(spec, ctx, selected)
-        versions = {c.plugin: c.version for c in connectors.values()}
+        # where each loaded plugin came from (distribution, version, file hash), for audits
+        origins: dict[str, Any] = plugins.provenance()
+        for connector in connectors.values():
+            origins.setdefault(connector.plugin, {}).setdefault("version", connector.version)
         ctx.run_id = store.start_run(
-            trigger=options.trigger, dry_run=options.dry_run, plugins=versions
+            trigger=options.trigger, dry_run=options.dry_run, plugins=origins
         )
         report.run_id = ctx.run_id
         _bind(spec, ctx)
