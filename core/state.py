@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from integrate.errors import RunLocked, StateError
+from integrate.permissions import private_file, private_folder, tighten, tighten_fd
 from integrate.secrets import REDACTOR
 
 SCHEMA_VERSION = 1
@@ -164,9 +165,14 @@ class StateStore:
         self.path = Path(path) if str(path) != ":memory:" else None
         self._lock_file: int | None = None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The file holds access tokens and copies of records: the user's alone (0600 in
+            # a 0700 folder). Created before SQLite opens it, which gives -wal/-shm its mode.
+            private_folder(self.path.parent)
             if lock:
                 self._acquire_lock()
+            private_file(self.path)
+            for suffix in ("-wal", "-shm"):
+                tighten(self.path.with_name(self.path.name + suffix))
         target = str(self.path) if self.path is not None else ":memory:"
         try:
             self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
@@ -203,6 +209,7 @@ class StateStore:
         assert self.path is not None
         lock_path = self.path.with_name(f"{self.path.name}.{self.integration}.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        tighten_fd(fd, lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -16,6 +16,7 @@ from integrate.engine.plan import Change
 from integrate.engine.scratch import Scratch
 from integrate.errors import PluginError
 from integrate.model import Spec
+from integrate.permissions import private_folder, tighten_fd
 from integrate.secrets import REDACTOR
 from integrate.state import StateStore, now
 
@@ -35,8 +36,9 @@ class FailureSink:
         if self.dry_run or self.path is None:
             return
         if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self.path.parent)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            tighten_fd(fd, self.path)  # records, redacted, but still the systems' data
             self._file = os.fdopen(fd, "ab")
         line = {"time": now(), "integration": self.integration, **entry}
         self._file.write(orjson.dumps(REDACTOR.redact_data(line), default=str) + b"\n")
