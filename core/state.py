@@ -19,6 +19,7 @@ import orjson
 from integrate.errors import RunLocked, StateError
 from integrate.permissions import private_file, private_folder, tighten, tighten_fd
 from integrate.secrets import REDACTOR
+from integrate.statecheck import check_integrity, state_error, translating
 
 SCHEMA_VERSION = 1
 
@@ -157,12 +158,19 @@ class Held:
     last_seen: str
 
 
+@translating
 class StateStore:
-    """State of one integration in one SQLite file."""
+    """State of one integration in one SQLite file. Every sqlite3 error of its methods is a
+    StateError naming the file and saying what to do."""
 
-    def __init__(self, path: str | Path, integration: str, *, lock: bool = False):
+    def __init__(
+        self, path: str | Path, integration: str, *, lock: bool = False, check: bool = False
+    ):
+        """`lock`: take the integration's run lock (and mark runs left `running` by a process
+        that died as interrupted); `check`: check the file's integrity first (runs do)."""
         self.integration = integration
         self.path = Path(path) if str(path) != ":memory:" else None
+        self.file = str(path)  # named in errors
         self._lock_file: int | None = None
         if self.path is not None:
             # The file holds access tokens and copies of records: the user's alone (0600 in
@@ -180,13 +188,19 @@ class StateStore:
             if self.path is not None:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = FULL")
+            if check:
+                check_integrity(self.db, target)
             self.db.executescript(_SCHEMA)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"cannot open the state file {target}: {exc}") from exc
+            self._release_lock()
+            raise state_error(target, exc) from exc
+        except StateError:
+            self._release_lock()
+            raise
         self._in_tx = False
         self._tx_time = ""  # one timestamp for every row a transaction writes
         # links saved in this transaction, written together (in order) at commit and before
@@ -195,14 +209,25 @@ class StateStore:
 
     @classmethod
     def snapshot(cls, path: Path | None, integration: str) -> StateStore:
-        """An in-memory copy of a state file (for --dry-run: nothing is written to disk)."""
+        """An in-memory copy of a state file (for --dry-run: nothing is written to disk),
+        checked like the file a run opens."""
         store = cls(":memory:", integration)
         if path is not None and path.exists():
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            store.file = str(path)
             try:
-                source.backup(store.db)
-            finally:
-                source.close()
+                source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    source.backup(store.db)
+                finally:
+                    source.close()
+            except sqlite3.DatabaseError as exc:
+                store.close()
+                raise state_error(path, exc) from exc
+            try:
+                check_integrity(store.db, path)
+            except StateError:
+                store.close()
+                raise
         return store
 
     def _acquire_lock(self) -> None:
@@ -220,7 +245,12 @@ class StateStore:
         self._lock_file = fd
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
@@ -232,20 +262,31 @@ class StateStore:
         if self._in_tx:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise state_error(self.file, exc) from exc
         self._in_tx = True
         self._tx_time = now()
         try:
             yield
-            self._save_links()
+            try:
+                self._save_links()
+                self.db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise state_error(self.file, exc) from exc
         except BaseException:
             self._new_links.clear()
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
-        else:
-            self.db.execute("COMMIT")
         finally:
             self._in_tx = False
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on a full disk)."""
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.db.execute("ROLLBACK")
 
     # ---- runs ---------------------------------------------------------------------------
 

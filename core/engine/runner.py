@@ -25,6 +25,7 @@ from integrate.errors import (
     Location,
     PluginError,
     ProblemList,
+    StateError,
     UsageError,
 )
 from integrate.http import Clock, SystemClock
@@ -265,7 +266,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
     if options.dry_run:
         store = StateStore.snapshot(state_path, spec.name)
     else:
-        store = StateStore(state_path, spec.name, lock=True)
+        store = StateStore(state_path, spec.name, lock=True, check=True)
     resolver = options.resolver or Resolver(base=spec.path.parent)
     connectors: dict[str, Connector] = {}
     scratch = Scratch()
@@ -321,14 +322,20 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
                 report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
                 store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
                 raise
-        report.notices.extend(_notices(store, report))
+        if not isinstance(error, StateError):  # a state file that failed is not read again
+            report.notices.extend(_notices(store, report))
         report.status = (
             FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
         )
         report.error = str(error) if error is not None else ""
         report.seconds = time.monotonic() - started
         report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
-        store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
+        try:
+            store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
+        except StateError:
+            if not isinstance(error, StateError):
+                raise
+            # the state file's own failure is what the operator needs to hear, not this one
         if error is not None:
             raise RunFailed(f"the run stopped: {error}", report) from error
         return report
