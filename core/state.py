@@ -22,6 +22,10 @@ from integrate.secrets import REDACTOR
 from integrate.statecheck import check_integrity, state_error, translating
 
 SCHEMA_VERSION = 1
+ORPHANED = (
+    "its process ended before the run did (killed?); marked interrupted by the next run "
+    "that took the lock. Its committed batches stand; the next run carried on from there"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -195,6 +199,14 @@ class StateStore:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            if lock:
+                # The lock was free, so a run of this integration still `running` lost its
+                # process (SIGKILL, a crash, a power cut): it ended, interrupted.
+                self.db.execute(
+                    "UPDATE runs SET status = 'interrupted', message = ?"
+                    " WHERE integration = ? AND status = 'running'",
+                    (ORPHANED, integration),
+                )
         except sqlite3.DatabaseError as exc:
             self._release_lock()
             raise state_error(target, exc) from exc

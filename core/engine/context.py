@@ -14,6 +14,7 @@ import orjson
 from integrate.connector import Connector, ObjectInfo, Record
 from integrate.engine.plan import Change
 from integrate.engine.scratch import Scratch
+from integrate.engine.stop import StopRequest
 from integrate.errors import PluginError, StateError
 from integrate.model import Spec
 from integrate.permissions import private_folder, tighten_fd
@@ -72,6 +73,7 @@ class RunContext:
     only_held: bool = False
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
+    stop: StopRequest = field(default_factory=StopRequest)  # looked at between pages
     _infos: dict[tuple[str, str], ObjectInfo] = field(default_factory=dict)
 
     def info(self, connection: str, obj: str) -> ObjectInfo:
