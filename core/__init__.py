@@ -52,6 +52,7 @@ from integrate.http import (
 )
 from integrate.oauth import OAuth2, TokenCache, consent_url, token_classifier
 from integrate.secrets import Secret, reveal
+from integrate.urls import path_segment
 
 __version__ = "0.1.0"
 
@@ -99,6 +100,7 @@ __all__ = [
     "__version__",
     "consent_url",
     "hookimpl",
+    "path_segment",
     "retry_after",
     "reveal",
     "token_classifier",

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 import orjson
 
@@ -69,12 +70,17 @@ class Faults:
 
 @dataclass
 class Logged:
+    """One call the emulator received. `path` is percent-decoded, as the vendor's router
+    sees it; `raw_path` is the path exactly as the client sent it (query left out), so a
+    test can tell an escaped `/` (`%2F`) inside one segment from a real one."""
+
     at: float
     method: str
     host: str
     path: str
     kind: str
     status: int
+    raw_path: str = ""
 
 
 @dataclass
@@ -177,6 +183,7 @@ class HttpEmulator(Emulator):
                     request.path,
                     kind,
                     answer.status,
+                    _raw_path(environ),
                 )
             )
         if self.faults.latency:
@@ -229,9 +236,9 @@ class HttpEmulator(Emulator):
     # ---- Emulator -----------------------------------------------------------------------
 
     def transport(self) -> httpx.BaseTransport:
-        import httpx
-
-        return httpx.WSGITransport(app=self)
+        """The in-process transport: httpx's WSGI transport, plus the raw request path in
+        `REQUEST_URI` as a real server gives it (httpx's puts only the decoded path)."""
+        return _raw_path_transport(self)
 
     def calls(self) -> Mapping[str, int]:
         return dict(self.counts)
@@ -264,6 +271,32 @@ class HttpEmulator(Emulator):
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+
+
+def _raw_path(environ: Mapping[str, Any]) -> str:
+    """The request's path as sent, before percent-decoding: from `REQUEST_URI` (werkzeug's
+    server and the in-process transport set it), else re-encoded from `PATH_INFO`."""
+    uri = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if uri:
+        path = str(uri).split("?", 1)[0]
+        return urlsplit(path).path if "://" in path else path
+    return quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")))
+
+
+def _raw_path_transport(app: HttpEmulator) -> httpx.BaseTransport:
+    import httpx
+
+    class RawPathTransport(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            uri = request.url.raw_path.decode("ascii")
+
+            def with_uri(environ: dict[str, Any], start_response: StartResponse) -> Any:
+                environ["REQUEST_URI"] = uri
+                return app(environ, start_response)
+
+            return httpx.WSGITransport(app=with_uri).handle_request(request)
+
+    return RawPathTransport()
 
 
 def _reason(status: int) -> str:

@@ -1,10 +1,12 @@
 """The plugin manager factory: finds plugins through the `integrate` entry-point group,
-tolerates broken ones (a warning, not a crash), honours a block list, and collects what
-they register."""
+tolerates broken ones (a warning, not a crash), honours an allow list and a block list (a
+plugin left out is never imported), and collects what they register."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata as md
+import importlib.util
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +30,10 @@ _HOOKS = (
 )
 EMULATORS_HOOK = "integrate_register_emulators"
 BLOCK_ENV = "INTEGRATE_BLOCK_PLUGINS"
+ALLOW_ENV = "INTEGRATE_PLUGINS"
+# The distribution of the core and its built-in plugins: always allowed (never blocked by
+# INTEGRATE_PLUGINS; INTEGRATE_BLOCK_PLUGINS still blocks them).
+OWN_DISTRIBUTION = "integrate-sync"
 
 
 @dataclass
@@ -39,8 +45,19 @@ class PluginInfo:
     distribution: str = ""
     version: str = ""
     status: str = "loaded"  # loaded | blocked | failed
-    error: str = ""
+    error: str = ""  # why it failed, or why it is blocked
     connectors: list[str] = field(default_factory=list)
+
+    def provenance(self) -> dict[str, str]:
+        """Where the loaded plugin came from, for the run history: distribution, version,
+        module and the SHA-256 of the module's file (its entry point's module only)."""
+        module = self.module.split(":", 1)[0]
+        return {
+            "distribution": self.distribution,
+            "version": self.version,
+            "module": module,
+            "sha256": _file_hash(module),
+        }
 
 
 @dataclass
@@ -84,10 +101,55 @@ class Plugins:
     def config_schemas(self) -> dict[str, Mapping[str, Any]]:
         return {name: cls.config_schema for name, cls in self.connectors.items()}
 
+    def provenance(self) -> dict[str, dict[str, str]]:
+        """Every loaded plugin's origin by name (see PluginInfo.provenance)."""
+        return {i.name: i.provenance() for i in self.infos if i.status == "loaded"}
+
 
 def blocked_names(environ: Mapping[str, str] | None = None) -> set[str]:
     raw = (environ if environ is not None else os.environ).get(BLOCK_ENV, "")
     return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def allowed_names(environ: Mapping[str, str] | None = None) -> set[str] | None:
+    """The entry-point names INTEGRATE_PLUGINS allows; None when it is not set (all are).
+    Set but empty allows only the plugins of integrate-sync itself."""
+    raw = (environ if environ is not None else os.environ).get(ALLOW_ENV)
+    if raw is None:
+        return None
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _why_blocked(name: str, distribution: str, blocked: set[str], allowed: set[str] | None) -> str:
+    """Why an entry-point plugin must not be imported, or "" when it may be."""
+    if name in blocked or "*" in blocked:
+        return f"named by {BLOCK_ENV}; it was not imported"
+    if allowed is not None and name not in allowed:
+        if _canonical(distribution) == OWN_DISTRIBUTION:
+            return ""
+        listed = ", ".join(sorted(allowed)) or "nothing"
+        return f"not listed in {ALLOW_ENV} ({listed}); it was not imported"
+    return ""
+
+
+def _file_hash(module: str) -> str:
+    """SHA-256 of a module's file, found without importing anything ("" if it has none)."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return ""
+    origin = spec.origin if spec is not None else None
+    if not origin or not os.path.isfile(origin):
+        return ""
+    try:
+        with open(origin, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
 
 
 def make_plugins(
@@ -95,12 +157,16 @@ def make_plugins(
     entry_points: bool = True,
     extra: Iterable[tuple[str, object]] = (),
     block: Iterable[str] | None = None,
+    allow: Iterable[str] | None = None,
 ) -> Plugins:
-    """Build a fresh plugin manager (never a global): entry-point plugins unless blocked
-    (`INTEGRATE_BLOCK_PLUGINS=name,...`, or `*` for all), plus `extra` (name, plugin) pairs."""
+    """Build a fresh plugin manager (never a global): entry-point plugins that are allowed
+    (`INTEGRATE_PLUGINS=name,...` when set; integrate-sync's own always) and not blocked
+    (`INTEGRATE_BLOCK_PLUGINS=name,...`, or `*` for all), plus `extra` (name, plugin) pairs.
+    A plugin left out is never imported: its module's code does not run."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     blocked = set(block) if block is not None else blocked_names()
+    allowed = set(allow) if allow is not None else allowed_names()
     infos: list[PluginInfo] = []
     warnings: list[str] = []
 
@@ -115,8 +181,10 @@ def make_plugins(
                 version=dist.version if dist else "",
             )
             infos.append(info)
-            if ep.name in blocked or "*" in blocked:
+            why = _why_blocked(ep.name, info.distribution, blocked, allowed)
+            if why:
                 info.status = "blocked"
+                info.error = why
                 continue
             try:
                 plugin = ep.load()

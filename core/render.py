@@ -99,6 +99,7 @@ def print_report(report: RunReport, out: Console) -> None:
         "succeeded": "[green]succeeded[/]",
         "completed_with_errors": "[yellow]completed with errors[/]",
         "failed": "[red]failed[/]",
+        "interrupted": "[yellow]interrupted[/]",
     }.get(report.status, report.status)
     verb = "planned" if report.dry_run else "finished"
     out.print(f"{verb}: {status} in {report.seconds:.2f}s")

@@ -17,6 +17,7 @@ from integrate.emulator import Emulator
 from integrate.engine.runner import RunOptions, state_dir
 from integrate.errors import PluginError
 from integrate.model import Spec
+from integrate.permissions import private_folder, tighten, tighten_tree
 from integrate.plugins import Plugins
 from integrate.spectest import emulated_options, plain_config, seed
 
@@ -42,6 +43,7 @@ def opened(
     folder = sandbox_dir(spec)
     if fresh and folder.exists():
         shutil.rmtree(folder)
+    private_folder(folder)
     known = (folder / READY).exists()
     emulators: dict[str, Emulator] = {}
     try:
@@ -66,6 +68,7 @@ def opened(
                 )
             _save(folder, emulators)
             (folder / READY).write_bytes(orjson.dumps({"spec": spec.name}))
+            tighten(folder / READY)
         yield emulators
         _save(folder, emulators)
     finally:
@@ -92,8 +95,10 @@ def sandboxed(
 def _save(folder: Path, emulators: dict[str, Emulator]) -> None:
     for alias, emulator in emulators.items():
         target = folder / alias
-        target.mkdir(parents=True, exist_ok=True)
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
         emulator.save(target)
+    # what the plugins' emulators wrote (with their own modes) is the user's alone too
+    tighten_tree(folder)
 
 
 def _records(data: tuple[dict[str, Any], ...] | Path) -> list[dict[str, Any]]:

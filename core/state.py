@@ -17,9 +17,15 @@ from typing import Any
 import orjson
 
 from integrate.errors import RunLocked, StateError
+from integrate.permissions import private_file, private_folder, tighten, tighten_fd
 from integrate.secrets import REDACTOR
+from integrate.statecheck import check_integrity, state_error, translating
 
 SCHEMA_VERSION = 1
+ORPHANED = (
+    "its process ended before the run did (killed?); marked interrupted by the next run "
+    "that took the lock. Its committed batches stand; the next run carried on from there"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
@@ -156,17 +162,29 @@ class Held:
     last_seen: str
 
 
+@translating
 class StateStore:
-    """State of one integration in one SQLite file."""
+    """State of one integration in one SQLite file. Every sqlite3 error of its methods is a
+    StateError naming the file and saying what to do."""
 
-    def __init__(self, path: str | Path, integration: str, *, lock: bool = False):
+    def __init__(
+        self, path: str | Path, integration: str, *, lock: bool = False, check: bool = False
+    ):
+        """`lock`: take the integration's run lock (and mark runs left `running` by a process
+        that died as interrupted); `check`: check the file's integrity first (runs do)."""
         self.integration = integration
         self.path = Path(path) if str(path) != ":memory:" else None
+        self.file = str(path)  # named in errors
         self._lock_file: int | None = None
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The file holds access tokens and copies of records: the user's alone (0600 in
+            # a 0700 folder). Created before SQLite opens it, which gives -wal/-shm its mode.
+            private_folder(self.path.parent)
             if lock:
                 self._acquire_lock()
+            private_file(self.path)
+            for suffix in ("-wal", "-shm"):
+                tighten(self.path.with_name(self.path.name + suffix))
         target = str(self.path) if self.path is not None else ":memory:"
         try:
             self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
@@ -174,13 +192,27 @@ class StateStore:
             if self.path is not None:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = FULL")
+            if check:
+                check_integrity(self.db, target)
             self.db.executescript(_SCHEMA)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            if lock:
+                # The lock was free, so a run of this integration still `running` lost its
+                # process (SIGKILL, a crash, a power cut): it ended, interrupted.
+                self.db.execute(
+                    "UPDATE runs SET status = 'interrupted', message = ?"
+                    " WHERE integration = ? AND status = 'running'",
+                    (ORPHANED, integration),
+                )
         except sqlite3.DatabaseError as exc:
-            raise StateError(f"cannot open the state file {target}: {exc}") from exc
+            self._release_lock()
+            raise state_error(target, exc) from exc
+        except StateError:
+            self._release_lock()
+            raise
         self._in_tx = False
         self._tx_time = ""  # one timestamp for every row a transaction writes
         # links saved in this transaction, written together (in order) at commit and before
@@ -189,20 +221,32 @@ class StateStore:
 
     @classmethod
     def snapshot(cls, path: Path | None, integration: str) -> StateStore:
-        """An in-memory copy of a state file (for --dry-run: nothing is written to disk)."""
+        """An in-memory copy of a state file (for --dry-run: nothing is written to disk),
+        checked like the file a run opens."""
         store = cls(":memory:", integration)
         if path is not None and path.exists():
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            store.file = str(path)
             try:
-                source.backup(store.db)
-            finally:
-                source.close()
+                source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                try:
+                    source.backup(store.db)
+                finally:
+                    source.close()
+            except sqlite3.DatabaseError as exc:
+                store.close()
+                raise state_error(path, exc) from exc
+            try:
+                check_integrity(store.db, path)
+            except StateError:
+                store.close()
+                raise
         return store
 
     def _acquire_lock(self) -> None:
         assert self.path is not None
         lock_path = self.path.with_name(f"{self.path.name}.{self.integration}.lock")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        tighten_fd(fd, lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -213,7 +257,12 @@ class StateStore:
         self._lock_file = fd
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._lock_file is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_UN)
             os.close(self._lock_file)
@@ -225,24 +274,35 @@ class StateStore:
         if self._in_tx:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise state_error(self.file, exc) from exc
         self._in_tx = True
         self._tx_time = now()
         try:
             yield
-            self._save_links()
+            try:
+                self._save_links()
+                self.db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                raise state_error(self.file, exc) from exc
         except BaseException:
             self._new_links.clear()
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
-        else:
-            self.db.execute("COMMIT")
         finally:
             self._in_tx = False
 
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on a full disk)."""
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self.db.execute("ROLLBACK")
+
     # ---- runs ---------------------------------------------------------------------------
 
-    def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, str]) -> int:
+    def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, Any]) -> int:
         with self.transaction():
             cur = self.db.execute(
                 "INSERT INTO runs(integration, status, trigger, dry_run, started_at, plugins)"
@@ -261,8 +321,8 @@ class StateStore:
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT run_id, status, trigger, dry_run, started_at, finished_at, stats, message"
-            " FROM runs WHERE integration = ? ORDER BY run_id DESC LIMIT ?",
+            "SELECT run_id, status, trigger, dry_run, started_at, finished_at, stats, message,"
+            " plugins FROM runs WHERE integration = ? ORDER BY run_id DESC LIMIT ?",
             (self.integration, limit),
         ).fetchall()
         keys = (
@@ -274,11 +334,13 @@ class StateStore:
             "finished_at",
             "stats",
             "message",
+            "plugins",
         )
         out = []
         for row in rows:
             item = dict(zip(keys, row, strict=True))
             item["stats"] = loads(item["stats"])
+            item["plugins"] = loads(item["plugins"])
             out.append(item)
         return out
 

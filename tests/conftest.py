@@ -30,6 +30,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("INTEGRATE_HOME", str(tmp_path / ".integrate"))
     monkeypatch.delenv("INTEGRATE_BLOCK_PLUGINS", raising=False)
+    monkeypatch.delenv("INTEGRATE_PLUGINS", raising=False)
     return tmp_path
 
 

@@ -318,23 +318,31 @@ def failures_retry(
 ) -> None:
     """Try the failed records again now, without reading anything new."""
     from integrate.engine import RunFailed, RunOptions, run_spec
+    from integrate.engine.stop import StopRequest, stopping_on_signals
 
     plugins = _plugins()
     spec = _spec(spec_path, plugins, strict_env=not sandbox)
-    settings: dict[str, Any] = {"flows": flows or None, "only_held": True, "trigger": "retry"}
+    stop = StopRequest()  # SIGINT/SIGTERM stop it cleanly, as they stop `integrate run`
+    settings: dict[str, Any] = {
+        "flows": flows or None,
+        "only_held": True,
+        "trigger": "retry",
+        "stop": stop,
+    }
     try:
-        if sandbox:
-            from integrate.sandbox import sandboxed
+        with stopping_on_signals(stop):
+            if sandbox:
+                from integrate.sandbox import sandboxed
 
-            with sandboxed(spec, plugins, **settings) as options:
+                with sandboxed(spec, plugins, **settings) as options:
+                    report = run_spec(spec, plugins, options)
+            else:
+                options = RunOptions(
+                    state_path=Path(state_file) if state_file else None,
+                    failures_path=Path(failures_file) if failures_file else None,
+                    **settings,
+                )
                 report = run_spec(spec, plugins, options)
-        else:
-            options = RunOptions(
-                state_path=Path(state_file) if state_file else None,
-                failures_path=Path(failures_file) if failures_file else None,
-                **settings,
-            )
-            report = run_spec(spec, plugins, options)
     except RunFailed as exc:
         _print_run(exc.report, [], 0, as_json)
         _fail(exc)

@@ -119,7 +119,8 @@ def run(
     (no credentials needed), seeded with the spec's `sandbox` demo data; the emulated data and
     the sandbox's own state are kept between sandbox commands until --fresh.
     """
-    from integrate.engine import RunFailed, RunOptions, run_spec
+    from integrate.engine import RunFailed
+    from integrate.engine.stop import StopRequest, stopping_on_signals
     from integrate.render import change_line, console
 
     if fresh and not sandbox:
@@ -137,26 +138,18 @@ def run(
             lines.append("")
 
     progress = _Progress(err)
+    stop = StopRequest()  # SIGINT/SIGTERM: stop at the next safe point, recorded `interrupted`
     settings: dict[str, Any] = {
         "dry_run": dry_run,
         "flows": flows or None,
         "full_refresh": full_refresh,
         "observer": observe if dry_run or show_plan else None,
         "progress": progress.update,
+        "stop": stop,
     }
     try:
-        if sandbox:
-            from integrate.sandbox import sandboxed
-
-            with sandboxed(spec, plugins, fresh=fresh, **settings) as options:
-                report = run_spec(spec, plugins, options)
-        else:
-            options = RunOptions(
-                state_path=Path(state) if state else None,
-                failures_path=Path(failures) if failures else None,
-                **settings,
-            )
-            report = run_spec(spec, plugins, options)
+        with stopping_on_signals(stop):
+            report = _run_now(spec, plugins, sandbox, fresh, state, failures, settings)
     except RunFailed as exc:
         progress.done()
         _print_run(exc.report, lines, plan_limit, as_json)
@@ -166,6 +159,30 @@ def run(
     if sandbox and not as_json:
         _sandbox_hints(spec_path, report)
     sys.exit(EXIT_RECORDS_FAILED if report.failed_records and not dry_run else EXIT_OK)
+
+
+def _run_now(
+    spec: Any,
+    plugins: Any,
+    sandbox: bool,
+    fresh: bool,
+    state: str | None,
+    failures: str | None,
+    settings: dict[str, Any],
+) -> Any:
+    from integrate.engine import RunOptions, run_spec
+
+    if sandbox:
+        from integrate.sandbox import sandboxed
+
+        with sandboxed(spec, plugins, fresh=fresh, **settings) as options:
+            return run_spec(spec, plugins, options)
+    options = RunOptions(
+        state_path=Path(state) if state else None,
+        failures_path=Path(failures) if failures else None,
+        **settings,
+    )
+    return run_spec(spec, plugins, options)
 
 
 def _sandbox_hints(spec_path: str, report: Any) -> None:
@@ -234,8 +251,12 @@ class _Progress:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
 def plugins(as_json: bool) -> None:
-    """List installed plugins: name, version, status and the objects they offer."""
-    from integrate.plugins import BLOCK_ENV
+    """List installed plugins: name, version, status and the objects they offer.
+
+    A plugin that INTEGRATE_PLUGINS does not list (or INTEGRATE_BLOCK_PLUGINS names) shows as
+    blocked, with why; it was never imported.
+    """
+    from integrate.plugins import ALLOW_ENV, BLOCK_ENV
 
     found = _plugins()
     rows: list[dict[str, Any]] = []
@@ -275,7 +296,11 @@ def plugins(as_json: bool) -> None:
             row["name"], row["version"], status, objects, "yes" if row["emulator"] else "no"
         )
     console().print(table)
-    console().print(f"block plugins with {BLOCK_ENV}=name,name (or * for all)", markup=False)
+    console().print(
+        f"load only listed plugins with {ALLOW_ENV}=name,name (integrate-sync's own always load); "
+        f"block plugins with {BLOCK_ENV}=name,name (or * for all)",
+        markup=False,
+    )
 
 
 @main.command()

@@ -14,8 +14,10 @@ import orjson
 from integrate.connector import Connector, ObjectInfo, Record
 from integrate.engine.plan import Change
 from integrate.engine.scratch import Scratch
-from integrate.errors import PluginError
+from integrate.engine.stop import StopRequest
+from integrate.errors import PluginError, StateError
 from integrate.model import Spec
+from integrate.permissions import private_folder, tighten_fd
 from integrate.secrets import REDACTOR
 from integrate.state import StateStore, now
 
@@ -34,14 +36,23 @@ class FailureSink:
         self.count += 1
         if self.dry_run or self.path is None:
             return
-        if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._file = os.fdopen(fd, "ab")
         line = {"time": now(), "integration": self.integration, **entry}
-        self._file.write(orjson.dumps(REDACTOR.redact_data(line), default=str) + b"\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        data = orjson.dumps(REDACTOR.redact_data(line), default=str) + b"\n"
+        try:
+            if self._file is None:
+                private_folder(self.path.parent)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                tighten_fd(fd, self.path)  # records, redacted, but still the systems' data
+                self._file = os.fdopen(fd, "ab")
+            self._file.write(data)
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as exc:
+            raise StateError(
+                f"cannot write the failed-records file {self.path}: {exc.strerror or exc}; "
+                "check the disk's free space and the folder's permissions, then run again "
+                "(the failures of this batch were not recorded in the state either)"
+            ) from exc
 
     def close(self) -> None:
         if self._file is not None:
@@ -62,6 +73,7 @@ class RunContext:
     only_held: bool = False
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
+    stop: StopRequest = field(default_factory=StopRequest)  # looked at between pages
     _infos: dict[tuple[str, str], ObjectInfo] = field(default_factory=dict)
 
     def info(self, connection: str, obj: str) -> ObjectInfo:

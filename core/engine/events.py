@@ -52,6 +52,7 @@ class EventRun:
             info = self.ctx.info(self.flow.source.connection, obj)
             size = min(self.flow.common.page_size or info.page_size, info.page_size)
             for page in self.connector.read(obj, since=saved.get(obj), page_size=size):
+                self.ctx.stop.check()  # a safe point: between pages
                 self.stats.read[SIDE] += len(page.records)
                 if self.ctx.progress is not None:
                     source = f"{self.flow.source.connection}.{obj}"

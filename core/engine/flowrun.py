@@ -140,6 +140,7 @@ class FlowRun:
                 obj, since=saved.get(obj), fields=self.read_fields[s], page_size=page_size
             )
             for page in pages:
+                self.ctx.stop.check()  # a safe point: between pages
                 if side.ref.multi:
                     for record in page.records:
                         record[OBJECT_FIELD] = obj

@@ -3,6 +3,7 @@ plugins allow, run each flow in order, and keep the run in history."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import time
@@ -18,6 +19,7 @@ from integrate.engine.events import EventRun
 from integrate.engine.lookup import LookupCache
 from integrate.engine.plan import FAIL, QUEUE, Change, FlowStats
 from integrate.engine.scratch import Scratch
+from integrate.engine.stop import Interrupted, StopNow, StopRequest
 from integrate.engine.sync import SyncRun
 from integrate.engine.writer import Writer
 from integrate.errors import (
@@ -25,6 +27,7 @@ from integrate.errors import (
     Location,
     PluginError,
     ProblemList,
+    StateError,
     UsageError,
 )
 from integrate.http import Clock, SystemClock
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
 SUCCEEDED = "succeeded"
 WITH_ERRORS = "completed_with_errors"
 FAILED = "failed"
+INTERRUPTED = "interrupted"  # stopped by SIGINT/SIGTERM, or its process died (marked later)
 
 
 @dataclass
@@ -57,6 +61,8 @@ class RunOptions:
     clock: Clock = field(default_factory=SystemClock)
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
+    # asked to stop by a signal (see engine.stop.stopping_on_signals)
+    stop: StopRequest = field(default_factory=StopRequest)
 
 
 @dataclass
@@ -102,6 +108,14 @@ class RunFailed(IntegrateError):
     def __init__(self, message: str, report: RunReport):
         super().__init__(message)
         self.report = report
+
+
+class RunInterrupted(RunFailed):
+    """A signal stopped the run; it is recorded `interrupted` (exit 128 + the signal)."""
+
+    def __init__(self, error: Interrupted, report: RunReport):
+        super().__init__(f"the run was {error}", report)
+        self.exit_code = error.exit_code
 
 
 def state_dir() -> Path:
@@ -265,7 +279,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
     if options.dry_run:
         store = StateStore.snapshot(state_path, spec.name)
     else:
-        store = StateStore(state_path, spec.name, lock=True)
+        store = StateStore(state_path, spec.name, lock=True, check=True)
     resolver = options.resolver or Resolver(base=spec.path.parent)
     connectors: dict[str, Connector] = {}
     scratch = Scratch()
@@ -284,51 +298,48 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             only_held=options.only_held,
             observer=options.observer,
             progress=options.progress,
+            stop=options.stop,
         )
         check_against_plugins(spec, ctx, selected)
-        versions = {c.plugin: c.version for c in connectors.values()}
+        # where each loaded plugin came from (distribution, version, file hash), for audits
+        origins: dict[str, Any] = plugins.provenance()
+        for connector in connectors.values():
+            origins.setdefault(connector.plugin, {}).setdefault("version", connector.version)
         ctx.run_id = store.start_run(
-            trigger=options.trigger, dry_run=options.dry_run, plugins=versions
+            trigger=options.trigger, dry_run=options.dry_run, plugins=origins
         )
         report.run_id = ctx.run_id
         _bind(spec, ctx)
-        error: Exception | None = None
-        for name in selected:
-            flow = spec.flows[name]
-            if not flow.common.enabled:
-                report.flows.append(FlowStats(name, disabled=True))
-                continue
-            spec.binding.extra["flow"] = name
-            spec.binding.lookup = LookupCache(ctx).lookup
-            writer = Writer(store, dry_run=options.dry_run)
-            runner: SyncRun | EventRun = (
-                SyncRun(ctx, flow, writer)
-                if isinstance(flow, SyncFlow)
-                else EventRun(ctx, flow, writer)
-            )
-            report.flows.append(runner.stats)
-            try:
-                runner.run()
-            except IntegrateError as exc:
-                error = exc
-                break
-            except Exception as exc:
-                # A bug: keep the traceback, but never leave the run "running" in history.
-                report.error = f"internal error: {type(exc).__name__}: {exc}"
-                report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
-                store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
-                raise
-        report.notices.extend(_notices(store, report))
-        report.status = (
-            FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
-        )
+        error = _run_flows(spec, ctx, selected, options, report)
+        if not isinstance(error, StateError):  # a state file that failed is not read again
+            report.notices.extend(_notices(store, report))
+        if isinstance(error, Interrupted):
+            report.status = INTERRUPTED
+        elif error is not None:
+            report.status = FAILED
+        else:
+            report.status = WITH_ERRORS if report.failed_records else SUCCEEDED
         report.error = str(error) if error is not None else ""
         report.seconds = time.monotonic() - started
         report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
-        store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
+        try:
+            store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
+        except StateError:
+            if not isinstance(error, StateError):
+                raise
+            # the state file's own failure is what the operator needs to hear, not this one
+        if isinstance(error, Interrupted):
+            raise RunInterrupted(error, report) from error
         if error is not None:
             raise RunFailed(f"the run stopped: {error}", report) from error
         return report
+    except StopNow as exc:  # a second signal outside the flows (while starting or finishing)
+        stopped = Interrupted(exc.signum, at_once=True)
+        report.status, report.error = INTERRUPTED, str(stopped)
+        if report.run_id is not None:  # else, or if this fails, the next run marks the row
+            with contextlib.suppress(StateError):
+                store.finish_run(report.run_id, INTERRUPTED, report.as_dict(), report.error)
+        raise RunInterrupted(stopped, report) from None
     finally:
         for connector in connectors.values():
             connector.close()
@@ -337,6 +348,42 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         sink.close()
         scratch.close()
         store.close()
+
+
+def _run_flows(
+    spec: Spec, ctx: RunContext, selected: list[str], options: RunOptions, report: RunReport
+) -> IntegrateError | None:
+    """Run the selected flows in order until one fails or a signal stops the run; returns
+    what stopped it. A stop asked for is honoured between flows, pages and batches."""
+    for name in selected:
+        flow = spec.flows[name]
+        try:
+            options.stop.check()
+            if not flow.common.enabled:
+                report.flows.append(FlowStats(name, disabled=True))
+                continue
+            spec.binding.extra["flow"] = name
+            spec.binding.lookup = LookupCache(ctx).lookup
+            writer = Writer(ctx.store, dry_run=options.dry_run, stop=options.stop)
+            runner: SyncRun | EventRun = (
+                SyncRun(ctx, flow, writer)
+                if isinstance(flow, SyncFlow)
+                else EventRun(ctx, flow, writer)
+            )
+            report.flows.append(runner.stats)
+            runner.run()
+        except IntegrateError as exc:
+            return exc
+        except StopNow as exc:
+            return Interrupted(exc.signum, at_once=True)
+        except Exception as exc:
+            # A bug: keep the traceback, but never leave the run "running" in history.
+            assert ctx.run_id is not None
+            report.error = f"internal error: {type(exc).__name__}: {exc}"
+            report.calls = {a: c.context.stats.as_dict() for a, c in ctx.connectors.items()}
+            ctx.store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
+            raise
+    return None
 
 
 def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:

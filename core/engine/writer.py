@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrate.connector import AMBIGUOUS, CREATE, Connector, WriteItem, WriteResult
+from integrate.engine.stop import StopRequest
 from integrate.engine.values import nest
 from integrate.errors import ConnectorError
 from integrate.state import StateStore
@@ -42,9 +43,10 @@ class _Queue:
 class Writer:
     """Queues writes per (side, object, operation) and flushes them in batches."""
 
-    def __init__(self, store: StateStore, *, dry_run: bool):
+    def __init__(self, store: StateStore, *, dry_run: bool, stop: StopRequest | None = None):
         self.store = store
         self.dry_run = dry_run
+        self.stop = stop  # a stop asked for is honoured after each committed batch
         self.queues: dict[tuple[str, str, str], _Queue] = {}
         self._seq = itertools.count(1)
         self._refs = itertools.count(1)
@@ -172,3 +174,5 @@ class Writer:
                     del self._sources[job.source]
         self._state_ops = []
         self._checkpoints = [cp for cp in self._checkpoints if cp not in ready]
+        if done and self.stop is not None:
+            self.stop.check()  # a safe point: the batch is written and committed

@@ -19,20 +19,24 @@ fill in the few methods that know your system:
             return {"name": f"Renamed {n}"}
 
 pytest then runs: reading every page, an incremental read after changes, records changed
-between page fetches (none may be lost), a write at the batch limit, per-record errors that fail only their rows, and — for HTTP plugins whose
-emulator can do it (`supports_auth`, `supports_faults`) — recovery from an expired token and
-from rate limiting, waiting at least what Retry-After asked.
+between page fetches (none may be lost), a write at the batch limit, per-record errors that
+fail only their rows, ids holding `/`, `?`, `#` or `..` that name no other record (by `get` and
+by an update; for HTTP emulators the request log shows no call reached another path), and —
+for HTTP plugins whose emulator can do it (`supports_auth`, `supports_faults`) — recovery from
+an expired token and from rate limiting, waiting at least what Retry-After asked.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import pytest
 
-from integrate.connector import Connector, ConnectorContext, Record, WriteItem
+from integrate.connector import GET, UPDATE, Connector, ConnectorContext, Record, WriteItem
 from integrate.emulation import HttpEmulator
 from integrate.emulator import Emulator
 from integrate.http import FakeClock
@@ -123,6 +127,36 @@ class ConnectorContract(ABC):
 
     def seed(self, emulator: Emulator, count: int, start: int = 0) -> list[Record]:
         return emulator.seed(self.object_name, [self.make_record(start + i) for i in range(count)])
+
+    def hostile_ids(self, victim: str, other: str) -> list[str]:
+        """Ids that try to leave their place in a URL and name `victim` instead: a `/` with
+        dot segments, a query, a fragment, bare dot segments, an escape already there, a
+        list separator."""
+        return [
+            f"../{victim}",
+            f"{other}/../{victim}",
+            f"./{victim}",
+            f"{victim}?x=1",
+            f"{victim}#x",
+            "..",
+            ".",
+            f"..%2F{victim}",
+            f"{victim},{other}",
+        ]
+
+    @staticmethod
+    def reached(emulator: Emulator, call: Callable[[], Any], id: str) -> tuple[Any, set[str]]:
+        """What `call` returned, and the paths its requests reached ("METHOD /path", the id's
+        own segment written `{id}`), from an HTTP emulator's request log (else none)."""
+        log = emulator.log if isinstance(emulator, HttpEmulator) else None
+        start = len(log) if log is not None else 0
+        result = call()
+        paths = set()
+        for logged in log[start:] if log is not None else []:
+            segments = logged.raw_path.split("/")
+            shape = "/".join("{id}" if unquote(seg) == id else seg for seg in segments)
+            paths.add(f"{logged.method} {shape}")
+        return result, paths
 
     # ---- the contract -------------------------------------------------------------------
 
@@ -225,6 +259,64 @@ class ConnectorContract(ABC):
         assert [r.ok for r in results] == [True, False, True, True, False, True]
         assert all(r.code and r.error for r in results if not r.ok)
         assert len(emulator.records(self.object_name)) == before + 4
+
+    def test_ids_name_their_own_record_only(self, emulator: Emulator, connector: Connector) -> None:
+        """`get` by an id that holds a path, a query or dot segments finds nothing, and
+        reaches no path that a plain unknown id does not."""
+        info = connector.describe(self.object_name)
+        if not info.supports(GET):
+            pytest.skip("this object is not read by id")
+        obj, field = self.object_name, info.id_field
+        real, victim = (str(r[field]) for r in self.seed(emulator, 2))
+        hostile = self.hostile_ids(victim, real)
+        unknown = "contract-no-such-id"
+        self.reached(emulator, lambda: connector.get(obj, [unknown]), unknown)  # warm up
+        _none, allowed = self.reached(emulator, lambda: connector.get(obj, [unknown]), unknown)
+
+        for id in hostile:
+            found, paths = self.reached(emulator, partial(connector.get, obj, [id]), id)
+            assert [str(r.get(field)) for r in found] == [], f"get({id!r}) found another record"
+            assert paths <= allowed, f"get({id!r}) reached {sorted(paths - allowed)}"
+        both = connector.get(obj, [*hostile, real])
+        assert [str(r.get(field)) for r in both] == [real]
+
+    def test_an_update_by_a_hostile_id_fails_alone(
+        self, emulator: Emulator, connector: Connector
+    ) -> None:
+        """Updates by such ids fail row by row; the record updated beside them changes, no
+        other record does, and no call reaches another path."""
+        info = connector.describe(self.object_name)
+        if not info.supports(UPDATE):
+            pytest.skip("this object is not updated")
+        obj, field = self.object_name, info.id_field
+        real, victim = (str(r[field]) for r in self.seed(emulator, 2))
+        hostile = self.hostile_ids(victim, real)
+        unknown = "contract-no-such-id"
+
+        def update(ids: list[str]) -> Any:
+            items = [
+                WriteItem(ref=n, values=self.change_values(n), id=i) for n, i in enumerate(ids)
+            ]
+            return connector.write(obj, UPDATE, items)
+
+        update([unknown])  # warm up (field lists, tokens)
+        _failed, allowed = self.reached(emulator, lambda: update([unknown]), unknown)
+        before = {str(r[field]): r for r in emulator.records(obj)}
+        reached: set[str] = set()
+        for id in hostile:
+            _result, paths = self.reached(emulator, partial(update, [id]), id)
+            reached |= paths - allowed
+
+        results = update([*hostile, real])
+
+        assert reached == set(), f"updates reached {sorted(reached)}"
+        assert [r.ok for r in results] == [False] * len(hostile) + [True]
+        assert all(r.code and r.error for r in results[:-1]), [r.error for r in results]
+        after = {str(r[field]): r for r in emulator.records(obj)}
+        assert {k: v for k, v in after.items() if k != real} == {
+            k: v for k, v in before.items() if k != real
+        }, "an update by a hostile id changed another record"
+        assert after[real] != before[real]
 
     def test_an_expired_token_is_refreshed_once(
         self, emulator: Emulator, connector: Connector

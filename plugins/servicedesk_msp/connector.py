@@ -37,6 +37,7 @@ from integrate import (
     WriteItem,
     WriteResult,
     consent_url,
+    path_segment,
     reveal,
     token_classifier,
 )
@@ -312,15 +313,17 @@ class ServiceDeskMspConnector(Connector):
     # ---- calls --------------------------------------------------------------------------
 
     def call(
-        self, method: str, module: str, *, kind: str, label: str, path: str = "", **kwargs: Any
+        self, method: str, module: str, *, kind: str, label: str, id: str = "", **kwargs: Any
     ) -> Any:
-        response = self._send(method, module, kind=kind, label=label, path=path, **kwargs)
+        """One API call to a module, or to one record of it. The id comes from data or an
+        operator (`--map-to`): it is sent as one escaped path segment, never as a path."""
+        response = self._send(method, module, kind=kind, label=label, id=id, **kwargs)
         return self._json(response, method, module)
 
     def _send(
-        self, method: str, module: str, *, kind: str, label: str, path: str = "", **kwargs: Any
+        self, method: str, module: str, *, kind: str, label: str, id: str = "", **kwargs: Any
     ) -> httpx.Response:
-        url = f"{self.api}/{module}{f'/{path}' if path else ''}"
+        url = f"{self.api}/{path_segment(module)}{f'/{path_segment(id)}' if id else ''}"
         try:
             return self.http.request(
                 method, url, kind=kind, label=label, expect_json=True, **kwargs
@@ -391,7 +394,9 @@ class ServiceDeskMspConnector(Connector):
         module = self.module(object)
         out: list[Record] = []
         for id in ids:
-            body = self.call("GET", module, kind="read", label="get", path=str(id))
+            if str(id) == "":
+                continue  # names no record (and an empty segment would list them all)
+            body = self.call("GET", module, kind="read", label="get", id=str(id))
             if failure(body) is None and isinstance(body.get(ENTITY[module]), dict):
                 out.append(_plain(body[ENTITY[module]]))
         return out
@@ -441,13 +446,13 @@ class ServiceDeskMspConnector(Connector):
                     continue
                 body = created
             else:
-                if item.id is None:
+                if item.id is None or str(item.id) == "":
                     results.append(
                         WriteResult.failure(item.ref, "an update needs the record's id", "NO_ID")
                     )
                     continue
                 body = self.call(
-                    "PUT", module, kind="write", label="update", path=str(item.id), data=form
+                    "PUT", module, kind="write", label="update", id=str(item.id), data=form
                 )
             failed = failure(body)
             stored = body.get(entity) if isinstance(body, dict) else None

@@ -35,6 +35,7 @@ from integrate import (
     Record,
     RetryPolicy,
     consent_url,
+    path_segment,
     reveal,
     token_classifier,
 )
@@ -200,9 +201,18 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
         return domain
 
     def call(
-        self, method: str, path: str, *, kind: str = "read", label: str = "", **kwargs: Any
+        self,
+        method: str,
+        path: str | tuple[str, ...],
+        *,
+        kind: str = "read",
+        label: str = "",
+        **kwargs: Any,
     ) -> httpx.Response:
-        url = f"{self.api_domain}{API}/{path.lstrip('/')}"
+        """One API call. `path` is one segment (a module name) or a tuple of segments; each
+        is escaped, so a module name or an id from data never reaches another path."""
+        segments = (path,) if isinstance(path, str) else path
+        url = f"{self.api_domain}{API}/{'/'.join(path_segment(p) for p in segments)}"
         return self.http.request(method, url, kind=kind, label=label, expect_json=True, **kwargs)
 
     def error(self, response: httpx.Response, what: str) -> ConnectorError:
@@ -233,7 +243,7 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
 
     def _module_names(self) -> set[str]:
         if self._modules is None:
-            response = self.call("GET", "settings/modules", label="modules")
+            response = self.call("GET", ("settings", "modules"), label="modules")
             if response.status_code != 200:
                 raise self.error(response, "listing modules")
             self._modules = {
@@ -248,7 +258,7 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
         found = self._catalogues.get(module)
         if found is None:
             response = self.call(
-                "GET", "settings/fields", label="fields", params={"module": module}
+                "GET", ("settings", "fields"), label="fields", params={"module": module}
             )
             if response.status_code == 204:
                 found = {}
@@ -393,7 +403,9 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
             ]
         chunks = self._field_chunks(object, fields)
         out: list[Record] = []
-        id_list = [str(i) for i in ids]
+        # Zoho reads `ids` as a comma-separated list: an id with a comma (or none at all)
+        # names no one record, so it is not sent (it would fetch other records).
+        id_list = [str(i) for i in ids if str(i) and "," not in str(i)]
         for start in range(0, len(id_list), 100):
             part = id_list[start : start + 100]
             response = self.call(

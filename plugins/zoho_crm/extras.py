@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from integrate import ConnectorError, Page, Record
+from integrate import ConnectorError, Page, Record, path_segment
 
 if TYPE_CHECKING:
     import httpx
@@ -47,7 +47,13 @@ class ZohoExtras:
         context: ConnectorContext
 
         def call(
-            self, method: str, path: str, *, kind: str = ..., label: str = ..., **kwargs: Any
+            self,
+            method: str,
+            path: str | tuple[str, ...],
+            *,
+            kind: str = ...,
+            label: str = ...,
+            **kwargs: Any,
         ) -> httpx.Response: ...
 
         def error(self, response: httpx.Response, what: str) -> ConnectorError: ...
@@ -73,7 +79,7 @@ class ZohoExtras:
                 params["page_token"] = token
             else:
                 params["page"] = page
-            response = self.call("GET", f"{object}/{id}/{related}", label="related", params=params)
+            response = self.call("GET", (object, id, related), label="related", params=params)
             if response.status_code in (204, 304):
                 return
             if response.status_code != 200:
@@ -91,7 +97,8 @@ class ZohoExtras:
         self, object: str, id: str, attachment_id: str, *, limit: int = MAX_ATTACHMENT
     ) -> Iterator[bytes]:
         """An attachment's bytes, streamed; stops with an error past `limit` bytes."""
-        url = f"{self.api_domain}/crm/v8/{object}/{id}/Attachments/{attachment_id}"
+        path = "/".join(path_segment(p) for p in (object, id, "Attachments", attachment_id))
+        url = f"{self.api_domain}/crm/v8/{path}"
         http = self.context.http_client()
         headers = self.http_headers()
         with http.stream("GET", url, headers=headers) as response:
@@ -130,7 +137,7 @@ class ZohoExtras:
         while True:
             response = self.call(
                 "GET",
-                f"{object}/deleted",
+                (object, "deleted"),
                 label="deleted",
                 params={"type": "all", "page": page, "per_page": 200},
                 headers=headers,
@@ -157,7 +164,7 @@ class ZohoExtras:
         page = 1
         while True:
             params = {"criteria": query, "page": page, "per_page": 200}
-            response = self.call("GET", f"{object}/search", label="search", params=params)
+            response = self.call("GET", (object, "search"), label="search", params=params)
             if response.status_code in (204, 304):
                 return out
             if response.status_code != 200:
@@ -197,7 +204,7 @@ class ZohoExtras:
             ]
         }
         response = self.call(
-            "POST", "actions/watch", kind="write", label="watch", json=body, idempotent=True
+            "POST", ("actions", "watch"), kind="write", label="watch", json=body, idempotent=True
         )
         answer = response.json().get("watch", [{}])[0] if response.content else {}
         if answer.get("status") != "success":
@@ -225,7 +232,7 @@ class ZohoExtras:
                 }
             ]
         }
-        response = self.call("PUT", "actions/watch", kind="write", label="watch", json=body)
+        response = self.call("PUT", ("actions", "watch"), kind="write", label="watch", json=body)
         answer = response.json().get("watch", [{}])[0] if response.content else {}
         if answer.get("status") != "success":
             raise self.error(response, "renewing notifications")
@@ -235,7 +242,7 @@ class ZohoExtras:
     def unsubscribe(self, channel_ids: Sequence[str]) -> None:
         response = self.call(
             "DELETE",
-            "actions/watch",
+            ("actions", "watch"),
             kind="write",
             label="watch",
             params={"channel_ids": ",".join(channel_ids)},

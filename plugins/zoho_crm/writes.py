@@ -26,7 +26,13 @@ class ZohoWrites:
         config: Mapping[str, Any]
 
         def call(
-            self, method: str, path: str, *, kind: str = ..., label: str = ..., **kwargs: Any
+            self,
+            method: str,
+            path: str | tuple[str, ...],
+            *,
+            kind: str = ...,
+            label: str = ...,
+            **kwargs: Any,
         ) -> httpx.Response: ...
 
         def error(self, response: httpx.Response, what: str) -> ConnectorError: ...
@@ -76,7 +82,7 @@ class ZohoWrites:
             if keys:
                 body["duplicate_check_fields"] = keys
             response = self.call(
-                "POST", f"{module}/upsert", kind="write", label="upsert", json=body, idempotent=True
+                "POST", (module, "upsert"), kind="write", label="upsert", json=body, idempotent=True
             )
         try:
             payload = response.json() if response.content else {}
@@ -126,7 +132,7 @@ class ZohoWrites:
             }
             response = self.call(
                 "POST",
-                f"Leads/{item.id}/actions/convert",
+                ("Leads", item.id, "actions", "convert"),
                 kind="write",
                 label="convert",
                 json=body,

@@ -14,7 +14,7 @@ import pytest
 
 from integrate import Connector, Function, ObjectInfo, Page, PluginError, WriteResult, hookimpl
 from integrate.connector import WriteItem
-from integrate.plugins import BLOCK_ENV, make_plugins
+from integrate.plugins import ALLOW_ENV, BLOCK_ENV, allowed_names, make_plugins
 from integrate_files import FilesConnector, FilesEmulator
 
 # The connectors the built-in plugins register through the entry-point group.
@@ -24,6 +24,7 @@ BUILT_IN = ("files", "servicedesk_msp", "zoho_crm")
 @pytest.fixture(autouse=True)
 def _no_block_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(BLOCK_ENV, raising=False)
+    monkeypatch.delenv(ALLOW_ENV, raising=False)
 
 
 class _Base(Connector):
@@ -287,6 +288,51 @@ def test_a_blocked_entry_point_is_never_imported(
     assert not canary.exists()
     assert [i.status for i in plugins.infos if i.name == "nosy"] == ["blocked"]
     assert plugins.warnings == []
+
+
+def test_the_allow_list_leaves_unlisted_entry_points_unimported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary = tmp_path / "imported"
+    _install_entry_point(
+        tmp_path, "nosy", "fake_nosy_allow", f"open({str(canary)!r}, 'w').close()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(ALLOW_ENV, " zoho_crm ,,other")
+
+    plugins = make_plugins()
+
+    assert not canary.exists()
+    status = {i.name: (i.status, i.error) for i in plugins.infos}
+    assert status["nosy"] == (
+        "blocked",
+        "not listed in INTEGRATE_PLUGINS (other, zoho_crm); it was not imported",
+    )
+    assert {status[n][0] for n in BUILT_IN} == {"loaded"}  # integrate-sync's own
+    assert make_plugins(allow=["nosy"]).connectors.keys() >= set(BUILT_IN)
+    assert canary.exists()
+
+
+def test_allowed_names_tells_unset_from_empty() -> None:
+    assert allowed_names({}) is None
+    assert allowed_names({ALLOW_ENV: ""}) == set()
+    assert allowed_names({ALLOW_ENV: "a, b"}) == {"a", "b"}
+
+
+def test_provenance_names_distribution_version_and_the_module_files_hash() -> None:
+    import hashlib
+
+    import integrate_files
+
+    origin = make_plugins().provenance()["files"]
+
+    digest = hashlib.sha256(Path(integrate_files.__file__).read_bytes()).hexdigest()
+    assert origin == {
+        "distribution": "integrate-sync",
+        "version": "0.1.0",
+        "module": "integrate_files",
+        "sha256": digest,
+    }
 
 
 # ---- conflicts are errors ----------------------------------------------------------------
