@@ -2,7 +2,9 @@
 configure and never re-implement.
 
 It retries 5xx answers, timeouts and connection errors with exponential backoff and
-jitter; honours Retry-After (capped) and the rate-limit signals a plugin declares; keeps a
+jitter; waits out rate limits for the whole connection (throttle.py) within a patience;
+bounds each attempt by one deadline and each answer by a size cap (httpbody.py); refuses
+hosts learned from answers that are not the vendor's or configured (hosts.py); keeps a
 per-connection call budget and concurrency limit; refreshes an expired token once, single
 flight, then retries; counts every call (reads, writes, auth, retries, seconds waited); and
 logs method, host and path only, never headers, query strings or bodies.
@@ -25,6 +27,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from integrate.errors import AuthError, ConnectorError
+from integrate.hosts import HostTrust
+from integrate.httpbody import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BrokenBody,
+    PastDeadline,
+    ResponseTooLarge,
+    read_body,
+)
+from integrate.throttle import Throttle
 
 if TYPE_CHECKING:
     import httpx
@@ -91,8 +102,10 @@ class RetryPolicy:
     backoff_max: float = 60.0
     retry_after_max: float = 300.0  # a longer Retry-After is capped here
     jitter: float = 0.2  # ± this fraction of each backoff
-    timeout: float = 30.0
+    timeout: float = 30.0  # the deadline of one attempt: connect, headers and whole body
     connect_timeout: float = 10.0
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # decoded bytes of one answer
+    rate_limit_patience: float = 600.0  # seconds one call may wait out rate limits
 
 
 @dataclass
@@ -182,6 +195,7 @@ class HttpClient:
         max_calls: int | None = None,
         calls_per_minute: float | None = None,
         rng: random.Random | None = None,
+        trust: HostTrust | None = None,
     ):
         self.client = client
         self.connection = connection
@@ -192,14 +206,30 @@ class HttpClient:
         self.classify = classify
         self.max_calls = max_calls
         self.calls_per_minute = calls_per_minute
+        # The hosts this connection may call (None: any; a bare client built by hand).
+        self.trust = trust
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
         self._rng = rng or random.Random()
+        self.throttle = Throttle(
+            clock,
+            backoff=self.policy.backoff,
+            backoff_max=self.policy.backoff_max,
+            retry_after_max=self.policy.retry_after_max,
+            jitter=self.policy.jitter,
+            rng=self._rng,
+        )
         self._bucket_lock = threading.Lock()
         self._next_slot = 0.0
         self._calls = 0
 
     def close(self) -> None:
         self.client.close()
+
+    def check_host(self, url: str, learned_from: str | None = None) -> None:
+        """Refuse (UNTRUSTED_HOST) a URL outside the configured hosts and the vendor's
+        domains; for plugins that open a URL by other means (a streamed download)."""
+        if self.trust is not None:
+            self.trust.check(str(self.client.base_url.join(url)), learned_from)
 
     # ---- the one way out --------------------------------------------------------------
 
@@ -213,64 +243,105 @@ class HttpClient:
         idempotent: bool | None = None,
         authenticated: bool = True,
         expect_json: bool = False,
+        learned_from: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send one request, retrying as the policy allows. `kind` is read, write or auth
         (for the counts); `idempotent` (default: not POST) says whether a failure after the
         request may have been sent can be retried safely; with `expect_json`, a body that is
-        not whole JSON (a truncated answer) is a transient failure too."""
+        not whole JSON (a truncated answer) is a transient failure too; `learned_from` says
+        where the URL came from when an answer named it (for the refusal of a foreign host).
+        Each attempt must end (connect, headers, whole body) within `policy.timeout`."""
         import httpx  # here, not at the top: commands that send nothing never import it
 
         if idempotent is None:
             idempotent = method.upper() != "POST"
+        self.check_host(url, learned_from)
+        given = dict(kwargs.pop("headers", None) or {})
+        given.setdefault("Accept-Encoding", "gzip, deflate")  # what read_body decodes
+        policy = self.policy
+        timeout = httpx.Timeout(policy.timeout, connect=min(policy.connect_timeout, policy.timeout))
+        what = f"{self.connection}: {method} {_where(url)}"
         attempt = 0
         refreshed = False
+        limited = 0.0  # seconds this call spent waiting out rate limits
         while True:
             attempt += 1
-            self._spend(kind, label)
+            waited, probe = self.throttle.admit()
+            limited += waited
+            self.stats.waited += waited
+            try:
+                self._spend(kind, label)
+            except BudgetExhausted:
+                self.throttle.abandoned(probe)
+                raise
             token = self.auth.token() if (self.auth is not None and authenticated) else None
-            headers = dict(kwargs.pop("headers", None) or {})
+            headers = dict(given)
             if self.auth is not None and authenticated:
-                headers.update(self.auth.headers())
+                try:
+                    headers.update(self.auth.headers())
+                except BaseException:
+                    self.throttle.abandoned(probe)
+                    raise
+            request = self.client.build_request(
+                method, url, headers=headers, timeout=timeout, **kwargs
+            )
             try:
                 with self._slots:
-                    response = self.client.request(method, url, headers=headers, **kwargs)
-                    response.read()
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    deadline = time.monotonic() + policy.timeout
+                    response = self.client.send(request, stream=True)
+                    try:
+                        content = read_body(
+                            response,
+                            limit=policy.max_response_bytes,
+                            deadline=deadline,
+                            what=what,
+                        )
+                    finally:
+                        response.close()
+                    # What httpx's own read() does; the body was read (and capped) above.
+                    response._content = content
+            except ResponseTooLarge:
+                self.throttle.abandoned(probe)
+                self.stats.failures += 1
+                raise
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: always safe to try again.
+                self.throttle.abandoned(probe)
                 self._retry_or_raise(attempt, f"cannot connect: {_describe(exc)}", None)
-                kwargs["headers"] = headers
                 continue
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                if not idempotent:
-                    self.stats.failures += 1
-                    raise ConnectorError(
-                        f"{self.connection}: {method} {_where(url)}: {_describe(exc)} after the request was "
-                        "sent; not retried (it may have been carried out)",
-                        code="AMBIGUOUS",
-                        retriable=False,
-                    ) from exc
+            except (PastDeadline, httpx.TimeoutException) as exc:
+                self.throttle.abandoned(probe)
+                reason = (
+                    f"no whole answer within limits.timeout ({policy.timeout:g} s)"
+                    f" ({_describe(exc)})"
+                )
+                self._unsure(what, idempotent, reason, exc)
+                self._retry_or_raise(attempt, reason, None, code="DEADLINE")
+                continue
+            except (httpx.NetworkError, httpx.RemoteProtocolError, BrokenBody) as exc:
+                self.throttle.abandoned(probe)
+                self._unsure(what, idempotent, _describe(exc), exc)
                 self._retry_or_raise(attempt, _describe(exc), None)
-                kwargs["headers"] = headers
                 continue
             log.debug("%s %s %s → %s", self.connection, method, _where(url), response.status_code)
             verdict = self.classify(response)
+            asked = retry_after(response)
+            pause = self.throttle.answered(probe, verdict == RATE_LIMITED, asked)
             if verdict == OK and expect_json and response.content and not _is_json(response):
                 if idempotent:
-                    kwargs["headers"] = headers
                     self._retry_or_raise(
                         attempt, f"a cut or broken JSON answer ({response.status_code})", None
                     )
                     continue
                 self.stats.failures += 1
                 raise ConnectorError(
-                    f"{self.connection}: {method} {_where(url)}: the answer is not whole JSON; not retried "
+                    f"{what}: the answer is not whole JSON; not retried "
                     "(the request may have been carried out)",
                     code="AMBIGUOUS",
                 )
             if verdict == OK:
                 return response
-            kwargs["headers"] = headers
             if (
                 verdict == AUTH_EXPIRED
                 and self.auth is not None
@@ -289,22 +360,47 @@ class HttpClient:
                     code="NEEDS_REAUTH",
                 )
             if verdict == RATE_LIMITED:
-                self._retry_or_raise(
-                    attempt, f"rate limited ({response.status_code})", retry_after(response)
+                if limited + pause > policy.rate_limit_patience:
+                    self.stats.failures += 1
+                    raise ConnectorError(
+                        f"{self.connection}: still rate limited ({response.status_code}) after "
+                        f"waiting {limited:,.0f} s; limits.rate_limit_patience "
+                        f"({policy.rate_limit_patience:g} s) is spent. Try later, or raise "
+                        "the connection's limits.rate_limit_patience",
+                        code="RATE_LIMITED",
+                        retriable=True,
+                    )
+                log.info(
+                    "%s: rate limited (%s); the connection waits %.2fs",
+                    self.connection,
+                    response.status_code,
+                    pause,
                 )
-                continue
+                self.stats.retries += 1
+                continue  # admit() waits the pause out, with every other call
             if verdict == RETRY and (idempotent or response.status_code == 503):
-                self._retry_or_raise(
-                    attempt, f"server error {response.status_code}", retry_after(response)
-                )
+                self._retry_or_raise(attempt, f"server error {response.status_code}", asked)
                 continue
             if verdict == RETRY:
                 return response  # not safe to resend; the plugin reads what the server said
             self.stats.failures += 1
             raise ConnectorError(
-                f"{self.connection}: {method} {_where(url)} failed with {response.status_code}",
+                f"{what} failed with {response.status_code}",
                 code=str(response.status_code),
             )
+
+    def _unsure(self, what: str, idempotent: bool, reason: str, exc: BaseException) -> None:
+        """A failure after the request may have been sent: a write that is not safe to
+        send again has an unknown outcome (AMBIGUOUS)."""
+        if idempotent:
+            return
+        self.stats.failures += 1
+        raise ConnectorError(
+            f"{what}: {reason} after the request was sent; not retried (it may have been "
+            "carried out)",
+            code="AMBIGUOUS",
+            retriable=False,
+        ) from exc
 
     # ---- budget, pacing, retries --------------------------------------------------------
 
@@ -331,12 +427,14 @@ class HttpClient:
             if wait > 0:
                 self._wait(wait)
 
-    def _retry_or_raise(self, attempt: int, reason: str, asked: float | None) -> None:
+    def _retry_or_raise(
+        self, attempt: int, reason: str, asked: float | None, code: str = "RETRIES_EXHAUSTED"
+    ) -> None:
         if attempt >= self.policy.max_attempts:
             self.stats.failures += 1
             raise ConnectorError(
                 f"{self.connection}: gave up after {attempt} attempts: {reason}",
-                code="RETRIES_EXHAUSTED",
+                code=code,
                 retriable=True,
             )
         backoff = min(self.policy.backoff * 2 ** (attempt - 1), self.policy.backoff_max)
