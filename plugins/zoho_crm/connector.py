@@ -42,7 +42,7 @@ from integrate import (
     reveal,
     token_classifier,
 )
-from integrate_zoho_crm.datacentres import NAMES, data_centre
+from integrate_zoho_crm.datacentres import NAMES, VENDOR_DOMAINS, data_centre
 from integrate_zoho_crm.extras import ZohoExtras
 from integrate_zoho_crm.writes import ZohoWrites
 
@@ -56,6 +56,7 @@ MAX_FIELDS = 50
 MAX_PAGE = 200
 MAX_BATCH = 100
 DISCRETE_ROWS = 2000
+API_DOMAIN_SOURCE = "the token answer (api_domain)"
 EMPTY_PAGES_LIMIT = 10
 SCOPES = (
     "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,"
@@ -160,6 +161,7 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
     config_schema = CONFIG_SCHEMA
     known_objects = STANDARD_MODULES
     oauth_refresh_field = "refresh_token"
+    vendor_domains = VENDOR_DOMAINS
     description = "Zoho CRM (REST API v8): Accounts, Contacts, Leads, Deals, Events, Notes, Users and custom modules."
 
     def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
@@ -208,7 +210,15 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
         self, method: str, path: str, *, kind: str = "read", label: str = "", **kwargs: Any
     ) -> httpx.Response:
         url = f"{self.api_domain}{API}/{path.lstrip('/')}"
-        return self.http.request(method, url, kind=kind, label=label, expect_json=True, **kwargs)
+        return self.http.request(
+            method,
+            url,
+            kind=kind,
+            label=label,
+            expect_json=True,
+            learned_from=API_DOMAIN_SOURCE,
+            **kwargs,
+        )
 
     def error(self, response: httpx.Response, what: str) -> ConnectorError:
         """A request-level error as the core's exception, with Zoho's code and message."""

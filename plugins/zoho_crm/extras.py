@@ -14,7 +14,7 @@ from integrate import ConnectorError, Page, Record
 if TYPE_CHECKING:
     import httpx
 
-    from integrate import ConnectorContext, FieldInfo
+    from integrate import ConnectorContext, FieldInfo, HttpClient
 
 ATTACHMENT_FIELDS = (
     "id",
@@ -45,6 +45,7 @@ class ZohoExtras:
 
     if TYPE_CHECKING:
         context: ConnectorContext
+        http: HttpClient
 
         def call(
             self, method: str, path: str, *, kind: str = ..., label: str = ..., **kwargs: Any
@@ -92,6 +93,7 @@ class ZohoExtras:
     ) -> Iterator[bytes]:
         """An attachment's bytes, streamed; stops with an error past `limit` bytes."""
         url = f"{self.api_domain}/crm/v8/{object}/{id}/Attachments/{attachment_id}"
+        self.http.check_host(url, "the token answer (api_domain)")
         http = self.context.http_client()
         headers = self.http_headers()
         with http.stream("GET", url, headers=headers) as response:
