@@ -32,6 +32,7 @@ from integrate.model import OBJECT_FIELD, Side, Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
+from integrate.tokencache import StateTokenCache
 
 if TYPE_CHECKING:
     import httpx
@@ -116,25 +117,12 @@ def failures_path_for(spec: Spec, override: Path | None = None) -> Path:
     return override or spec.failures_path or state_dir() / f"{spec.name}.failed.jsonl"
 
 
-class StateTokenCache:
-    """A connection's access token, kept in the state store between runs."""
-
-    def __init__(self, store: StateStore, connection: str):
-        self.store = store
-        self.connection = connection
-
-    def load(self) -> dict[str, Any] | None:
-        return self.store.token(self.connection)
-
-    def save(self, data: dict[str, Any]) -> None:
-        self.store.save_token(self.connection, data)
-
-
 def open_connectors(
     spec: Spec, plugins: Plugins, options: RunOptions, resolver: Resolver, store: StateStore
 ) -> dict[str, Connector]:
     """One connector per connection, configured (secrets resolved) and wired to its transport."""
     connectors: dict[str, Connector] = {}
+    tokens = StateTokenCache(store)
     for alias, connection in spec.connections.items():
         cls = plugins.connector(connection.plugin)
         if alias in options.configs:
@@ -147,7 +135,7 @@ def open_connectors(
             base_dir=str(spec.path.parent),
             read_only=options.dry_run,
             clock=options.clock,
-            tokens=StateTokenCache(store, alias),
+            tokens=tokens,
             limits=connection.limits,
         )
         connectors[alias] = cls(config, context)
