@@ -71,16 +71,18 @@ def _decoded(response: httpx.Response) -> Iterator[bytes]:
     """Decoded pieces of at most CHUNK bytes (identity, gzip and deflate; what we ask for)."""
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
-        yield from response.iter_raw(CHUNK)
+        # As the socket gives them (at most 64 KiB each): re-chunking would wait for more
+        # bytes before the deadline could be checked.
+        yield from response.iter_raw()
         return
     if encoding not in ("gzip", "x-gzip", "deflate"):
         # Not asked for (we accept gzip and deflate only): httpx decodes what it knows.
-        yield from response.iter_bytes(CHUNK)
+        yield from response.iter_bytes()
         return
     wbits = 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS
     decoder = zlib.decompressobj(wbits)
     first = True
-    for raw in response.iter_raw(CHUNK):
+    for raw in response.iter_raw():
         try:
             data = decoder.decompress(raw, CHUNK)
         except zlib.error as exc:
