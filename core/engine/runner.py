@@ -71,6 +71,8 @@ class RunReport:
     failures_path: Path
     seconds: float = 0.0
     error: str = ""
+    # The code of the error that stopped the run (NEEDS_REAUTH, DEADLINE, RATE_LIMITED ...).
+    error_code: str = ""
     # API calls per connection (reads, writes, auth, retries, seconds waited).
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
@@ -87,6 +89,7 @@ class RunReport:
             "dry_run": self.dry_run,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "error_code": self.error_code,
             "notices": self.notices,
             "calls": self.calls,
             "state": str(self.state_path),
@@ -311,6 +314,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
         )
         report.error = str(error) if error is not None else ""
+        report.error_code = str(getattr(error, "code", "") or "")
         report.seconds = time.monotonic() - started
         report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
         store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
