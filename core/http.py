@@ -14,31 +14,48 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
 import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
-
+from integrate.clock import Clock, FakeClock, SystemClock
 from integrate.errors import AuthError, ConnectorError
 from integrate.hosts import HostTrust
 from integrate.httpbody import (
-    DEFAULT_MAX_RESPONSE_BYTES,
     BrokenBody,
     PastDeadline,
     ResponseTooLarge,
+    is_json,
     read_body,
 )
+from integrate.httppolicy import CallStats, RetryPolicy
 from integrate.throttle import Throttle
 
 if TYPE_CHECKING:
     import httpx
+
+__all__ = [
+    "AUTH_EXPIRED",
+    "FAIL",
+    "OK",
+    "RATE_LIMITED",
+    "RETRY",
+    "Auth",
+    "BudgetExhausted",
+    "CallStats",
+    "Classifier",
+    "Clock",
+    "FakeClock",
+    "HttpClient",
+    "RetryPolicy",
+    "SystemClock",
+    "default_classifier",
+    "form",
+    "retry_after",
+]
 
 log = logging.getLogger("integrate.http")
 
@@ -50,86 +67,6 @@ AUTH_EXPIRED = "auth_expired"  # refresh the credentials once, then try again
 FAIL = "fail"  # give up: raise ConnectorError (or AuthError)
 
 Classifier = Callable[["httpx.Response"], str]
-
-
-class Clock(Protocol):
-    """Time as the HTTP layer sees it; tests and emulators share a fake one."""
-
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """Wall-clock time (token expiries are kept across runs, so not a monotonic clock)."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-class FakeClock:
-    """A clock that never really waits: sleeping moves it forward. For tests and emulators."""
-
-    def __init__(self, start: float = 1_000_000.0):
-        self._now = start
-        self._lock = threading.Lock()
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            if seconds > 0:
-                self._now += seconds
-            self.slept.append(seconds)
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-@dataclass
-class RetryPolicy:
-    """How hard the client tries. Plugins choose defaults; specs may tune them."""
-
-    max_attempts: int = 6  # the first try included
-    backoff: float = 0.5  # seconds before the first retry; doubles each time
-    backoff_max: float = 60.0
-    retry_after_max: float = 300.0  # a longer Retry-After is capped here
-    jitter: float = 0.2  # ± this fraction of each backoff
-    timeout: float = 30.0  # the deadline of one attempt: connect, headers and whole body
-    connect_timeout: float = 10.0
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # decoded bytes of one answer
-    rate_limit_patience: float = 600.0  # seconds one call may wait out rate limits
-
-
-@dataclass
-class CallStats:
-    """Calls made through one connection during a run."""
-
-    reads: int = 0
-    writes: int = 0
-    auth: int = 0
-    retries: int = 0
-    failures: int = 0
-    waited: float = 0.0
-    kinds: Counter[str] = field(default_factory=Counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "reads": self.reads,
-            "writes": self.writes,
-            "auth": self.auth,
-            "retries": self.retries,
-            "failures": self.failures,
-            "seconds_waited": round(self.waited, 3),
-            "kinds": dict(sorted(self.kinds.items())),
-        }
 
 
 class Auth(Protocol):
@@ -328,7 +265,7 @@ class HttpClient:
             verdict = self.classify(response)
             asked = retry_after(response)
             pause = self.throttle.answered(probe, verdict == RATE_LIMITED, asked)
-            if verdict == OK and expect_json and response.content and not _is_json(response):
+            if verdict == OK and expect_json and response.content and not is_json(response):
                 if idempotent:
                     self._retry_or_raise(
                         attempt, f"a cut or broken JSON answer ({response.status_code})", None
@@ -449,42 +386,6 @@ class HttpClient:
     def _wait(self, seconds: float) -> None:
         self.stats.waited += seconds
         self.clock.sleep(seconds)
-
-
-def _is_json(response: httpx.Response) -> bool:
-    """Whether the body is whole JSON. It is parsed here, once: the first `response.json()`
-    a plugin makes takes that value instead of parsing the body again."""
-    try:
-        parsed = _loads(response.content)
-    except ValueError:
-        return False
-    response.__dict__["json"] = _Parsed(parsed, response.content)
-    return True
-
-
-def _loads(content: bytes) -> Any:
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        # what orjson refuses but the standard library takes (NaN, integers past 64 bits)
-        return json.loads(content)
-
-
-class _Parsed:
-    """`response.json()` with the body parsed already: the first call takes that value,
-    later ones parse the body afresh (as httpx does), so no caller sees another's changes."""
-
-    def __init__(self, value: Any, content: bytes):
-        self.value: Any = value
-        self.content = content
-        self.given = False
-
-    def __call__(self, **_kwargs: Any) -> Any:
-        if self.given:
-            return _loads(self.content)
-        self.given = True
-        value, self.value = self.value, None
-        return value
 
 
 def _where(url: str) -> str:

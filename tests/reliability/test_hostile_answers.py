@@ -201,9 +201,7 @@ def test_an_answer_announced_larger_than_the_cap_is_refused_before_its_body(
     serve: Callable[..., RawServer],
 ) -> None:
     server = serve(
-        lambda conn, s: endless(
-            conn, s, b"HTTP/1.1 200 OK\r\nContent-Length: 300000000\r\n\r\n"
-        )
+        lambda conn, s: endless(conn, s, b"HTTP/1.1 200 OK\r\nContent-Length: 300000000\r\n\r\n")
     )
     transport = CountingTransport()
     client = http({"max_response_bytes": MIB}, transport)

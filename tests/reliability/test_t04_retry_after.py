@@ -4,6 +4,7 @@ emulator and the client: nothing waits for real."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_T4_retry_after_is_waited_before_every_retry_and_the_run_succeeds(
         api = [e for e in emulator.log if e.kind != "token"]
         assert sum(e.kind == "list" for e in api if e.status == 200) == 3  # three pages
         in_a_row = 0
-        for before, after in zip(api, api[1:], strict=False):
+        for before, after in itertools.pairwise(api):
             if before.status == 429:
                 assert after.at - before.at >= 3.0  # every retry waited the 3 s asked
                 in_a_row += 1

@@ -145,7 +145,9 @@ def test_T5_a_429_slows_every_call_of_the_connection_not_just_its_own() -> None:
     )
     start = clock.now()
     results: dict[str, Any] = {}
-    first = threading.Thread(target=lambda: results.setdefault("a", http.request("GET", "http://x/a")))
+    first = threading.Thread(
+        target=lambda: results.setdefault("a", http.request("GET", "http://x/a"))
+    )
     first.start()
     assert clock.sleeping.wait(5)  # the first call is waiting out its 429
 
@@ -153,6 +155,7 @@ def test_T5_a_429_slows_every_call_of_the_connection_not_just_its_own() -> None:
 
     clock.release.set()
     first.join(5)
-    assert second.status_code == 200 and results["a"].status_code == 200
+    assert second.status_code == 200
+    assert results["a"].status_code == 200
     when = dict(reversed(seen))  # the first time each path was asked for
     assert when["/b"] >= start + 30  # /b waited for the pause /a's 429 started

@@ -73,7 +73,8 @@ def test_T10_a_refused_refresh_mid_run_fails_the_run_with_needs_reauth_and_stops
     report = json.loads(result.stdout)
     assert report["status"] == "failed"
     assert report["error_code"] == "NEEDS_REAUTH"
-    assert "invalid_code" in report["error"] and "integrate auth crm" in report["error"]
+    assert "invalid_code" in report["error"]
+    assert "integrate auth crm" in report["error"]
     calls = [(e.kind, e.status) for e in served.log]
     # The page was refused (401), the one refresh was refused (Zoho says so in a 200), and
     # nothing was called after it.

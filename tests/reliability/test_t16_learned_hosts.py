@@ -114,7 +114,7 @@ def test_T16_the_host_written_in_the_spec_is_trusted(
 ) -> None:
     # The served emulator answers api_domain = its own loopback URL, the accounts_url the
     # operator wrote: an on-premises or private host is fine when it is in the config.
-    emulator, url = served
+    _emulator, url = served
     Path("spec.yaml").write_text(SPEC.format(url=url))
 
     result = cli("run", "spec.yaml", "--json")

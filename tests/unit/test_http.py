@@ -572,7 +572,8 @@ def test_two_integrations_on_one_state_file_share_one_access_token(tmp_path: Pat
         first.close()
         second.close()
     stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
-    assert b"rtoken-1234" not in stored and b"csecret" not in stored
+    assert b"rtoken-1234" not in stored
+    assert b"csecret" not in stored
     lock = tmp_path / "state.db.tokens.lock"
     assert oct(lock.stat().st_mode & 0o777) == "0o600"
 
@@ -581,4 +582,5 @@ def test_tokens_of_other_credentials_are_kept_apart() -> None:
     one = credential_key("https://accounts.zoho.com/oauth/v2/token", "cid", "rtoken-1")
     assert one != credential_key("https://accounts.zoho.com/oauth/v2/token", "cid", "rtoken-2")
     assert one != credential_key("https://accounts.zoho.eu/oauth/v2/token", "cid", "rtoken-1")
-    assert "rtoken" not in one and "cid" not in one
+    assert "rtoken" not in one
+    assert "cid" not in one
