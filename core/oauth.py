@@ -31,7 +31,7 @@ class TokenCache(Protocol):
 
     def save(self, key: str, data: dict[str, Any]) -> None: ...
 
-    def lock(self, key: str) -> AbstractContextManager[None]: ...
+    def lock(self, key: str) -> AbstractContextManager[Any]: ...
 
 
 class MemoryTokenCache:
@@ -47,7 +47,7 @@ class MemoryTokenCache:
     def save(self, key: str, data: dict[str, Any]) -> None:
         self.data[key] = dict(data)
 
-    def lock(self, key: str) -> AbstractContextManager[None]:
+    def lock(self, key: str) -> AbstractContextManager[Any]:
         return self._lock
 
 

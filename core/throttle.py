@@ -98,4 +98,4 @@ class Throttle:
             return min(asked, self.retry_after_max)
         pause = self.backoff * 2 ** (max(1, self._streak) - 1)
         pause *= 1 + self._rng.uniform(-self.jitter, self.jitter)
-        return min(pause, self.backoff_max)
+        return float(min(pause, self.backoff_max))
