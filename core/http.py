@@ -249,10 +249,9 @@ class HttpClient:
                 continue
             except (PastDeadline, httpx.TimeoutException) as exc:
                 self.throttle.abandoned(probe)
-                reason = (
-                    f"no whole answer within limits.timeout ({policy.timeout:g} s)"
-                    f" ({_describe(exc)})"
-                )
+                reason = f"no whole answer within limits.timeout ({policy.timeout:g} s)"
+                if not isinstance(exc, PastDeadline):
+                    reason += f" ({_describe(exc)})"
                 self._unsure(what, idempotent, reason, exc)
                 self._retry_or_raise(attempt, reason, None, code="DEADLINE")
                 continue
@@ -370,7 +369,7 @@ class HttpClient:
         if attempt >= self.policy.max_attempts:
             self.stats.failures += 1
             raise ConnectorError(
-                f"{self.connection}: gave up after {attempt} attempts: {reason}",
+                f"{self.connection}: gave up after {attempt} attempt{'s' * (attempt > 1)}: {reason}",
                 code=code,
                 retriable=True,
             )

@@ -162,8 +162,9 @@ def test_a_trickling_answer_is_cut_at_the_deadline_and_a_read_is_retried(
         client.request("GET", f"{server.url}/api/v3/requests")
 
     assert caught.value.code == "DEADLINE"
-    assert f"gave up after {attempts} attempts: no whole answer within limits.timeout (1 s)" in (
-        str(caught.value)
+    tries = "2 attempts" if attempts == 2 else "1 attempt"
+    assert f"gave up after {tries}: no whole answer within limits.timeout (1 s)" in str(
+        caught.value
     )
     assert server.connections == attempts  # a read is tried again, up to max_attempts
     assert time.monotonic() - started < 4 * attempts  # not the 6-40 s the server would take
