@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from integrate.errors import PluginError
+from integrate.hosts import HostTrust, configured_origins
 from integrate.http import (
     Auth,
     CallStats,
@@ -149,6 +150,9 @@ class ConnectorContext:
     base_dir: str | None = None
     # A dry run: the connector must change nothing at all, housekeeping included.
     read_only: bool = False
+    # The hosts this connection may call: set by Connector.__init__ from the config's URLs
+    # and the plugin's vendor_domains (None: unchecked).
+    trust: HostTrust | None = None
 
     def http_client(self, base_url: str = "", **kwargs: Any) -> httpx.Client:
         """A bare httpx client wired to the right transport (no retries, no counting)."""
@@ -183,6 +187,13 @@ class ConnectorContext:
             policy.max_attempts = int(limits["max_attempts"])
         if "timeout" in limits:
             policy.timeout = float(limits["timeout"])
+        if "max_response_bytes" in limits:
+            policy.max_response_bytes = int(limits["max_response_bytes"])
+        if "rate_limit_patience" in limits:
+            policy.rate_limit_patience = float(limits["rate_limit_patience"])
+        trust = self.trust
+        if trust is not None and base_url:
+            trust = trust.adding([base_url])
         client = self.http_client(
             base_url,
             timeout=httpx.Timeout(policy.timeout, connect=policy.connect_timeout),
@@ -199,6 +210,7 @@ class ConnectorContext:
             concurrency=int(limits.get("concurrency", concurrency)),
             max_calls=limits.get("max_calls", max_calls),
             calls_per_minute=limits.get("calls_per_minute", calls_per_minute),
+            trust=trust,
         )
 
 
@@ -223,10 +235,17 @@ class Connector(ABC):
     oauth_refresh_field: ClassVar[str | None] = None
     config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
     description: ClassVar[str] = ""
+    # The vendor's documented hosts (`www.zohoapis.com`, or `*.example.com` for any
+    # subdomain): a URL learned from an answer may point there (over https) or at a host
+    # written in the config; any other is refused before connecting (UNTRUSTED_HOST).
+    vendor_domains: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
         self.config = config
         self.context = context
+        context.trust = HostTrust(
+            context.connection, configured_origins(config), tuple(self.vendor_domains)
+        )
 
     # -- describing ---------------------------------------------------------------------
 

@@ -42,6 +42,13 @@ class Faults:
     server_error: float = 0.0  # answer `error_status` before doing anything
     truncate: float = 0.0  # cut the JSON body short (valid framing, broken JSON)
     latency: float = 0.0  # seconds added to every call (on the emulator's clock)
+    # A throttle storm: every call answers 429 (with `retry_after` as above) for this many
+    # seconds on the emulator's clock, from the first call the faults touch (0: none).
+    throttle_for: float = 0.0
+    # Answer 429 this many times in a row before serving each call (0: never).
+    rate_limit_each: int = 0
+    # Cut the bodies of the first this many calls (valid framing, broken JSON), then none.
+    truncate_first: int = 0
     # Call kinds the faults never touch (e.g. the token endpoint).
     spare: frozenset[str] = frozenset()
     error_status: int = 500  # the status of server_error and lose_answer (500, 502, 503 ...)
@@ -108,6 +115,9 @@ class HttpEmulator(Emulator):
         self.log: list[Logged] = []
         self.lock = threading.RLock()
         self._server: Any = None
+        self._storm_start: float | None = None  # when throttle_for began
+        self._refused_in_row = 0  # for rate_limit_each
+        self._cut_first = 0  # bodies cut for truncate_first
 
     # ---- for subclasses ---------------------------------------------------------------
 
@@ -199,13 +209,20 @@ class HttpEmulator(Emulator):
         faults = self.faults
         if kind in faults.spare:
             return None
+        if faults.throttle_for:
+            now = self.clock.now()
+            if self._storm_start is None:
+                self._storm_start = now
+            if now < self._storm_start + faults.throttle_for:
+                return self._limited(request)
+        if faults.rate_limit_each:
+            if self._refused_in_row < faults.rate_limit_each:
+                self._refused_in_row += 1
+                return self._limited(request)
+            self._refused_in_row = 0
         roll = self._fault_rng.random()
         if roll < faults.rate_limit:
-            limited = self.rate_limited(request)
-            if faults.retry_after is not None:
-                limited.headers["Retry-After"] = str(int(faults.retry_after))
-            self.counts["fault:429"] += 1
-            return limited
+            return self._limited(request)
         if roll < faults.rate_limit + faults.server_error:
             self.counts[f"fault:{faults.error_status}"] += 1
             answer = self.server_error(request)
@@ -222,11 +239,22 @@ class HttpEmulator(Emulator):
             return False
         return self._fault_rng.random() < faults.lose_answer
 
+    def _limited(self, request: Request) -> Answer:
+        limited = self.rate_limited(request)
+        if self.faults.retry_after is not None:
+            limited.headers["Retry-After"] = str(int(self.faults.retry_after))
+        self.counts["fault:429"] += 1
+        return limited
+
     def _cut(self, kind: str, answer: Answer) -> Answer:
         """A body cut in half after the call was carried out (valid framing, broken JSON)."""
-        if kind in self.faults.spare or not answer.body or not self.faults.truncate:
+        faults = self.faults
+        if kind in faults.spare or not answer.body:
             return answer
-        if self._fault_rng.random() < self.faults.truncate:
+        first = self._cut_first < faults.truncate_first
+        if first:
+            self._cut_first += 1
+        if first or (faults.truncate and self._fault_rng.random() < faults.truncate):
             self.counts["fault:truncated"] += 1
             return Answer(
                 answer.status, answer.body[: max(1, len(answer.body) // 2)], answer.headers

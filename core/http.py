@@ -2,7 +2,9 @@
 configure and never re-implement.
 
 It retries 5xx answers, timeouts and connection errors with exponential backoff and
-jitter; honours Retry-After (capped) and the rate-limit signals a plugin declares; keeps a
+jitter; waits out rate limits for the whole connection (throttle.py) within a patience;
+bounds each attempt by one deadline and each answer by a size cap (httpbody.py); refuses
+hosts learned from answers that are not the vendor's or configured (hosts.py); keeps a
 per-connection call budget and concurrency limit; refreshes an expired token once, single
 flight, then retries; counts every call (reads, writes, auth, retries, seconds waited); and
 logs method, host and path only, never headers, query strings or bodies.
@@ -12,22 +14,48 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import json
 import logging
 import random
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
-
+from integrate.clock import Clock, FakeClock, SystemClock
 from integrate.errors import AuthError, ConnectorError
+from integrate.hosts import HostTrust
+from integrate.httpbody import (
+    BrokenBody,
+    PastDeadline,
+    ResponseTooLarge,
+    is_json,
+    read_body,
+)
+from integrate.httppolicy import CallStats, RetryPolicy
+from integrate.throttle import Throttle
 
 if TYPE_CHECKING:
     import httpx
+
+__all__ = [
+    "AUTH_EXPIRED",
+    "FAIL",
+    "OK",
+    "RATE_LIMITED",
+    "RETRY",
+    "Auth",
+    "BudgetExhausted",
+    "CallStats",
+    "Classifier",
+    "Clock",
+    "FakeClock",
+    "HttpClient",
+    "RetryPolicy",
+    "SystemClock",
+    "default_classifier",
+    "form",
+    "retry_after",
+]
 
 log = logging.getLogger("integrate.http")
 
@@ -39,84 +67,6 @@ AUTH_EXPIRED = "auth_expired"  # refresh the credentials once, then try again
 FAIL = "fail"  # give up: raise ConnectorError (or AuthError)
 
 Classifier = Callable[["httpx.Response"], str]
-
-
-class Clock(Protocol):
-    """Time as the HTTP layer sees it; tests and emulators share a fake one."""
-
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    """Wall-clock time (token expiries are kept across runs, so not a monotonic clock)."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-class FakeClock:
-    """A clock that never really waits: sleeping moves it forward. For tests and emulators."""
-
-    def __init__(self, start: float = 1_000_000.0):
-        self._now = start
-        self._lock = threading.Lock()
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            if seconds > 0:
-                self._now += seconds
-            self.slept.append(seconds)
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-@dataclass
-class RetryPolicy:
-    """How hard the client tries. Plugins choose defaults; specs may tune them."""
-
-    max_attempts: int = 6  # the first try included
-    backoff: float = 0.5  # seconds before the first retry; doubles each time
-    backoff_max: float = 60.0
-    retry_after_max: float = 300.0  # a longer Retry-After is capped here
-    jitter: float = 0.2  # ± this fraction of each backoff
-    timeout: float = 30.0
-    connect_timeout: float = 10.0
-
-
-@dataclass
-class CallStats:
-    """Calls made through one connection during a run."""
-
-    reads: int = 0
-    writes: int = 0
-    auth: int = 0
-    retries: int = 0
-    failures: int = 0
-    waited: float = 0.0
-    kinds: Counter[str] = field(default_factory=Counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "reads": self.reads,
-            "writes": self.writes,
-            "auth": self.auth,
-            "retries": self.retries,
-            "failures": self.failures,
-            "seconds_waited": round(self.waited, 3),
-            "kinds": dict(sorted(self.kinds.items())),
-        }
 
 
 class Auth(Protocol):
@@ -182,6 +132,7 @@ class HttpClient:
         max_calls: int | None = None,
         calls_per_minute: float | None = None,
         rng: random.Random | None = None,
+        trust: HostTrust | None = None,
     ):
         self.client = client
         self.connection = connection
@@ -192,14 +143,30 @@ class HttpClient:
         self.classify = classify
         self.max_calls = max_calls
         self.calls_per_minute = calls_per_minute
+        # The hosts this connection may call (None: any; a bare client built by hand).
+        self.trust = trust
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
         self._rng = rng or random.Random()
+        self.throttle = Throttle(
+            clock,
+            backoff=self.policy.backoff,
+            backoff_max=self.policy.backoff_max,
+            retry_after_max=self.policy.retry_after_max,
+            jitter=self.policy.jitter,
+            rng=self._rng,
+        )
         self._bucket_lock = threading.Lock()
         self._next_slot = 0.0
         self._calls = 0
 
     def close(self) -> None:
         self.client.close()
+
+    def check_host(self, url: str, learned_from: str | None = None) -> None:
+        """Refuse (UNTRUSTED_HOST) a URL outside the configured hosts and the vendor's
+        domains; for plugins that open a URL by other means (a streamed download)."""
+        if self.trust is not None:
+            self.trust.check(str(self.client.base_url.join(url)), learned_from)
 
     # ---- the one way out --------------------------------------------------------------
 
@@ -213,64 +180,104 @@ class HttpClient:
         idempotent: bool | None = None,
         authenticated: bool = True,
         expect_json: bool = False,
+        learned_from: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send one request, retrying as the policy allows. `kind` is read, write or auth
         (for the counts); `idempotent` (default: not POST) says whether a failure after the
         request may have been sent can be retried safely; with `expect_json`, a body that is
-        not whole JSON (a truncated answer) is a transient failure too."""
+        not whole JSON (a truncated answer) is a transient failure too; `learned_from` says
+        where the URL came from when an answer named it (for the refusal of a foreign host).
+        Each attempt must end (connect, headers, whole body) within `policy.timeout`."""
         import httpx  # here, not at the top: commands that send nothing never import it
 
         if idempotent is None:
             idempotent = method.upper() != "POST"
+        self.check_host(url, learned_from)
+        given = dict(kwargs.pop("headers", None) or {})
+        given.setdefault("Accept-Encoding", "gzip, deflate")  # what read_body decodes
+        policy = self.policy
+        timeout = httpx.Timeout(policy.timeout, connect=min(policy.connect_timeout, policy.timeout))
+        what = f"{self.connection}: {method} {_where(url)}"
         attempt = 0
         refreshed = False
+        limited = 0.0  # seconds this call spent waiting out rate limits
         while True:
             attempt += 1
-            self._spend(kind, label)
+            waited, probe = self.throttle.admit()
+            limited += waited
+            self.stats.waited += waited
+            try:
+                self._spend(kind, label)
+            except BudgetExhausted:
+                self.throttle.abandoned(probe)
+                raise
             token = self.auth.token() if (self.auth is not None and authenticated) else None
-            headers = dict(kwargs.pop("headers", None) or {})
+            headers = dict(given)
             if self.auth is not None and authenticated:
-                headers.update(self.auth.headers())
+                try:
+                    headers.update(self.auth.headers())
+                except BaseException:
+                    self.throttle.abandoned(probe)
+                    raise
+            request = self.client.build_request(
+                method, url, headers=headers, timeout=timeout, **kwargs
+            )
             try:
                 with self._slots:
-                    response = self.client.request(method, url, headers=headers, **kwargs)
-                    response.read()
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    deadline = time.monotonic() + policy.timeout
+                    response = self.client.send(request, stream=True)
+                    try:
+                        content = read_body(
+                            response,
+                            limit=policy.max_response_bytes,
+                            deadline=deadline,
+                            what=what,
+                        )
+                    finally:
+                        response.close()
+                    # What httpx's own read() does; the body was read (and capped) above.
+                    response._content = content
+            except ResponseTooLarge:
+                self.throttle.abandoned(probe)
+                self.stats.failures += 1
+                raise
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: always safe to try again.
+                self.throttle.abandoned(probe)
                 self._retry_or_raise(attempt, f"cannot connect: {_describe(exc)}", None)
-                kwargs["headers"] = headers
                 continue
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                if not idempotent:
-                    self.stats.failures += 1
-                    raise ConnectorError(
-                        f"{self.connection}: {method} {_where(url)}: {_describe(exc)} after the request was "
-                        "sent; not retried (it may have been carried out)",
-                        code="AMBIGUOUS",
-                        retriable=False,
-                    ) from exc
+            except (PastDeadline, httpx.TimeoutException) as exc:
+                self.throttle.abandoned(probe)
+                reason = f"no whole answer within limits.timeout ({policy.timeout:g} s)"
+                if not isinstance(exc, PastDeadline):
+                    reason += f" ({_describe(exc)})"
+                self._unsure(what, idempotent, reason, exc)
+                self._retry_or_raise(attempt, reason, None, code="DEADLINE")
+                continue
+            except (httpx.NetworkError, httpx.RemoteProtocolError, BrokenBody) as exc:
+                self.throttle.abandoned(probe)
+                self._unsure(what, idempotent, _describe(exc), exc)
                 self._retry_or_raise(attempt, _describe(exc), None)
-                kwargs["headers"] = headers
                 continue
             log.debug("%s %s %s → %s", self.connection, method, _where(url), response.status_code)
             verdict = self.classify(response)
-            if verdict == OK and expect_json and response.content and not _is_json(response):
+            asked = retry_after(response)
+            pause = self.throttle.answered(probe, verdict == RATE_LIMITED, asked)
+            if verdict == OK and expect_json and response.content and not is_json(response):
                 if idempotent:
-                    kwargs["headers"] = headers
                     self._retry_or_raise(
                         attempt, f"a cut or broken JSON answer ({response.status_code})", None
                     )
                     continue
                 self.stats.failures += 1
                 raise ConnectorError(
-                    f"{self.connection}: {method} {_where(url)}: the answer is not whole JSON; not retried "
+                    f"{what}: the answer is not whole JSON; not retried "
                     "(the request may have been carried out)",
                     code="AMBIGUOUS",
                 )
             if verdict == OK:
                 return response
-            kwargs["headers"] = headers
             if (
                 verdict == AUTH_EXPIRED
                 and self.auth is not None
@@ -289,14 +296,26 @@ class HttpClient:
                     code="NEEDS_REAUTH",
                 )
             if verdict == RATE_LIMITED:
-                self._retry_or_raise(
-                    attempt, f"rate limited ({response.status_code})", retry_after(response)
+                if limited + pause > policy.rate_limit_patience:
+                    self.stats.failures += 1
+                    raise ConnectorError(
+                        f"{self.connection}: still rate limited ({response.status_code}) after "
+                        f"waiting {limited:,.0f} s; limits.rate_limit_patience "
+                        f"({policy.rate_limit_patience:g} s) is spent. Try later, or raise "
+                        "the connection's limits.rate_limit_patience",
+                        code="RATE_LIMITED",
+                        retriable=True,
+                    )
+                log.info(
+                    "%s: rate limited (%s); the connection waits %.2fs",
+                    self.connection,
+                    response.status_code,
+                    pause,
                 )
-                continue
+                self.stats.retries += 1
+                continue  # admit() waits the pause out, with every other call
             if verdict == RETRY and idempotent:
-                self._retry_or_raise(
-                    attempt, f"server error {response.status_code}", retry_after(response)
-                )
+                self._retry_or_raise(attempt, f"server error {response.status_code}", asked)
                 continue
             if verdict == RETRY:
                 # Not safe to resend, a 503 included (it may have been carried out): the
@@ -304,9 +323,22 @@ class HttpClient:
                 return response
             self.stats.failures += 1
             raise ConnectorError(
-                f"{self.connection}: {method} {_where(url)} failed with {response.status_code}",
+                f"{what} failed with {response.status_code}",
                 code=str(response.status_code),
             )
+
+    def _unsure(self, what: str, idempotent: bool, reason: str, exc: BaseException) -> None:
+        """A failure after the request may have been sent: a write that is not safe to
+        send again has an unknown outcome (AMBIGUOUS)."""
+        if idempotent:
+            return
+        self.stats.failures += 1
+        raise ConnectorError(
+            f"{what}: {reason} after the request was sent; not retried (it may have been "
+            "carried out)",
+            code="AMBIGUOUS",
+            retriable=False,
+        ) from exc
 
     # ---- budget, pacing, retries --------------------------------------------------------
 
@@ -333,12 +365,14 @@ class HttpClient:
             if wait > 0:
                 self._wait(wait)
 
-    def _retry_or_raise(self, attempt: int, reason: str, asked: float | None) -> None:
+    def _retry_or_raise(
+        self, attempt: int, reason: str, asked: float | None, code: str = "RETRIES_EXHAUSTED"
+    ) -> None:
         if attempt >= self.policy.max_attempts:
             self.stats.failures += 1
             raise ConnectorError(
-                f"{self.connection}: gave up after {attempt} attempts: {reason}",
-                code="RETRIES_EXHAUSTED",
+                f"{self.connection}: gave up after {attempt} attempt{'s' * (attempt > 1)}: {reason}",
+                code=code,
                 retriable=True,
             )
         backoff = min(self.policy.backoff * 2 ** (attempt - 1), self.policy.backoff_max)
@@ -353,42 +387,6 @@ class HttpClient:
     def _wait(self, seconds: float) -> None:
         self.stats.waited += seconds
         self.clock.sleep(seconds)
-
-
-def _is_json(response: httpx.Response) -> bool:
-    """Whether the body is whole JSON. It is parsed here, once: the first `response.json()`
-    a plugin makes takes that value instead of parsing the body again."""
-    try:
-        parsed = _loads(response.content)
-    except ValueError:
-        return False
-    response.__dict__["json"] = _Parsed(parsed, response.content)
-    return True
-
-
-def _loads(content: bytes) -> Any:
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        # what orjson refuses but the standard library takes (NaN, integers past 64 bits)
-        return json.loads(content)
-
-
-class _Parsed:
-    """`response.json()` with the body parsed already: the first call takes that value,
-    later ones parse the body afresh (as httpx does), so no caller sees another's changes."""
-
-    def __init__(self, value: Any, content: bytes):
-        self.value: Any = value
-        self.content = content
-        self.given = False
-
-    def __call__(self, **_kwargs: Any) -> Any:
-        if self.given:
-            return _loads(self.content)
-        self.given = True
-        value, self.value = self.value, None
-        return value
 
 
 def _where(url: str) -> str:

@@ -4,9 +4,11 @@ state store and reused until it expires), the one-time authorisation-code grant 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import urllib.parse
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from integrate.errors import AuthError, ConnectorError
@@ -21,22 +23,39 @@ THROTTLED = ("access denied", "too many requests", "slow_down")
 
 
 class TokenCache(Protocol):
-    """Where an access token waits between runs (the state store's tokens table)."""
+    """Where access tokens wait between runs (the state file), keyed by a digest of the
+    credential they were minted for. `lock(key)` is held around a refresh: the cache is read
+    again inside it, so concurrent holders of one credential refresh once."""
 
-    def load(self) -> dict[str, Any] | None: ...
+    def load(self, key: str) -> dict[str, Any] | None: ...
 
-    def save(self, data: dict[str, Any]) -> None: ...
+    def save(self, key: str, data: dict[str, Any]) -> None: ...
+
+    def lock(self, key: str) -> AbstractContextManager[Any]: ...
 
 
 class MemoryTokenCache:
+    """A TokenCache for one process (tests, commands that keep nothing)."""
+
     def __init__(self) -> None:
-        self.data: dict[str, Any] | None = None
+        self.data: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
 
-    def load(self) -> dict[str, Any] | None:
-        return self.data
+    def load(self, key: str) -> dict[str, Any] | None:
+        return self.data.get(key)
 
-    def save(self, data: dict[str, Any]) -> None:
-        self.data = dict(data)
+    def save(self, key: str, data: dict[str, Any]) -> None:
+        self.data[key] = dict(data)
+
+    def lock(self, key: str) -> AbstractContextManager[Any]:
+        return self._lock
+
+
+def credential_key(token_url: str, client_id: str | Secret, refresh_token: str | Secret) -> str:
+    """The name an access token is cached under: a digest of the token URL, the client id
+    and the refresh token (never the secret itself)."""
+    text = "\n".join((token_url, str(reveal(client_id)), str(reveal(refresh_token))))
+    return "oauth2:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def token_classifier(response: httpx.Response) -> str:
@@ -93,14 +112,25 @@ class OAuth2:
         self.refreshes = 0
         self._load()
 
+    def _key(self) -> str | None:
+        if self.refresh_token is None or not reveal(self.refresh_token):
+            return None
+        return credential_key(self.token_url, self.client_id, self.refresh_token)
+
     def _load(self) -> None:
-        data = self.cache.load()
-        if not data or not data.get("access_token"):
-            return
+        key = self._key()
+        data = self.cache.load(key) if key is not None else None
+        if data and data.get("access_token"):
+            self._adopt(data)
+
+    def _adopt(self, data: Mapping[str, Any]) -> None:
         self._access = str(data["access_token"])
         self._expires = float(data.get("expires_at") or 0)
         self.extra = dict(data.get("extra") or {})
         REDACTOR.register(self._access)
+
+    def _fresh(self, expires: float) -> bool:
+        return self.clock.now() < expires - self.margin
 
     # ---- Auth ---------------------------------------------------------------------------
 
@@ -108,35 +138,43 @@ class OAuth2:
         return self._access
 
     def headers(self) -> dict[str, str]:
-        if self._access is None or self.clock.now() >= self._expires - self.margin:
+        if self._access is None or not self._fresh(self._expires):
             self.refresh(self._access)
         assert self._access is not None
         return {"Authorization": f"{self.header_prefix} {self._access}"}
 
     def refresh(self, stale: str | None) -> None:
-        """Get a new access token, unless another caller already did since `stale`."""
+        """Get a new access token, unless another caller (a thread here, or another process
+        sharing the state file) already did since `stale` was handed out."""
         with self._lock:
-            if (
-                self._access is not None
-                and self._access != stale
-                and self.clock.now() < self._expires - self.margin
-            ):
+            if self._access is not None and self._access != stale and self._fresh(self._expires):
                 return
-            if self.refresh_token is None or not reveal(self.refresh_token):
+            key = self._key()
+            if key is None:
                 raise AuthError(
                     f"{self.connection}: there is no refresh token; run `integrate auth {self.connection}`",
                     code="NEEDS_REAUTH",
                 )
-            body = self._grant(
-                {
-                    "grant_type": "refresh_token",
-                    "client_id": reveal(self.client_id),
-                    "client_secret": reveal(self.client_secret),
-                    "refresh_token": reveal(self.refresh_token),
-                }
-            )
-            self._accept(body)
-            self.refreshes += 1
+            with self.cache.lock(key):
+                cached = self.cache.load(key)
+                if (
+                    cached
+                    and cached.get("access_token")
+                    and cached["access_token"] != stale
+                    and self._fresh(float(cached.get("expires_at") or 0))
+                ):
+                    self._adopt(cached)
+                    return
+                body = self._grant(
+                    {
+                        "grant_type": "refresh_token",
+                        "client_id": reveal(self.client_id),
+                        "client_secret": reveal(self.client_secret),
+                        "refresh_token": reveal(self.refresh_token),
+                    }
+                )
+                self._accept(body)
+                self.refreshes += 1
 
     # ---- grants ---------------------------------------------------------------------------
 
@@ -177,7 +215,10 @@ class OAuth2:
         self._access = access
         self._expires = self.clock.now() + expires_in
         self.extra.update({k: body[k] for k in self.keep if body.get(k)})
-        self.cache.save({"access_token": access, "expires_at": self._expires, "extra": self.extra})
+        key = self._key()
+        if key is not None:
+            data = {"access_token": access, "expires_at": self._expires, "extra": self.extra}
+            self.cache.save(key, data)
 
     def exchange_code(self, code: str, redirect_uri: str | None = None) -> dict[str, Any]:
         """The authorisation-code grant: a one-time code for a refresh token (and a first

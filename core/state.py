@@ -109,6 +109,11 @@ CREATE TABLE IF NOT EXISTS tokens(
   expires_at REAL,
   PRIMARY KEY(integration, connection)
 );
+CREATE TABLE IF NOT EXISTS credential_tokens(
+  credential TEXT PRIMARY KEY,
+  data TEXT NOT NULL,
+  expires_at REAL
+);
 """
 
 
@@ -655,25 +660,6 @@ class StateStore:
         self.db.execute(
             "INSERT OR IGNORE INTO seen(integration, flow, source_id, related, related_id) VALUES (?, ?, ?, ?, ?)",
             (self.integration, flow, source_id, related, related_id),
-        )
-
-    # ---- access tokens ------------------------------------------------------------------
-
-    def token(self, connection: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT data FROM tokens WHERE integration = ? AND connection = ?",
-            (self.integration, connection),
-        ).fetchone()
-        data: dict[str, Any] | None = loads(row[0]) if row else None
-        return data
-
-    def save_token(self, connection: str, data: dict[str, Any]) -> None:
-        """An access token (never a refresh token) kept until it expires."""
-        self.db.execute(
-            "INSERT INTO tokens(integration, connection, data, expires_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(integration, connection) DO UPDATE SET data = excluded.data,"
-            " expires_at = excluded.expires_at",
-            (self.integration, connection, dumps(data), data.get("expires_at")),
         )
 
     # ---- maintenance --------------------------------------------------------------------

@@ -35,6 +35,7 @@ from integrate.model import OBJECT_FIELD, Side, Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
+from integrate.tokencache import StateTokenCache
 
 if TYPE_CHECKING:
     import httpx
@@ -76,6 +77,8 @@ class RunReport:
     failures_path: Path
     seconds: float = 0.0
     error: str = ""
+    # The code of the error that stopped the run (NEEDS_REAUTH, DEADLINE, RATE_LIMITED ...).
+    error_code: str = ""
     # API calls per connection (reads, writes, auth, retries, seconds waited).
     calls: dict[str, dict[str, Any]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
@@ -92,6 +95,7 @@ class RunReport:
             "dry_run": self.dry_run,
             "seconds": round(self.seconds, 3),
             "error": self.error,
+            "error_code": self.error_code,
             "notices": self.notices,
             "calls": self.calls,
             "state": str(self.state_path),
@@ -130,25 +134,12 @@ def failures_path_for(spec: Spec, override: Path | None = None) -> Path:
     return override or spec.failures_path or state_dir() / f"{spec.name}.failed.jsonl"
 
 
-class StateTokenCache:
-    """A connection's access token, kept in the state store between runs."""
-
-    def __init__(self, store: StateStore, connection: str):
-        self.store = store
-        self.connection = connection
-
-    def load(self) -> dict[str, Any] | None:
-        return self.store.token(self.connection)
-
-    def save(self, data: dict[str, Any]) -> None:
-        self.store.save_token(self.connection, data)
-
-
 def open_connectors(
     spec: Spec, plugins: Plugins, options: RunOptions, resolver: Resolver, store: StateStore
 ) -> dict[str, Connector]:
     """One connector per connection, configured (secrets resolved) and wired to its transport."""
     connectors: dict[str, Connector] = {}
+    tokens = StateTokenCache(store)
     for alias, connection in spec.connections.items():
         cls = plugins.connector(connection.plugin)
         if alias in options.configs:
@@ -161,7 +152,7 @@ def open_connectors(
             base_dir=str(spec.path.parent),
             read_only=options.dry_run,
             clock=options.clock,
-            tokens=StateTokenCache(store, alias),
+            tokens=tokens,
             limits=connection.limits,
         )
         connectors[alias] = cls(config, context)
@@ -320,6 +311,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         else:
             report.status = WITH_ERRORS if report.failed_records else SUCCEEDED
         report.error = str(error) if error is not None else ""
+        report.error_code = str(getattr(error, "code", "") or "")
         report.seconds = time.monotonic() - started
         report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
         try:

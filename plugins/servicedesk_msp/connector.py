@@ -65,6 +65,15 @@ ACCOUNTS = {
     "sa": "https://accounts.zoho.sa",
     "uk": "https://accounts.zoho.uk",
 }
+# Cloud: the data centres' API domains (`targets.md` S3) and their accounts servers.
+VENDOR_DOMAINS = (
+    *(url.removeprefix("https://") for url in ACCOUNTS.values()),
+    *(
+        f"sdpondemand.manageengine.{tld}"
+        for tld in ("com", "eu", "in", "com.au", "jp", "ca", "sa", "uk")
+    ),
+    "servicedeskplus.cn",
+)
 SCOPES = "SDPOnDemand.setup.ALL,SDPOnDemand.users.ALL,SDPOnDemand.customers.ALL"
 
 CONFIG_SCHEMA: dict[str, Any] = {
@@ -235,6 +244,7 @@ class ServiceDeskMspConnector(Connector):
     config_schema = CONFIG_SCHEMA
     known_objects = OBJECTS
     oauth_refresh_field = "refresh_token"
+    vendor_domains = VENDOR_DOMAINS
     description = "ManageEngine ServiceDesk Plus MSP (API v3): accounts (customers), sites, departments, requesters."
 
     def __init__(self, config: Mapping[str, Any], context: ConnectorContext):

@@ -39,7 +39,7 @@ from integrate import (
     reveal,
     token_classifier,
 )
-from integrate_zoho_crm.datacentres import NAMES, data_centre
+from integrate_zoho_crm.datacentres import NAMES, VENDOR_DOMAINS, data_centre
 from integrate_zoho_crm.extras import ZohoExtras
 from integrate_zoho_crm.keyset import KeysetRead
 from integrate_zoho_crm.writes import ZohoWrites
@@ -53,6 +53,7 @@ API = "/crm/v8"
 MAX_FIELDS = 50
 MAX_PAGE = 200
 MAX_BATCH = 100
+API_DOMAIN_SOURCE = "the token answer (api_domain)"
 SCOPES = (
     "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,"
     "ZohoCRM.notifications.ALL,ZohoCRM.coql.READ"
@@ -156,6 +157,7 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
     config_schema = CONFIG_SCHEMA
     known_objects = STANDARD_MODULES
     oauth_refresh_field = "refresh_token"
+    vendor_domains = VENDOR_DOMAINS
     description = "Zoho CRM (REST API v8): Accounts, Contacts, Leads, Deals, Events, Notes, Users and custom modules."
 
     def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
@@ -213,7 +215,15 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
         is escaped, so a module name or an id from data never reaches another path."""
         segments = (path,) if isinstance(path, str) else path
         url = f"{self.api_domain}{API}/{'/'.join(path_segment(p) for p in segments)}"
-        return self.http.request(method, url, kind=kind, label=label, expect_json=True, **kwargs)
+        return self.http.request(
+            method,
+            url,
+            kind=kind,
+            label=label,
+            expect_json=True,
+            learned_from=API_DOMAIN_SOURCE,
+            **kwargs,
+        )
 
     def error(self, response: httpx.Response, what: str) -> ConnectorError:
         """A request-level error as the core's exception, with Zoho's code and message."""

@@ -25,3 +25,19 @@ def data_centre(name: str) -> tuple[str, str]:
     """(accounts server, API domain) of a data centre, by its domain suffix or alias."""
     key = ALIASES.get(name, name)
     return DATA_CENTRES[key]
+
+
+def _vendor_domains() -> tuple[str, ...]:
+    """Every documented host of every data centre: accounts servers and API domains,
+    with the sandbox and developer variants of each API domain."""
+    hosts: list[str] = []
+    for accounts, api in DATA_CENTRES.values():
+        hosts.append(accounts.removeprefix("https://"))
+        api_host = api.removeprefix("https://")
+        hosts.append(api_host)
+        for environment in ("sandbox", "developer"):
+            hosts.append(api_host.replace("www.", f"{environment}.", 1))
+    return tuple(hosts)
+
+
+VENDOR_DOMAINS = _vendor_domains()

@@ -14,7 +14,7 @@ from integrate import ConnectorError, Page, Record, path_segment
 if TYPE_CHECKING:
     import httpx
 
-    from integrate import ConnectorContext, FieldInfo
+    from integrate import ConnectorContext, FieldInfo, HttpClient
 
 ATTACHMENT_FIELDS = (
     "id",
@@ -45,6 +45,7 @@ class ZohoExtras:
 
     if TYPE_CHECKING:
         context: ConnectorContext
+        http: HttpClient
 
         def call(
             self,
@@ -99,6 +100,7 @@ class ZohoExtras:
         """An attachment's bytes, streamed; stops with an error past `limit` bytes."""
         path = "/".join(path_segment(p) for p in (object, id, "Attachments", attachment_id))
         url = f"{self.api_domain}/crm/v8/{path}"
+        self.http.check_host(url, "the token answer (api_domain)")
         http = self.context.http_client()
         headers = self.http_headers()
         with http.stream("GET", url, headers=headers) as response:

@@ -96,7 +96,7 @@ def test_the_wal_and_shm_files_take_the_state_files_mode(people: Path, umask_022
     store = StateStore(path, "private", lock=True)
     try:
         with store.transaction():
-            store.save_token("crm", {"access_token": "t", "expires_at": 1.0})
+            store.set_cursor("flow", "side", {"time": "t"})
         modes = {p.name: mode(p) for p in path.parent.iterdir()}
     finally:
         store.close()

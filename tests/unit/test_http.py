@@ -6,8 +6,10 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,15 +18,21 @@ import pytest
 from integrate import (
     AuthError,
     CallStats,
+    Connector,
     ConnectorContext,
     ConnectorError,
     FakeClock,
     HttpClient,
     OAuth2,
+    ObjectInfo,
+    Page,
     RetryPolicy,
+    WriteResult,
 )
 from integrate.http import BudgetExhausted
-from integrate.oauth import MemoryTokenCache, token_classifier
+from integrate.oauth import MemoryTokenCache, TokenCache, credential_key, token_classifier
+from integrate.state import StateStore
+from integrate.tokencache import StateTokenCache
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -256,7 +264,7 @@ def token_server(
     return handle, calls
 
 
-def oauth(handler: Handler, clock: FakeClock, cache: MemoryTokenCache | None = None) -> OAuth2:
+def oauth(handler: Handler, clock: FakeClock, cache: TokenCache | None = None) -> OAuth2:
     http = client(
         handler, clock, classify=token_classifier, policy=RetryPolicy(backoff=1.0, jitter=0.0)
     )
@@ -384,3 +392,207 @@ def test_a_5xx_to_a_post_is_handed_back_not_resent_503_included() -> None:
 
         assert response.status_code == status
         assert len(seen) == 1
+
+
+def test_connector_context_passes_the_new_limits_on() -> None:
+    context = ConnectorContext(
+        connection="crm",
+        clock=FakeClock(),
+        limits={"timeout": 2.5, "max_response_bytes": 4096, "rate_limit_patience": 30},
+    )
+    policy = context.http().policy
+
+    assert (policy.timeout, policy.max_response_bytes, policy.rate_limit_patience) == (
+        2.5,
+        4096,
+        30.0,
+    )
+
+
+# ---- rate limits: waited out for the whole connection, within a patience -------------------
+
+
+def test_429s_without_retry_after_back_off_doubling_to_a_cap_beyond_max_attempts() -> None:
+    handle, seen, clock = script(*[httpx.Response(429)] * 9, httpx.Response(200))
+    http = client(
+        handle, clock, policy=RetryPolicy(max_attempts=3, backoff=1.0, backoff_max=60, jitter=0)
+    )
+
+    assert http.request("GET", "https://api.example/x").status_code == 200
+
+    gaps = [round(b - a, 3) for a, b in itertools.pairwise(seen)]
+    assert gaps == [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0, 60.0]
+    assert http.stats.waited == pytest.approx(sum(gaps))
+
+
+def test_backoff_jitter_stays_within_its_fraction_and_under_the_cap() -> None:
+    handle, seen, clock = script(*[httpx.Response(429)] * 8, httpx.Response(200))
+    policy = RetryPolicy(backoff=1.0, backoff_max=60, jitter=0.2)
+    http = client(handle, clock, policy=policy, rng=random.Random(3))
+
+    http.request("GET", "https://api.example/x")
+
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
+    for n, gap in enumerate(gaps):
+        plain = 2.0**n
+        assert min(plain * 0.8, 60) <= gap <= min(plain * 1.2, 60)
+
+
+def test_a_rate_limit_longer_than_the_patience_gives_up_with_rate_limited() -> None:
+    handle, seen, clock = script(*[httpx.Response(429, headers={"Retry-After": "40"})] * 10)
+    http = client(handle, clock, policy=RetryPolicy(rate_limit_patience=100))
+
+    with pytest.raises(
+        ConnectorError, match=r"after waiting 80 s; limits.rate_limit_patience"
+    ) as caught:
+        http.request("GET", "https://api.example/x")
+
+    assert caught.value.code == "RATE_LIMITED"
+    assert len(seen) == 3  # waited 40 + 40; a third wait would pass 100 s
+    assert http.stats.failures == 1
+
+
+def test_a_503_with_retry_after_still_counts_against_max_attempts() -> None:
+    handle, seen, clock = script(*[httpx.Response(503, headers={"Retry-After": "2"})] * 3)
+    http = client(handle, clock, policy=RetryPolicy(max_attempts=3))
+
+    with pytest.raises(ConnectorError, match="gave up after 3 attempts: server error 503"):
+        http.request("GET", "https://api.example/x")
+
+    assert [round(b - a, 3) for a, b in itertools.pairwise(seen)] == [2.0, 2.0]
+
+
+# ---- deadlines, cut answers and the size cap, through the transport seam -------------------
+
+
+def test_a_read_that_keeps_timing_out_fails_with_deadline() -> None:
+    handle, seen, clock = script(httpx.ReadTimeout, httpx.ReadTimeout)
+    http = client(handle, clock, policy=RetryPolicy(max_attempts=2, timeout=5))
+
+    with pytest.raises(
+        ConnectorError, match=r"no whole answer within limits.timeout \(5 s\)"
+    ) as caught:
+        http.request("GET", "https://api.example/x")
+
+    assert caught.value.code == "DEADLINE"
+    assert len(seen) == 2
+
+
+def test_an_answer_over_the_cap_is_refused_and_not_retried() -> None:
+    handle, seen, clock = script(httpx.Response(200, content=b"x" * 5000))
+    http = client(handle, clock, policy=RetryPolicy(max_response_bytes=4096))
+
+    with pytest.raises(
+        ConnectorError, match=r"limits.max_response_bytes \(4,096 bytes\)"
+    ) as caught:
+        http.request("GET", "https://api.example/x?secret=1")
+
+    assert caught.value.code == "RESPONSE_TOO_LARGE"
+    assert "secret" not in str(caught.value)
+    assert len(seen) == 1
+
+
+def test_a_body_that_does_not_decode_is_retried_like_a_cut_one() -> None:
+    broken = httpx.Response(200, headers={"Content-Encoding": "gzip"}, stream=Chunks([b"nope"]))
+    handle, seen, clock = script(broken, httpx.Response(200, json={"ok": True}))
+    http = client(handle, clock, policy=RetryPolicy(backoff=0.1))
+
+    assert http.request("GET", "https://api.example/x").json() == {"ok": True}
+    assert len(seen) == 2
+
+
+class Chunks(httpx.SyncByteStream):
+    """A streamed body, as a socket gives it (not read yet)."""
+
+    def __init__(self, chunks: list[bytes]):
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+
+
+# ---- learned hosts -------------------------------------------------------------------------
+
+
+def test_a_plugin_declared_vendor_domain_and_its_config_decide_the_trusted_hosts() -> None:
+    class Acme(Connector):
+        plugin = "acme"
+        vendor_domains = ("api.acme.example", "*.files.acme.example")
+
+        def describe(self, object: str) -> ObjectInfo:
+            raise KeyError(object)
+
+        def read(self, object: str, **kwargs: Any) -> Iterator[Page]:
+            return iter(())
+
+        def write(self, object: str, operation: str, items: Any) -> list[WriteResult]:
+            return []
+
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={})
+
+    context = ConnectorContext(connection="acme", transport=httpx.MockTransport(handle))
+    Acme({"url": "http://10.1.2.3:8080/base", "token": "not a url"}, context)
+    http = context.http("http://127.0.0.1:7000")
+
+    for url in (
+        "/relative/to/the/base",
+        "http://10.1.2.3:8080/from/the/config",
+        "https://api.acme.example/v1",
+        "https://eu.files.acme.example/f/1",
+    ):
+        http.request("GET", url)
+    with pytest.raises(ConnectorError) as caught:
+        http.request("GET", "https://api.acme.example.evil.test/v1", learned_from="a next-page URL")
+    assert caught.value.code == "UNTRUSTED_HOST"
+    assert "https://api.acme.example.evil.test:443, learned from a next-page URL" in str(
+        caught.value
+    )
+    assert len(seen) == 4
+
+
+# ---- tokens shared across runs and processes through the state file -----------------------
+
+
+def test_two_integrations_on_one_state_file_share_one_access_token(tmp_path: Path) -> None:
+    clock = FakeClock()
+    handle, calls = token_server(
+        clock, [{"access_token": "a1", "expires_in": 3600}, {"access_token": "a2"}]
+    )
+    path = tmp_path / "state.db"
+    first = StateStore(path, "crm-to-desk", lock=True)
+    second = StateStore(path, "crm-to-files", lock=True)
+    try:
+        assert (
+            oauth(handle, clock, StateTokenCache(first)).headers()["Authorization"].endswith("a1")
+        )
+        other = oauth(handle, clock, StateTokenCache(second))
+        assert other.headers()["Authorization"].endswith("a1")  # read, not refreshed
+        assert len(calls) == 1
+
+        late = oauth(handle, clock, StateTokenCache(first))  # a run that started earlier
+
+        # The token dies early (revoked, expired by the server): both see a 401 with a1.
+        other.refresh("a1")
+        late.refresh("a1")
+        assert late.token() == "a2"
+        assert len(calls) == 2  # one refresh for both
+    finally:
+        first.close()
+        second.close()
+    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert b"rtoken-1234" not in stored
+    assert b"csecret" not in stored
+    lock = tmp_path / "state.db.tokens.lock"
+    assert oct(lock.stat().st_mode & 0o777) == "0o600"
+
+
+def test_tokens_of_other_credentials_are_kept_apart() -> None:
+    one = credential_key("https://accounts.zoho.com/oauth/v2/token", "cid", "rtoken-1")
+    assert one != credential_key("https://accounts.zoho.com/oauth/v2/token", "cid", "rtoken-2")
+    assert one != credential_key("https://accounts.zoho.eu/oauth/v2/token", "cid", "rtoken-1")
+    assert "rtoken" not in one
+    assert "cid" not in one

@@ -1,0 +1,66 @@
+"""T4: 429 with `Retry-After: 3` five times before every call: each retry waits at least the
+3 s asked, no call takes more than 6 attempts, and the run succeeds. One fake clock for the
+emulator and the client: nothing waits for real."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from integrate import FakeClock
+from integrate.build import load_spec
+from integrate.engine import RunOptions, run_spec
+from integrate.plugins import make_plugins
+from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.conftest import read_jsonl
+
+SPEC = """\
+integrate: 1
+name: crm-to-files
+connections:
+  crm:
+    plugin: zoho_crm
+    config:
+      client_id: ${env:ZOHO_CLIENT_ID}
+      client_secret: ${env:ZOHO_CLIENT_SECRET}
+      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+  out: {plugin: files, config: {path: ./out}}
+flows:
+  accounts:
+    from: crm.Accounts
+    to: out.accounts
+    match: [[Account_Name, name]]
+    fields: {name: Account_Name, phone: Phone}
+"""
+
+
+def test_T4_retry_after_is_waited_before_every_retry_and_the_run_succeeds(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    faults = {"rate_limit_each": 5, "retry_after": 3, "spare": ["token"]}
+    with ZohoCrmEmulator(clock=clock, accounts=450, seed=4, faults=faults) as emulator:
+        monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
+        monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
+        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
+        Path("spec.yaml").write_text(SPEC)
+        plugins = make_plugins()
+        options = RunOptions(transports={"crm": emulator.transport()}, clock=clock)
+
+        report = run_spec(load_spec("spec.yaml", plugins), plugins, options)
+
+        assert report.status == "succeeded"
+        assert len(read_jsonl(workdir / "out/accounts.jsonl")) == 450
+        api = [e for e in emulator.log if e.kind != "token"]
+        assert sum(e.kind == "list" for e in api if e.status == 200) == 3  # three pages
+        in_a_row = 0
+        for before, after in itertools.pairwise(api):
+            if before.status == 429:
+                assert after.at - before.at >= 3.0  # every retry waited the 3 s asked
+                in_a_row += 1
+                assert in_a_row <= 5  # so at most 6 attempts per request
+            else:
+                in_a_row = 0
+        assert api[-1].status == 200
