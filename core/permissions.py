@@ -3,7 +3,8 @@ every file it writes there 0600 (the state file and its -wal/-shm, lock files, f
 files, sandbox data). The state file holds access tokens and copies of records.
 
 A file integrate owns that has group or other bits is tightened; a folder it did not create
-is left as it is, with a warning (it may be shared on purpose, and is not ours to change)."""
+is left as it is (it may be shared on purpose, and is not ours to change), with a warning
+when others may write in it: they could put their own file where integrate's will be."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ log = logging.getLogger("integrate.permissions")
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 _OPEN_TO_OTHERS = stat.S_IRWXG | stat.S_IRWXO
+_WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 
 _warned: set[Path] = set()  # one warning per folder per process
 
 
 def private_folder(path: Path) -> None:
     """Make `path` a folder (0700 when integrate creates it, parents included); warn once
-    when it already exists and its group or others may read, write or enter it."""
+    when it already exists and its group or others may write in it (a folder others may
+    only read, such as a usual 0755 project folder, is fine: integrate's files in it are
+    0600)."""
     if not path.exists():
         missing = [p for p in (path, *path.parents) if not p.exists()]
         path.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
@@ -34,11 +38,12 @@ def private_folder(path: Path) -> None:
         mode = path.stat().st_mode
     except OSError:
         return
-    if mode & _OPEN_TO_OTHERS and path.resolve() not in _warned:
+    if mode & _WRITABLE_BY_OTHERS and path.resolve() not in _warned:
         _warned.add(path.resolve())
         log.warning(
-            "folder %s is open to other users (mode %s); integrate keeps its files in it "
-            "0600, but others may see their names: `chmod 700 %s` if it is integrate's alone",
+            "folder %s is open to other users (mode %s): others may write in it, and could "
+            "put their own files where integrate's go; integrate keeps its files in it 0600: "
+            "`chmod go-w %s`, or keep the state elsewhere",
             path,
             oct(stat.S_IMODE(mode)),
             path,

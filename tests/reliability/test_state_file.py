@@ -130,15 +130,28 @@ def test_a_folder_integrate_did_not_create_is_left_as_it_is_with_a_warning(
     cli: Any, people: Path, umask_022: None
 ) -> None:
     shared = people / "shared"
-    shared.mkdir(mode=0o755)
+    shared.mkdir()
+    shared.chmod(0o775)  # the group may write in it
 
     result = run(cli, "--state", "shared/state.db", "--failures", "shared/failed.jsonl")
 
-    assert mode(shared) == 0o755
+    assert mode(shared) == 0o775
     assert mode(shared / "state.db") == 0o600
     assert mode(shared / "failed.jsonl") == 0o600
-    assert f"folder {Path('shared')} is open to other users (mode 0o755)" in result.stderr
+    assert f"folder {Path('shared')} is open to other users (mode 0o775)" in result.stderr
     assert result.stderr.count("open to other users") == 1
+
+
+def test_a_usual_project_folder_others_may_only_read_gets_no_warning(
+    cli: Any, people: Path, umask_022: None
+) -> None:
+    project = people / "project"
+    project.mkdir(mode=0o755)
+
+    result = run(cli, "--state", "project/state.db", "--failures", "project/failed.jsonl")
+
+    assert mode(project / "state.db") == 0o600
+    assert "open to other users" not in result.stderr
 
 
 def test_sandbox_data_is_private_too(cli: Any, workdir: Path, umask_022: None) -> None:
