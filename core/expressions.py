@@ -11,6 +11,13 @@ import jmespath
 from jmespath import exceptions as jp_errors
 
 from integrate.errors import Location, RecordError
+from integrate.exprlimits import (
+    MAX_DEPTH,
+    BoundedInterpreter,
+    depth_of,
+    growth_problem,
+    nesting_problem,
+)
 from integrate.functions import FunctionLibrary
 
 
@@ -34,9 +41,21 @@ class Expr:
                 exc.location = self.location
             raise
         except jp_errors.JMESPathError as exc:
-            raise RecordError(f"{self.text}: {_one_line(exc)}", location=self.location) from exc
+            raise RecordError(f"{self.short}: {_one_line(exc)}", location=self.location) from exc
         except (TypeError, ValueError, ArithmeticError) as exc:
-            raise RecordError(f"{self.text}: {exc}", location=self.location) from exc
+            raise RecordError(f"{self.short}: {exc}", location=self.location) from exc
+        except RecursionError as exc:
+            # Only data nested hundreds of levels deep gets here (the expression's own depth
+            # is bounded when it is compiled).
+            raise RecordError(
+                f"{self.short}: the record is nested too deeply to evaluate this",
+                location=self.location,
+            ) from exc
+
+    @property
+    def short(self) -> str:
+        """The expression's text, cut to one readable line for messages."""
+        return self.text if len(self.text) <= 80 else self.text[:77] + "..."
 
     def __repr__(self) -> str:
         return f"Expr({self.text!r} at {self.location})"
@@ -56,16 +75,33 @@ def constant(value: Any, location: Location) -> Expr:
 
 
 def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Expr:
-    """Compile once; raise ExpressionError (with the column offset) if it is not valid."""
+    """Compile once; raise ExpressionError (with the column offset) if it is not valid, nests
+    too deeply, or can grow its result beyond the limits (see exprlimits)."""
+    nesting = nesting_problem(text)
+    if nesting is not None:
+        raise ExpressionError(*nesting)
     try:
         parsed = jmespath.compile(text)
     except jp_errors.ParseError as exc:
         position = exc.lex_position if isinstance(exc.lex_position, int) else 0
         detail = _parse_detail(exc)
-        raise ExpressionError(f"invalid expression {text!r}: {detail}", position) from exc
+        raise ExpressionError(f"invalid expression {_shown(text)}: {detail}", position) from exc
     except jp_errors.JMESPathError as exc:
-        raise ExpressionError(f"invalid expression {text!r}: {_one_line(exc)}") from exc
+        raise ExpressionError(f"invalid expression {_shown(text)}: {_one_line(exc)}") from exc
+    except RecursionError as exc:
+        # Brackets are bounded above; a long run of `!` or `[*]` can still exhaust the parser.
+        raise ExpressionError(
+            f"the expression nests deeper than {MAX_DEPTH} levels: split it"
+        ) from exc
     ast: dict[str, Any] = parsed.parsed  # type: ignore[assignment]
+    grows = growth_problem(ast)
+    if grows is not None:
+        raise ExpressionError(grows)
+    if depth_of(ast) > MAX_DEPTH:
+        raise ExpressionError(
+            f"the expression nests deeper than {MAX_DEPTH} levels (a long chain of `||`, "
+            "`|` or `[]`): split it"
+        )
     check_functions(ast, library)
     check_negations(ast, text)
     if ast["type"] == "literal":
@@ -73,10 +109,11 @@ def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Exp
     path = plain_path(ast)
     if path is not None:
         return Expr(text, location, _getter(path), path=path, fields=frozenset(path[:1]))
-    options = library.options()
+    interpreter = BoundedInterpreter(library.options())
+    visit = interpreter.visit
 
     def search(data: Any) -> Any:
-        return parsed.search(data, options)
+        return visit(ast, data)
 
     return Expr(text, location, search, fields=field_names(ast))
 
@@ -196,6 +233,10 @@ def _parse_detail(exc: jp_errors.ParseError) -> str:
     if exc.token_value is not None and "Incomplete" not in head:
         return f"{head} (near {exc.token_value!r})"
     return head.rstrip(":")
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
 
 
 def _one_line(exc: Exception) -> str:

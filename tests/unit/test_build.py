@@ -347,6 +347,93 @@ def test_match_keys_and_filters_are_checked_too(spec_file: Path, plugins: Plugin
     ]
 
 
+def one_field(expression: str) -> str:
+    """A spec whose one field (line 11, value at column 13) holds `expression`, quoted."""
+    return HEAD + f'  a:\n    from: crm.A\n    to: sdp.B\n    fields:\n      name: "{expression}"\n'
+
+
+def test_an_expression_nested_500_deep_is_a_problem_at_its_column_not_a_crash(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # Before: jmespath's parser recursed once per level and died with RecursionError.
+    text = one_field("(" * 500 + "Name" + ")" * 500)
+
+    assert problems(spec_file, text, plugins) == [
+        # the 33rd bracket: column 13 is the quote, 14 the first bracket
+        "spec.yaml:11:46: the expression nests brackets deeper than 32 levels: split it"
+        " (a `let` value, or one field per step) (at $.flows.a.fields.name)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["!" * 1500 + "Name", "Name" + "[*]" * 1200, " || ".join(["Name"] * 500)],
+    ids=["negations", "projections", "alternatives"],
+)
+def test_long_chains_are_refused_when_built(
+    spec_file: Path, plugins: Plugins, expression: str
+) -> None:
+    # Each parses (or evaluates) one Python frame per link: refused at the expression.
+    found = problems(spec_file, one_field(expression), plugins)
+
+    assert len(found) == 1
+    assert found[0].startswith("spec.yaml:11:13: the expression nests deeper than 64 levels")
+
+
+def test_an_expression_that_doubles_its_input_170_times_is_refused_when_built(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # Before: it built and ended in MemoryError on the first record.
+    text = one_field("Name" + " | [@, @] | join('', @)" * 170)
+
+    assert problems(spec_file, text, plugins) == [
+        "spec.yaml:11:13: the expression can build a result thousands of times larger than"
+        " the record it reads (a value copied into itself again and again); results are"
+        " limited to 16,777,216 characters and items: simplify it (at $.flows.a.fields.name)"
+    ]
+
+
+def test_a_constant_doubled_into_itself_is_refused_too(spec_file: Path, plugins: Plugins) -> None:
+    text = one_field("'ab'" + " | [@, @] | join('', @)" * 40)
+
+    assert "can build a result thousands of times larger" in problems(spec_file, text, plugins)[0]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "join(' ', [First_Name, Last_Name][?@])",
+        "concat(a, b, c, d, e, f, g, h, i, j)",
+        "{n: Name, c: City, p: [Phone, Mobile]} | to_string(@)",
+        "replace(Name, ' ', '-')",
+        "Name" + " | [@, @] | join('', @)" * 10,
+    ],
+)
+def test_ordinary_expressions_are_within_the_limits(
+    spec_file: Path, plugins: Plugins, expression: str
+) -> None:
+    spec = build(spec_file, one_field(expression), plugins)
+
+    assert assigns(sync_flow(spec, "a"), "target")["name"] is not None
+
+
+def test_a_result_that_grows_past_the_limit_fails_that_record_at_the_expression(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # 2^16 copies: allowed when built, too large for a 300-character name.
+    spec = build(spec_file, one_field("Name" + " | [@, @] | join('', @)" * 16), plugins)
+    expr = assigns(sync_flow(spec, "a"), "target")["name"]
+
+    assert len(expr({"Name": "ab"})) == 2 * 2**16
+    with pytest.raises(RecordError) as caught:
+        expr({"Name": "x" * 300})
+
+    assert caught.value.location is not None
+    assert str(caught.value.location) == f"{spec_file}:11:13"
+    assert caught.value.message.startswith("Name | [@, @] | join('', @)")
+    assert "the result grew past 16,777,216 characters and items" in caught.value.message
+
+
 # ---- flows referring to flows ------------------------------------------------------------
 
 
