@@ -181,13 +181,19 @@ class BuilderBase:
     # ---- the spec -----------------------------------------------------------------------
 
     def _cron(self, path: JsonPath) -> None:
-        from croniter import croniter
+        from integrate.schedule import cron_problem
 
         text = self.get(path)
-        if not croniter.is_valid(text):
-            self.error(
-                path, f"'{text}' is not a valid cron expression (minute hour day month weekday)"
-            )
+        found = cron_problem(text)
+        if found is None:
+            return
+        message, offset = found
+        location = self.at(path)
+        if offset is not None and self.doc.positions.is_verbatim(path):
+            # The culprit's own column, when the value is written as it reads.
+            shift = offset + (1 if self.doc.positions.is_quoted(path) else 0)
+            location = Location(location.file, location.line, location.col + shift)
+        self.problems.add(location, message, json_path(path))
 
     # ---- connections --------------------------------------------------------------------
 

@@ -828,11 +828,12 @@ def test_cron_expressions_are_checked(spec_file: Path, plugins: Plugins) -> None
         '  a:\n    from: crm.A\n    to: sdp.B\n    schedule: "0 2 * * 8"\n'
     )
 
+    # Each at the field that is wrong, naming it and its range.
     assert problems(spec_file, text, plugins) == [
-        "spec.yaml:6:11: '61 * * * *' is not a valid cron expression"
-        " (minute hour day month weekday) (at $.schedule)",
-        "spec.yaml:11:15: '0 2 * * 8' is not a valid cron expression"
-        " (minute hour day month weekday) (at $.flows.a.schedule)",
+        "spec.yaml:6:12: '61 * * * *' is not a valid cron expression: minute 61 is out of"
+        " range 0\u201359 (minute hour day month weekday) (at $.schedule)",
+        "spec.yaml:11:24: '0 2 * * 8' is not a valid cron expression: day of week 8 is out of"
+        " range 0\u20137 (minute hour day month weekday) (at $.flows.a.schedule)",
     ]
 
 
