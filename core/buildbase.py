@@ -66,6 +66,8 @@ class BuilderBase:
         self._current_flow: str | None = None
         # The `let` names the expression being compiled may read (None: the flow has none).
         self._lets: list[str] | None = None
+        # Whether the flow being built has a `let:` block (one-way flows only).
+        self._let_block = False
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -124,6 +126,11 @@ class BuilderBase:
         ast = parse(text)
         if self._lets is not None and "let" in text:
             for used in let_names(ast):
+                if not self._let_block:
+                    raise ExpressionError(
+                        f"let.{used} is not defined: this flow has no `let:` block"
+                        f" (add one: let: {{{used}: <expression>}})"
+                    )
                 if used not in self._lets:
                     known = ", ".join(self._lets) or "none before this one"
                     raise ExpressionError(

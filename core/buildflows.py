@@ -137,9 +137,12 @@ class FlowBuilder(FieldBuilder):
                 self.error((*path, "between"), f"'{side}' cannot name a side (it is a keyword)")
                 return None
         lets: list[tuple[str, Expr]] = []
+        if not two_way:
+            # One-way flows read let.<name> only from their `let:` block (checked everywhere).
+            self._lets = []
+            self._let_block = "let" in raw
         if "let" in raw and not two_way:
             # Compiled first, each seeing the ones before it; the rest of the flow sees all.
-            self._lets = []
             for let_name in raw["let"]:
                 if (e := self.expr((*path, "let", let_name))) is not None:
                     lets.append((let_name, e))

@@ -434,6 +434,46 @@ def test_a_result_that_grows_past_the_limit_fails_that_record_at_the_expression(
     assert "the result grew past 16,777,216 characters and items" in caught.value.message
 
 
+def test_let_without_a_let_block_is_an_error_wherever_it_is_read(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # Before: it built, and let.acount read a field `let` of the record: null every time.
+    text = with_flows("""\
+  a:
+    from: crm.A
+    to: sdp.B
+    filter: "let.active"
+    match: [[let.key, name]]
+    fields:
+      region: let.acount.region
+""")
+
+    assert problems(spec_file, text, plugins) == [
+        "spec.yaml:10:13: let.active is not defined: this flow has no `let:` block"
+        " (add one: let: {active: <expression>}) (at $.flows.a.filter)",
+        "spec.yaml:11:14: let.key is not defined: this flow has no `let:` block"
+        " (add one: let: {key: <expression>}) (at $.flows.a.match[0][0])",
+        "spec.yaml:13:15: let.acount is not defined: this flow has no `let:` block"
+        " (add one: let: {acount: <expression>}) (at $.flows.a.fields.region)",
+    ]
+
+
+def test_a_two_way_flow_reads_a_field_called_let_as_any_other(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # `let` is a one-way flow's block; a two-way flow has none, so let.x is a record's field.
+    text = with_flows("""\
+  a:
+    between: [crm.A, sdp.B]
+    fields:
+      - {crm: name, to_crm: let.name, sdp: name}
+""")
+
+    spec = build(spec_file, text, plugins)
+
+    assert assigns(sync_flow(spec, "a"), "crm")["name"]({"let": {"name": "x"}}) == "x"
+
+
 # ---- flows referring to flows ------------------------------------------------------------
 
 
