@@ -93,6 +93,8 @@ class BuilderBase:
         """Compile the expression (or constant) at path; None after reporting a problem."""
         value = self.get(path)
         location = self.at(path)
+        if isinstance(value, dict):
+            return self._mapped_value(path, value)
         if not isinstance(value, str):
             return constant(value, location)
         text = self._substitute(value, path)
@@ -107,6 +109,16 @@ class BuilderBase:
             self.problems.add(where, exc.message, json_path(path))
             return None
         return compiled
+
+    def _mapped_value(self, path: JsonPath, raw: Mapping[str, Any]) -> Expr | None:
+        """A field's one-way value map {from, values, default}: the value of `from` looked
+        up in `values` (by its text), `default` or a failed record when it is not there."""
+        getter = self.expr((*path, "from"))
+        if getter is None:
+            return None
+        label = f"{getter.short} \u2192 {path[-1]}"
+        fallback = raw.get("default", _NO_DEFAULT)
+        return _mapped(getter, dict(raw["values"]), fallback, label, self.at((*path, "values")))
 
     def _substitute(self, text: str, path: JsonPath) -> str:
         if "${" not in text:
@@ -217,15 +229,26 @@ def _mapped(
         value = getter(record)
         if value is None:
             return None
-        if value in table:
+        if isinstance(value, str | int | float) and value in table:
             return table[value]
+        if isinstance(value, bool | int | float):
+            # Value-map keys are YAML mapping keys, so text: 3 is found under "3".
+            text = ("true" if value else "false") if isinstance(value, bool) else _number(value)
+            if text in table:
+                return table[text]
         if fallback is not _NO_DEFAULT:
             return fallback
         raise RecordError(
             f"the value {value!r} has no entry in the value map {label}", location=location
         )
 
-    return Expr(f"values({getter.text})", location, fn)
+    return Expr(
+        f"values({getter.text})", location, fn, fields=getter.fields, roots=getter.roots
+    )
+
+
+def _number(value: int | float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _field_expr(field_name: str, location: Location) -> Expr:
@@ -238,7 +261,7 @@ def _field_expr(field_name: str, location: Location) -> Expr:
             record = record.get(part)
         return record
 
-    return Expr(field_name, location, fn, path=parts)
+    return Expr(field_name, location, fn, path=parts, roots=frozenset(parts[:1]))
 
 
 def _walk(value: Any, path: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], Any]]:

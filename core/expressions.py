@@ -32,6 +32,9 @@ class Expr:
     path: tuple[str, ...] | None = None  # set when the expression is a plain field path
     # Every field name the expression may read (a superset), None when it may read any.
     fields: frozenset[str] | None = frozenset()
+    # The fields it reads at the top of the record itself (not inside a projection, filter
+    # or function argument given by &): what a field catalogue can check.
+    roots: frozenset[str] = frozenset()
 
     def __call__(self, data: Any) -> Any:
         try:
@@ -108,14 +111,21 @@ def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Exp
         return constant(ast["value"], location)
     path = plain_path(ast)
     if path is not None:
-        return Expr(text, location, _getter(path), path=path, fields=frozenset(path[:1]))
+        return Expr(
+            text,
+            location,
+            _getter(path),
+            path=path,
+            fields=frozenset(path[:1]),
+            roots=frozenset(path[:1]),
+        )
     interpreter = BoundedInterpreter(library.options())
     visit = interpreter.visit
 
     def search(data: Any) -> Any:
         return visit(ast, data)
 
-    return Expr(text, location, search, fields=field_names(ast))
+    return Expr(text, location, search, fields=field_names(ast), roots=root_fields(ast))
 
 
 def plain_path(ast: dict[str, Any]) -> tuple[str, ...] | None:
@@ -144,6 +154,30 @@ def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
         return data
 
     return get_path
+
+
+# Nodes whose first child is read from the current value and the rest from what it gives.
+_CHAINS = frozenset(
+    {"subexpression", "index_expression", "pipe", "projection", "value_projection", "flatten"}
+)
+
+
+def root_fields(ast: dict[str, Any]) -> frozenset[str]:
+    """The field names an expression reads from the record it is given (`lower(Email)`,
+    `a.b`: Email, a), leaving out those read from a value found inside it (`a[?b]`: b)."""
+    names: set[str] = set()
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        kind = node.get("type")
+        children = [c for c in node.get("children", ()) if isinstance(c, dict)]
+        if kind == "field":
+            names.add(str(node["value"]))
+        elif kind in _CHAINS or kind == "filter_projection":
+            stack.extend(children[:1])
+        elif kind != "expref":
+            stack.extend(children)
+    return frozenset(names)
 
 
 def field_names(ast: dict[str, Any]) -> frozenset[str] | None:
