@@ -242,9 +242,7 @@ def _mapped(
             f"the value {value!r} has no entry in the value map {label}", location=location
         )
 
-    return Expr(
-        f"values({getter.text})", location, fn, fields=getter.fields, roots=getter.roots
-    )
+    return Expr(f"values({getter.text})", location, fn, fields=getter.fields, roots=getter.roots)
 
 
 def _number(value: int | float) -> str:

@@ -121,9 +121,10 @@ def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Exp
         )
     interpreter = BoundedInterpreter(library.options())
     visit = interpreter.visit
+    tree: Any = ast
 
     def search(data: Any) -> Any:
-        return visit(ast, data)
+        return visit(tree, data)
 
     return Expr(text, location, search, fields=field_names(ast), roots=root_fields(ast))
 

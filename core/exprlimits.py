@@ -186,23 +186,23 @@ class BoundedInterpreter(visitor.TreeInterpreter):
                 )
         return result
 
-    def visit_function_expression(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_function_expression(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_function_expression(node, value))
 
-    def visit_multi_select_list(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_multi_select_list(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_multi_select_list(node, value))
 
-    def visit_multi_select_dict(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_multi_select_dict(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_multi_select_dict(node, value))
 
-    def visit_projection(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_projection(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_projection(node, value))
 
-    def visit_value_projection(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_value_projection(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_value_projection(node, value))
 
-    def visit_filter_projection(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_filter_projection(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_filter_projection(node, value))
 
-    def visit_flatten(self, node: dict[str, Any], value: Any) -> Any:
+    def visit_flatten(self, node: Any, value: Any) -> Any:
         return self._bounded(super().visit_flatten(node, value))
