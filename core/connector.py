@@ -228,6 +228,15 @@ class Connector(ABC):
     def describe(self, object: str) -> ObjectInfo:
         """The object's description; raise KeyError if the system has no such object."""
 
+    @classmethod
+    def offline_fields(
+        cls, config: Mapping[str, Any], object: str
+    ) -> Mapping[str, FieldInfo] | None:
+        """The object's field catalogue as far as the connection's settings alone tell (no
+        I/O; `${...}` references are not resolved), so `integrate validate` can check field
+        names offline; None when only the system knows (the default)."""
+        return None
+
     # -- reading ------------------------------------------------------------------------
 
     @abstractmethod

@@ -126,8 +126,16 @@ class FilesConnector(Connector):
     # ---- settings -----------------------------------------------------------------------
 
     def _setting(self, obj: str, key: str, default: Any) -> Any:
-        per_object = self.config.get("objects", {}).get(obj, {})
-        return per_object.get(key, self.config.get(key, default))
+        return _setting(self.config, obj, key, default)
+
+    @classmethod
+    def offline_fields(cls, config: Mapping[str, Any], object: str) -> dict[str, FieldInfo] | None:
+        """The `fields` setting is the catalogue: known from the spec alone."""
+        return _catalogue(
+            _setting(config, object, "fields", None),
+            _setting(config, object, "id_field", "id"),
+            _setting(config, object, "cursor_field", None),
+        )
 
     def _table(self, obj: str) -> Table:
         table = self.tables.get(obj)
@@ -169,7 +177,11 @@ class FilesConnector(Connector):
             actions=frozenset(self.config.get("actions", {})),
             sorted_reads=False,
             modified_field=self._setting(object, "cursor_field", None),
-            fields=_catalogue(self._setting(object, "fields", None), table.id_field),
+            fields=_catalogue(
+                self._setting(object, "fields", None),
+                table.id_field,
+                self._setting(object, "cursor_field", None),
+            ),
             description=f"records of {table.base.name}",
         )
 
@@ -354,11 +366,23 @@ class FilesConnector(Connector):
             table.compact()
 
 
-def _catalogue(names: list[str] | None, id_field: str) -> dict[str, FieldInfo] | None:
-    if names is None:
+def _setting(config: Mapping[str, Any], obj: str, key: str, default: Any) -> Any:
+    objects = config.get("objects")
+    per_object = objects.get(obj, {}) if isinstance(objects, Mapping) else {}
+    return per_object.get(key, config.get(key, default))
+
+
+def _catalogue(
+    names: list[str] | None, id_field: str, cursor_field: str | None = None
+) -> dict[str, FieldInfo] | None:
+    """The `fields` setting as a catalogue; the id (and the change time the connector sets,
+    unless listed) are on every record and cannot be written."""
+    if not isinstance(names, list):
         return None
-    fields = {name: FieldInfo(name) for name in names}
+    fields = {str(name): FieldInfo(str(name)) for name in names}
     fields[id_field] = FieldInfo(id_field, read_only=True)
+    if isinstance(cursor_field, str) and cursor_field not in fields:
+        fields[cursor_field] = FieldInfo(cursor_field, read_only=True)
     return fields
 
 

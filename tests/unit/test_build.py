@@ -474,6 +474,48 @@ def test_a_two_way_flow_reads_a_field_called_let_as_any_other(
     assert assigns(sync_flow(spec, "a"), "crm")["name"]({"let": {"name": "x"}}) == "x"
 
 
+CATALOGUES = HEAD.replace(
+    "crm: {plugin: files, config: {path: crm}}",
+    "crm: {plugin: files, config: {path: crm, fields: [Name, Email, Status, Owner]}}",
+).replace(
+    "sdp: {plugin: files, config: {path: sdp}}",
+    "sdp: {plugin: files, config: {path: sdp, cursor_field: changed, fields: [name, email]}}",
+)
+
+
+def test_fields_read_are_checked_against_each_side_s_catalogue_when_built(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    text = (
+        CATALOGUES
+        + """\
+  a:
+    between: [crm.A, sdp.B]
+    filter: {sdp: "changed > '1'"}
+    match: [[Emial, emial]]
+    fields:
+      - {crm: Name, sdp: name}
+      - {crm: Owner.email, to_sdp: "Owner.emial", sdp: email, direction: to_sdp}
+    rules:
+      - {when: "Status == 'x' || name == 'y'", skip: either side}
+      - {when: "Stauts == 'x'", skip: neither side}
+      - {when: "id == '1'", side: sdp, skip: the id is on every record}
+"""
+    )
+
+    assert problems(spec_file, text, plugins) == [
+        "spec.yaml:10:14: files crm.A has no field 'Emial' to read (did you mean 'Email'?)",
+        "spec.yaml:10:21: files sdp.B has no field 'emial' to read (did you mean 'email'?)",
+        "spec.yaml:16:16: neither crm.A nor sdp.B has a field 'Stauts' (did you mean 'Status'?)",
+    ]  # Owner.emial: only Owner is checked; `changed` and `id` are on every record
+
+
+def test_a_side_without_a_catalogue_is_not_checked(spec_file: Path, plugins: Plugins) -> None:
+    text = HEAD + "  a:\n    from: crm.A\n    to: sdp.B\n    fields: {x: Anything.at_all}\n"
+
+    assert build(spec_file, text, plugins).flows["a"] is not None
+
+
 # ---- flows referring to flows ------------------------------------------------------------
 
 
