@@ -62,6 +62,8 @@ class RunContext:
     only_held: bool = False
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
+    # Records the connectors handed over as unreadable in this run (failures, stage `read`).
+    unreadable: int = 0
     _infos: dict[tuple[str, str], ObjectInfo] = field(default_factory=dict)
 
     def info(self, connection: str, obj: str) -> ObjectInfo:

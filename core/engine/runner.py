@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrate.build import resolve_config
-from integrate.connector import CREATE, UPDATE, UPSERT, Connector, ConnectorContext
+from integrate.connector import CREATE, UPDATE, UPSERT, BadRecord, Connector, ConnectorContext
 from integrate.engine.context import FailureSink, RunContext
 from integrate.engine.events import EventRun
 from integrate.engine.lookup import LookupCache
+from integrate.engine.outcomes import Outcomes
 from integrate.engine.plan import FAIL, QUEUE, Change, FlowStats
 from integrate.engine.scratch import Scratch
 from integrate.engine.sync import SyncRun
@@ -286,13 +287,13 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
                 report.flows.append(FlowStats(name, disabled=True))
                 continue
             spec.binding.extra["flow"] = name
-            spec.binding.lookup = LookupCache(ctx).lookup
             writer = Writer(store, dry_run=options.dry_run)
             runner: SyncRun | EventRun = (
                 SyncRun(ctx, flow, writer)
                 if isinstance(flow, SyncFlow)
                 else EventRun(ctx, flow, writer)
             )
+            spec.binding.lookup = LookupCache(ctx, _lookup_unreadable(runner.out)).lookup
             report.flows.append(runner.stats)
             try:
                 runner.run()
@@ -306,6 +307,12 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
                 store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
                 raise
         report.notices.extend(_notices(store, report))
+        if ctx.unreadable:
+            report.notices.append(
+                f"{ctx.unreadable} record(s) could not be read (bad data where the plugin "
+                f"reads them); each is in {report.failures_path} with where it is, and is "
+                "read again on the next run: fix it there"
+            )
         report.status = (
             FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
         )
@@ -324,6 +331,16 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         sink.close()
         scratch.close()
         store.close()
+
+
+def _lookup_unreadable(out: Outcomes) -> Callable[[str, BadRecord], None]:
+    """A looked-up object's unreadable record is a failure of the flow that looked it up,
+    on the side named after the object ("conn.Object")."""
+
+    def record(ref: str, bad: BadRecord) -> None:
+        out.unreadable(ref, None, bad)
+
+    return record
 
 
 def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:

@@ -15,6 +15,7 @@ from integrate import (
     READ,
     UPDATE,
     UPSERT,
+    BadRecord,
     Connector,
     ConnectorContext,
     FieldInfo,
@@ -25,6 +26,8 @@ from integrate import (
     WriteResult,
     reveal,
 )
+from integrate_files.rows import BadRow
+from integrate_files.safeio import refuse_link
 from integrate_files.table import DELETED, Table
 
 __version__ = "0.1.0"
@@ -144,15 +147,25 @@ class FilesConnector(Connector):
                 raise KeyError(obj)
             fmt = self._setting(obj, "format", "jsonl")
             name = self._setting(obj, "file", f"{obj}.{fmt}")
-            path = (self.root / name).resolve()
+            wanted = self.root / name
+            path = wanted.resolve()
             if not path.is_relative_to(self.root.resolve()):
-                raise PluginError(f"files: the file of object {obj} must be inside {self.root}")
+                how = " (it is a symbolic link to a file outside it)" if wanted.is_symlink() else ""
+                raise PluginError(
+                    f"files: the file of object {obj} must be inside {self.root}{how}"
+                )
             table = Table(
                 path,
                 fmt=fmt,
                 id_field=self._setting(obj, "id_field", "id"),
                 read_only=self.context.read_only,
+                log=self.context.logger,
             )
+            # The files files writes itself: a link there would make a read or a write land
+            # wherever it points.
+            for own in (table.changes, table.tmp):
+                if own.is_symlink():
+                    raise refuse_link(own)
             self.tables[obj] = table
         return table
 
@@ -200,7 +213,12 @@ class FilesConnector(Connector):
         cursor_field = self._setting(object, "cursor_field", None)
         newest = since
         page: list[dict[str, Any]] = []
-        for record in table.scan():
+        bad: list[BadRecord] = []
+        for record in table.entries():
+            if isinstance(record, BadRow):
+                # Its time is unknown: it is handed over on every read until it is fixed.
+                bad.append(BadRecord(f"{record.file}:{record.line}", record.message, record.raw))
+                continue
             if cursor_field is not None:
                 stamp = record.get(cursor_field)
                 if since is not None and (stamp is None or not _after(stamp, since)):
@@ -209,10 +227,10 @@ class FilesConnector(Connector):
                     newest = stamp
             page.append(record)
             if len(page) >= size:
-                yield Page(page, newest)
-                page = []
-        if page or newest is not None:
-            yield Page(page, newest)
+                yield Page(page, newest, bad)
+                page, bad = [], []
+        if page or bad or newest is not None:
+            yield Page(page, newest, bad)
 
     def get(
         self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
