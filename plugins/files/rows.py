@@ -1,18 +1,21 @@
-"""Reading the lines of a file into records, or into bad rows that say where and why: one
-broken line is reported where it is and the lines after it are still read. JSON lines: bad
-JSON, a line that is not an object. CSV: a row with more cells than the header, a quoted
-cell that is never closed (which would swallow every later row), text after a closing
-quote."""
+"""The rows of the two formats. Reading the lines of a file into records, or into bad rows
+that say where and why: one broken line is reported where it is and the lines after it are
+still read (JSON lines: bad JSON, a line that is not an object; CSV: a row with more cells
+than the header, a quoted cell never closed, which would swallow every later row, text
+after a closing quote). And CSV cells: nested fields as dotted columns and back."""
 
 from __future__ import annotations
 
 import csv
+import io
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+Record = dict[str, Any]
 
 # A quoted cell may hold newlines; one that runs on for more lines than this is taken to be
 # a quote that was never closed.
@@ -225,3 +228,57 @@ def _kind(value: Any) -> str:
 
 def text_of(line: bytes) -> str:
     return line.decode("utf-8", "replace").rstrip("\r\n")
+
+
+# ---- CSV cells -----------------------------------------------------------------------------
+
+
+def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def unflatten(row: Mapping[str, str]) -> Record:
+    out: Record = {}
+    for key, text in row.items():
+        value: Any = None if text == "" else text
+        if "." not in key:
+            out[key] = value
+            continue
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def csv_line(values: Sequence[str]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue().encode("utf-8")
+
+
+def header_of(records: Sequence[Record], start: Sequence[str]) -> list[str]:
+    header = list(start)
+    for record in records:
+        for key in flatten(record):
+            if key not in header:
+                header.append(key)
+    return header

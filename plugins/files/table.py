@@ -19,7 +19,7 @@ import dataclasses
 import io
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,14 @@ from integrate import PluginError
 from integrate_files.rows import (
     BadRow,
     Row,
+    cell,
+    csv_line,
+    flatten,
+    header_of,
     json_entry,
     read_rows,
     text_of,
+    unflatten,
     whole_csv_row,
     whole_json_record,
 )
@@ -128,7 +133,7 @@ class Table:
         header: list[str] | None = None
         for row in read_rows(lines):
             if header is None:
-                header = self._csv_header_of(row)
+                header = self._csvheader_of(row)
                 continue
             if isinstance(row, BadRow):
                 if row.torn:
@@ -136,9 +141,9 @@ class Table:
                     return
                 yield row.line, row
             else:
-                yield row.line, _unflatten(dict(zip(header, row.cells, strict=False)))
+                yield row.line, unflatten(dict(zip(header, row.cells, strict=False)))
 
-    def _csv_header_of(self, row: Row | BadRow) -> list[str]:
+    def _csvheader_of(self, row: Row | BadRow) -> list[str]:
         where = f"files: {self.base}:{row.line}"
         if isinstance(row, BadRow):
             raise PluginError(f"{where}: the header is not a valid CSV row: {row.message}")
@@ -249,11 +254,11 @@ class Table:
         if self.fmt == "csv":
             header = self._csv_header(records)
             for record in records:
-                flat = _flatten(record)
+                flat = flatten(record)
                 if not set(flat) <= set(header):
                     overflow.append(record)
                     continue
-                lines.append(_csv_line([_cell(flat.get(h)) for h in header]))
+                lines.append(csv_line([cell(flat.get(h)) for h in header]))
         else:
             lines = [orjson.dumps(r) + b"\n" for r in records]
         if lines:
@@ -303,11 +308,11 @@ class Table:
             if entries is not None:
                 bad = sum(1 for e in entries if isinstance(e, BadRow))
                 records = [e for e in entries if not isinstance(e, BadRow)]
-                header = _header_of(records, self._header or [])
-                out.write(_csv_line(header))
+                header = header_of(records, self._header or [])
+                out.write(csv_line(header))
                 for record in records:
-                    flat = _flatten(record)
-                    out.write(_csv_line([_cell(flat.get(h)) for h in header]))
+                    flat = flatten(record)
+                    out.write(csv_line([cell(flat.get(h)) for h in header]))
             else:
                 for entry in self.entries():
                     if isinstance(entry, BadRow):
@@ -329,7 +334,7 @@ class Table:
         fsync_dir(self.base.parent)
         self.changes.unlink()
         if entries is not None:
-            self._header = _header_of(
+            self._header = header_of(
                 [e for e in entries if not isinstance(e, BadRow)], self._header or []
             )
         self._overlay = {}
@@ -358,63 +363,12 @@ class Table:
             if first.endswith(b"\n"):
                 self._header = next(csv.reader([first.decode("utf-8")]))
         if self._header is None:
-            self._header = _header_of(records, [])
+            self._header = header_of(records, [])
             self.base.parent.mkdir(parents=True, exist_ok=True)
             with open_append(self.base) as fh:
-                fh.write(_csv_line(self._header))
+                fh.write(csv_line(self._header))
         return self._header
 
 
 def _fsync(fh: Any) -> None:
     os.fsync(fh.fileno())
-
-
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, name + "."))
-        else:
-            out[name] = value
-    return out
-
-
-def _unflatten(row: Mapping[str, str]) -> Record:
-    out: Record = {}
-    for key, text in row.items():
-        value: Any = None if text == "" else text
-        if "." not in key:
-            out[key] = value
-            continue
-        parts = key.split(".")
-        node = out
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
-    return out
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
-def _csv_line(values: Sequence[str]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(values)
-    return buffer.getvalue().encode("utf-8")
-
-
-def _header_of(records: Sequence[Record], start: Sequence[str]) -> list[str]:
-    header = list(start)
-    for record in records:
-        for key in _flatten(record):
-            if key not in header:
-                header.append(key)
-    return header
