@@ -90,6 +90,16 @@ class EventRun:
         links = self.store.links(self.flow.name, 0, [(obj, i) for i in ids if i])
         for record, sid in zip(records, ids, strict=True):
             if sid is None:
+                info = self.ctx.info(conn, obj)
+                self.out.fail(
+                    SIDE,
+                    None,
+                    None,
+                    record,
+                    f"the record has no '{info.id_field}' (its id field)",
+                    stage="read",
+                    code="NO_ID",
+                )
                 continue
             self.held.pop(sid, None)
             if self.flow.source.multi:

@@ -230,7 +230,9 @@ def test_a_target_file_linked_outside_the_folder_is_never_written_through(
 def test_an_event_flow_and_a_lookup_record_their_bad_lines_too(cli: Any, workdir: Path) -> None:
     (workdir / "src").mkdir()
     source = workdir / "src/accounts.jsonl"
-    source.write_text('{"id": "1", "name": "Acme", "region": "r1"}\n{"id": "2", "name": \n')
+    source.write_text(
+        '{"id": "1", "name": "Acme", "region": "r1"}\n{"id": "2", "name": \n{"name": "No id"}\n'
+    )
     regions = workdir / "src/regions.jsonl"
     regions.write_text('{"id": "r1", "label": "EMEA"}\n"r2"\n')
     Path("spec.yaml").write_text("""\
@@ -260,11 +262,32 @@ flows:
         ("Acme", "EMEA")
     ]
     failed = read_jsonl(workdir / "failed.jsonl")
-    assert sorted((f["side"], f["location"]) for f in failed) == [
-        ("source", f"{source}:2"),
-        ("src.regions", f"{regions}:2"),
+    assert sorted((f["side"], f["code"], f["location"]) for f in failed) == [
+        ("source", "BAD_RECORD", f"{source}:2"),
+        ("source", "NO_ID", ""),  # before: an event flow skipped it without a word
+        ("src.regions", "BAD_RECORD", f"{regions}:2"),
     ]
-    assert report["flows"][0]["totals"]["failed"] == 2
+    assert report["flows"][0]["totals"]["failed"] == 3
+
+
+def test_a_broken_line_of_a_sandbox_seed_file_is_a_spec_error_at_its_line(
+    cli: Any, workdir: Path
+) -> None:
+    # Before: orjson.JSONDecodeError, with a traceback.
+    (workdir / "demo").mkdir()
+    seed = workdir / "demo/accounts.jsonl"
+    seed.write_text('{"id": "1", "name": "Acme"}\n{"id": "2", "name": "Glo\n')
+    Path("spec.yaml").write_text(
+        spec() + "sandbox:\n  seed:\n    src.accounts: {file: demo/accounts.jsonl}\n"
+    )
+
+    result = cli("run", "spec.yaml", "--sandbox")
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "demo/accounts.jsonl:2:25: sandbox seed: not valid JSON (unexpected end of data)"
+    )
+    assert seed.read_text().startswith('{"id": "1"')
 
 
 # ---- expressions that outgrow their limit at run time -------------------------------------------
