@@ -43,102 +43,96 @@ class Row:
     cells: list[str]
 
 
-class _QuoteState:
-    """Whether the text read so far ends inside a quoted cell (CSV's rules: a quote opens a
-    quoted cell only at the start of a cell; inside one, `""` is a quote)."""
+class _Lines:
+    """The physical lines a csv reader pulls, numbered; the lines of the row being read are
+    kept, so those after a broken row's first line can be given back and read again. Past
+    MAX_ROW_LINES lines of one row it answers "end of file", which ends an unclosed quote."""
 
-    def __init__(self) -> None:
-        self.inside = False
-        self.cell_start = True
-        self.just_closed = False
+    def __init__(self, lines: Iterable[str]):
+        self.source = iter(lines)
+        self.pending: deque[tuple[int, str]] = deque()
+        self.number = 0
+        self.taken: list[tuple[int, str]] = []
 
-    def feed(self, text: str) -> None:
-        if '"' not in text and not self.inside:
-            self.cell_start = text.endswith(("\n", "\r", ","))
-            self.just_closed = False
-            return
-        for char in text:
-            if self.inside:
-                if char == '"':
-                    self.inside = False
-                    self.just_closed = True
-                continue
-            if char == '"' and (self.cell_start or self.just_closed):
-                self.inside = True
-                self.cell_start = self.just_closed = False
-                continue
-            self.just_closed = False
-            self.cell_start = char in ",\r\n"
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if len(self.taken) >= MAX_ROW_LINES:
+            raise StopIteration
+        if self.pending:
+            line = self.pending.popleft()
+        else:
+            text = next(self.source)  # StopIteration at the end
+            self.number += 1
+            line = (self.number, text)
+        self.taken.append(line)
+        return line[1]
+
+    def give_back(self) -> None:
+        """Every line of the current row but its first is read again, as rows of its own."""
+        self.pending.extendleft(reversed(self.taken[1:]))
 
 
 def read_rows(lines: Iterable[str], header: list[str] | None = None) -> Iterator[Row | BadRow]:
     """Rows (the header first, unless `header` is given) or bad rows, from physical lines
     that keep their line endings. The last line may lack its ending."""
-    pending: deque[tuple[int, str]] = deque()
-    source = iter(lines)
-    number = 0
+    feed = _Lines(lines)
+    reader = csv.reader(feed, strict=True)
     width = len(header) if header is not None else None
-
-    def next_line() -> tuple[int, str] | None:
-        nonlocal number
-        if pending:
-            return pending.popleft()
-        text = next(source, None)
-        if text is None:
-            return None
-        number += 1
-        return number, text
-
     while True:
-        first = next_line()
-        if first is None:
-            return
-        start, text = first
-        if not text.strip("\r\n"):
-            continue
-        taken = [text]
-        state = _QuoteState()
-        state.feed(text)
-        while state.inside and len(taken) < MAX_ROW_LINES:
-            more = next_line()
-            if more is None:
-                break
-            taken.append(more[1])
-            state.feed(more[1])
-        if state.inside:
-            _give_back(pending, start, taken)
-            yield BadRow(start, _NOT_CLOSED, _shown(text))
-            continue
+        feed.taken = []
         try:
-            [cells] = list(csv.reader(["".join(taken)], strict=True))
-        except (csv.Error, ValueError) as exc:
-            _give_back(pending, start, taken)
-            # Over several lines, the quote that opened on the first one was never closed.
-            why = _NOT_CLOSED if len(taken) > 1 else f"not a valid CSV row ({exc})"
-            yield BadRow(start, why, _shown(text))
+            cells = next(reader)
+        except StopIteration:
+            if not feed.taken:
+                return
+            cells = None  # a row cut off at MAX_ROW_LINES lines
+            why = _NOT_CLOSED
+        except csv.Error as exc:
+            # Over several lines (or to the end), the quote that opened on the first one was
+            # never closed; on one line, something else is wrong.
+            why = (
+                _NOT_CLOSED
+                if len(feed.taken) > 1 or "end of data" in str(exc)
+                else (f"not a valid CSV row ({exc})")
+            )
+            cells = None
+        if not feed.taken:
+            return
+        start, first = feed.taken[0]
+        if cells is None:
+            if len(feed.taken) == 1 and not first.endswith(("\n", "\r")):
+                yield BadRow(start, "an incomplete last row", _shown(first), torn=True)
+                return
+            feed.give_back()
+            yield BadRow(start, why, _shown(first))
             continue
+        if not cells:
+            continue  # a blank line
         if width is None:
             width = len(cells)
             yield Row(start, cells)
             continue
-        if not taken[-1].endswith(("\n", "\r")) and len(cells) != width:
-            yield BadRow(start, "an incomplete last row", _shown("".join(taken)), torn=True)
+        text = first if len(feed.taken) == 1 else "".join(t for _n, t in feed.taken)
+        if len(cells) != width and not text.endswith(("\n", "\r")):
+            yield BadRow(start, "an incomplete last row", _shown(text), torn=True)
             return
-        if len(taken) > 1 and len(cells) != width:
+        if len(feed.taken) > 1 and len(cells) != width:
             # A quote left open on this line, closed by a stray one further down: only this
             # line is bad; the lines it swallowed are rows of their own.
-            _give_back(pending, start, taken)
-            yield BadRow(start, _NOT_CLOSED, _shown(text))
+            feed.give_back()
+            yield BadRow(start, _NOT_CLOSED, _shown(first))
             continue
-        if not all(_is_text(cell) for cell in cells):
-            yield BadRow(start, "not UTF-8 text", _shown("".join(taken)))
+        if not text.isascii() and not all(_is_text(cell) for cell in cells):
+            yield BadRow(start, "not UTF-8 text", _shown(text))
             continue
         if len(cells) > width:
             yield BadRow(
                 start,
                 f"the row has {len(cells)} cells but the header has {width} columns "
                 "(the cells past the last column would be lost)",
-                _shown("".join(taken)),
+                _shown(text),
             )
             continue
         yield Row(start, cells)
@@ -148,12 +142,6 @@ _NOT_CLOSED = (
     'a quoted cell is not closed (no closing " before the end of the file or of the row); '
     "the lines after it are read as rows of their own"
 )
-
-
-def _give_back(pending: deque[tuple[int, str]], start: int, taken: list[str]) -> None:
-    """Put every line but the first back, to be read again as rows of their own."""
-    for offset in range(len(taken) - 1, 0, -1):
-        pending.appendleft((start + offset, taken[offset]))
 
 
 def _shown(text: str) -> str:
