@@ -308,10 +308,11 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
                 raise
         report.notices.extend(_notices(store, report))
         if ctx.unreadable:
+            kept = "the plan" if options.dry_run else str(report.failures_path)
             report.notices.append(
                 f"{ctx.unreadable} record(s) could not be read (bad data where the plugin "
-                f"reads them); each is in {report.failures_path} with where it is, and is "
-                "read again on the next run: fix it there"
+                f"reads them); each is in {kept} with where it is, and is read again on the "
+                "next run: fix it there"
             )
         report.status = (
             FAILED if error is not None else (WITH_ERRORS if report.failed_records else SUCCEEDED)
