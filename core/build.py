@@ -11,13 +11,16 @@ from typing import Any
 from integrate.buildbase import _hint, _secret_paths, _walk
 from integrate.buildflows import FlowBuilder
 from integrate.errors import Location, ProblemList, SpecError
+from integrate.fieldcheck import Catalogue, CatalogueOf, check_flow_fields
 from integrate.loader import Document, JsonPath, json_path, load_file
 from integrate.model import (
     Connection,
     Flow,
     Sandbox,
+    Side,
     Spec,
     SpecTest,
+    SyncFlow,
 )
 from integrate.plugins import Plugins
 from integrate.schema import check_resolved, combined_schema, core_schema, validate
@@ -153,6 +156,11 @@ class _Builder(FlowBuilder):
         self._current_flow = None
         self._lets = None
         ordered = self._order(flows)
+        if self.plugins is not None:
+            catalogue_of = self._offline_catalogue(connections)
+            for flow in ordered.values():
+                if isinstance(flow, SyncFlow):
+                    check_flow_fields(self.problems, flow, catalogue_of)
         tests = tuple(
             self._test(i)
             for i in range(len(data.get("tests") or []))
@@ -180,6 +188,26 @@ class _Builder(FlowBuilder):
             else None,
             timezone=self._timezone(),
         )
+
+    def _offline_catalogue(self, connections: Mapping[str, Connection]) -> CatalogueOf:
+        """A side's catalogues as its plugin knows them from the spec's settings alone."""
+        plugins = self.plugins
+        assert plugins is not None
+
+        def of(side: Side) -> Catalogue | None:
+            connection = connections.get(side.ref.connection)
+            cls = plugins.connectors.get(connection.plugin) if connection else None
+            if connection is None or cls is None:
+                return None
+            objects = []
+            for obj in side.ref.objects:
+                fields = cls.offline_fields(connection.config, obj)
+                if fields is None:
+                    return None
+                objects.append(fields)
+            return Catalogue(cls.plugin, tuple(objects))
+
+        return of
 
     def _timezone(self) -> str:
         zone = self.data.get("timezone")

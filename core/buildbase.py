@@ -66,6 +66,8 @@ class BuilderBase:
         self._current_flow: str | None = None
         # The `let` names the expression being compiled may read (None: the flow has none).
         self._lets: list[str] | None = None
+        # Whether the flow being built has a `let:` block (one-way flows only).
+        self._let_block = False
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -91,6 +93,8 @@ class BuilderBase:
         """Compile the expression (or constant) at path; None after reporting a problem."""
         value = self.get(path)
         location = self.at(path)
+        if isinstance(value, dict):
+            return self._mapped_value(path, value)
         if not isinstance(value, str):
             return constant(value, location)
         text = self._substitute(value, path)
@@ -105,6 +109,16 @@ class BuilderBase:
             self.problems.add(where, exc.message, json_path(path))
             return None
         return compiled
+
+    def _mapped_value(self, path: JsonPath, raw: Mapping[str, Any]) -> Expr | None:
+        """A field's one-way value map {from, values, default}: the value of `from` looked
+        up in `values` (by its text), `default` or a failed record when it is not there."""
+        getter = self.expr((*path, "from"))
+        if getter is None:
+            return None
+        label = f"{getter.short} \u2192 {path[-1]}"
+        fallback = raw.get("default", _NO_DEFAULT)
+        return _mapped(getter, dict(raw["values"]), fallback, label, self.at((*path, "values")))
 
     def _substitute(self, text: str, path: JsonPath) -> str:
         if "${" not in text:
@@ -124,6 +138,11 @@ class BuilderBase:
         ast = parse(text)
         if self._lets is not None and "let" in text:
             for used in let_names(ast):
+                if not self._let_block:
+                    raise ExpressionError(
+                        f"let.{used} is not defined: this flow has no `let:` block"
+                        f" (add one: let: {{{used}: <expression>}})"
+                    )
                 if used not in self._lets:
                     known = ", ".join(self._lets) or "none before this one"
                     raise ExpressionError(
@@ -181,13 +200,19 @@ class BuilderBase:
     # ---- the spec -----------------------------------------------------------------------
 
     def _cron(self, path: JsonPath) -> None:
-        from croniter import croniter
+        from integrate.schedule import cron_problem
 
         text = self.get(path)
-        if not croniter.is_valid(text):
-            self.error(
-                path, f"'{text}' is not a valid cron expression (minute hour day month weekday)"
-            )
+        found = cron_problem(text)
+        if found is None:
+            return
+        message, offset = found
+        location = self.at(path)
+        if offset is not None and self.doc.positions.is_verbatim(path):
+            # The culprit's own column, when the value is written as it reads.
+            shift = offset + (1 if self.doc.positions.is_quoted(path) else 0)
+            location = Location(location.file, location.line, location.col + shift)
+        self.problems.add(location, message, json_path(path))
 
     # ---- connections --------------------------------------------------------------------
 
@@ -204,15 +229,24 @@ def _mapped(
         value = getter(record)
         if value is None:
             return None
-        if value in table:
+        if isinstance(value, str | int | float) and value in table:
             return table[value]
+        if isinstance(value, bool | int | float):
+            # Value-map keys are YAML mapping keys, so text: 3 is found under "3".
+            text = ("true" if value else "false") if isinstance(value, bool) else _number(value)
+            if text in table:
+                return table[text]
         if fallback is not _NO_DEFAULT:
             return fallback
         raise RecordError(
             f"the value {value!r} has no entry in the value map {label}", location=location
         )
 
-    return Expr(f"values({getter.text})", location, fn)
+    return Expr(f"values({getter.text})", location, fn, fields=getter.fields, roots=getter.roots)
+
+
+def _number(value: int | float) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _field_expr(field_name: str, location: Location) -> Expr:
@@ -225,7 +259,7 @@ def _field_expr(field_name: str, location: Location) -> Expr:
             record = record.get(part)
         return record
 
-    return Expr(field_name, location, fn, path=parts)
+    return Expr(field_name, location, fn, path=parts, roots=frozenset(parts[:1]))
 
 
 def _walk(value: Any, path: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], Any]]:

@@ -137,13 +137,16 @@ class FlowBuilder(FieldBuilder):
                 self.error((*path, "between"), f"'{side}' cannot name a side (it is a keyword)")
                 return None
         lets: list[tuple[str, Expr]] = []
-        if "let" in raw and not two_way:
+        if not two_way:
+            # One-way flows read let.<name> only from their `let:` block (checked everywhere).
+            defined: list[str] = []
+            self._lets = defined
+            self._let_block = "let" in raw
             # Compiled first, each seeing the ones before it; the rest of the flow sees all.
-            self._lets = []
-            for let_name in raw["let"]:
+            for let_name in raw.get("let", {}):
                 if (e := self.expr((*path, "let", let_name))) is not None:
                     lets.append((let_name, e))
-                self._lets.append(let_name)
+                defined.append(let_name)
         if two_way:
             only_to = (
                 self._direction((*path, "direction"), side_names) if "direction" in raw else None

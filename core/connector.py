@@ -80,12 +80,26 @@ class ObjectInfo:
         return operation in self.operations or operation in self.actions
 
 
+@dataclass(frozen=True)
+class BadRecord:
+    """A record the system holds but the connector cannot read (bad JSON, a broken CSV row,
+    a row the API answers in a form it does not document): where it is, what is wrong, and
+    its raw text. The run records it as a failure (stage `read`) and goes on."""
+
+    where: str  # a place the operator can find: "accounts.jsonl:12", "page 3, row 7"
+    message: str  # what is wrong, in plain words
+    raw: str = ""  # the record as found (the engine keeps at most 64 KiB of it)
+    code: str = "BAD_RECORD"
+
+
 @dataclass
 class Page:
-    """One page of records and the cursor to resume after it (None: not resumable here)."""
+    """One page of records and the cursor to resume after it (None: not resumable here),
+    and the records of that stretch that could not be read (never dropped silently)."""
 
     records: list[Record]
     cursor: Any = None
+    failures: list[BadRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -256,6 +270,15 @@ class Connector(ABC):
     @abstractmethod
     def describe(self, object: str) -> ObjectInfo:
         """The object's description; raise KeyError if the system has no such object."""
+
+    @classmethod
+    def offline_fields(
+        cls, config: Mapping[str, Any], object: str
+    ) -> Mapping[str, FieldInfo] | None:
+        """The object's field catalogue as far as the connection's settings alone tell (no
+        I/O; `${...}` references are not resolved), so `integrate validate` can check field
+        names offline; None when only the system knows (the default)."""
+        return None
 
     # -- reading ------------------------------------------------------------------------
 

@@ -11,6 +11,13 @@ import jmespath
 from jmespath import exceptions as jp_errors
 
 from integrate.errors import Location, RecordError
+from integrate.exprlimits import (
+    MAX_DEPTH,
+    BoundedInterpreter,
+    depth_of,
+    growth_problem,
+    nesting_problem,
+)
 from integrate.functions import FunctionLibrary
 
 
@@ -25,6 +32,9 @@ class Expr:
     path: tuple[str, ...] | None = None  # set when the expression is a plain field path
     # Every field name the expression may read (a superset), None when it may read any.
     fields: frozenset[str] | None = frozenset()
+    # The fields it reads at the top of the record itself (not inside a projection, filter
+    # or function argument given by &): what a field catalogue can check.
+    roots: frozenset[str] = frozenset()
 
     def __call__(self, data: Any) -> Any:
         try:
@@ -34,9 +44,21 @@ class Expr:
                 exc.location = self.location
             raise
         except jp_errors.JMESPathError as exc:
-            raise RecordError(f"{self.text}: {_one_line(exc)}", location=self.location) from exc
+            raise RecordError(f"{self.short}: {_one_line(exc)}", location=self.location) from exc
         except (TypeError, ValueError, ArithmeticError) as exc:
-            raise RecordError(f"{self.text}: {exc}", location=self.location) from exc
+            raise RecordError(f"{self.short}: {exc}", location=self.location) from exc
+        except RecursionError as exc:
+            # Only data nested hundreds of levels deep gets here (the expression's own depth
+            # is bounded when it is compiled).
+            raise RecordError(
+                f"{self.short}: the record is nested too deeply to evaluate this",
+                location=self.location,
+            ) from exc
+
+    @property
+    def short(self) -> str:
+        """The expression's text, cut to one readable line for messages."""
+        return self.text if len(self.text) <= 80 else self.text[:77] + "..."
 
     def __repr__(self) -> str:
         return f"Expr({self.text!r} at {self.location})"
@@ -56,29 +78,55 @@ def constant(value: Any, location: Location) -> Expr:
 
 
 def compile_expr(text: str, location: Location, library: FunctionLibrary) -> Expr:
-    """Compile once; raise ExpressionError (with the column offset) if it is not valid."""
+    """Compile once; raise ExpressionError (with the column offset) if it is not valid, nests
+    too deeply, or can grow its result beyond the limits (see exprlimits)."""
+    nesting = nesting_problem(text)
+    if nesting is not None:
+        raise ExpressionError(*nesting)
     try:
         parsed = jmespath.compile(text)
     except jp_errors.ParseError as exc:
         position = exc.lex_position if isinstance(exc.lex_position, int) else 0
         detail = _parse_detail(exc)
-        raise ExpressionError(f"invalid expression {text!r}: {detail}", position) from exc
+        raise ExpressionError(f"invalid expression {_shown(text)}: {detail}", position) from exc
     except jp_errors.JMESPathError as exc:
-        raise ExpressionError(f"invalid expression {text!r}: {_one_line(exc)}") from exc
+        raise ExpressionError(f"invalid expression {_shown(text)}: {_one_line(exc)}") from exc
+    except RecursionError as exc:
+        # Brackets are bounded above; a long run of `!` or `[*]` can still exhaust the parser.
+        raise ExpressionError(
+            f"the expression nests deeper than {MAX_DEPTH} levels: split it"
+        ) from exc
     ast: dict[str, Any] = parsed.parsed  # type: ignore[assignment]
+    grows = growth_problem(ast)
+    if grows is not None:
+        raise ExpressionError(grows)
+    if depth_of(ast) > MAX_DEPTH:
+        raise ExpressionError(
+            f"the expression nests deeper than {MAX_DEPTH} levels (a long chain of `||`, "
+            "`|` or `[]`): split it"
+        )
     check_functions(ast, library)
     check_negations(ast, text)
     if ast["type"] == "literal":
         return constant(ast["value"], location)
     path = plain_path(ast)
     if path is not None:
-        return Expr(text, location, _getter(path), path=path, fields=frozenset(path[:1]))
-    options = library.options()
+        return Expr(
+            text,
+            location,
+            _getter(path),
+            path=path,
+            fields=frozenset(path[:1]),
+            roots=frozenset(path[:1]),
+        )
+    interpreter = BoundedInterpreter(library.options())
+    visit = interpreter.visit
+    tree: Any = ast
 
     def search(data: Any) -> Any:
-        return parsed.search(data, options)
+        return visit(tree, data)
 
-    return Expr(text, location, search, fields=field_names(ast))
+    return Expr(text, location, search, fields=field_names(ast), roots=root_fields(ast))
 
 
 def plain_path(ast: dict[str, Any]) -> tuple[str, ...] | None:
@@ -107,6 +155,30 @@ def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
         return data
 
     return get_path
+
+
+# Nodes whose first child is read from the current value and the rest from what it gives.
+_CHAINS = frozenset(
+    {"subexpression", "index_expression", "pipe", "projection", "value_projection", "flatten"}
+)
+
+
+def root_fields(ast: dict[str, Any]) -> frozenset[str]:
+    """The field names an expression reads from the record it is given (`lower(Email)`,
+    `a.b`: Email, a), leaving out those read from a value found inside it (`a[?b]`: b)."""
+    names: set[str] = set()
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        kind = node.get("type")
+        children = [c for c in node.get("children", ()) if isinstance(c, dict)]
+        if kind == "field":
+            names.add(str(node["value"]))
+        elif kind in _CHAINS or kind == "filter_projection":
+            stack.extend(children[:1])
+        elif kind != "expref":
+            stack.extend(children)
+    return frozenset(names)
 
 
 def field_names(ast: dict[str, Any]) -> frozenset[str] | None:
@@ -196,6 +268,10 @@ def _parse_detail(exc: jp_errors.ParseError) -> str:
     if exc.token_value is not None and "Incomplete" not in head:
         return f"{head} (near {exc.token_value!r})"
     return head.rstrip(":")
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 80 else repr(text[:77] + "...")
 
 
 def _one_line(exc: Exception) -> str:

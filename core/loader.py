@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -119,14 +120,25 @@ def load_text(text: str, name: str = "<spec>", *, path: Path | None = None) -> D
     # Composing only, so no tag is ever constructed. "safe" rather than "rt": the round-trip
     # scanner gathers comments a character at a time (seconds on one long comment line).
     yaml = YAML(typ="safe", pure=True)
+    # The composer recurses once per level: stopped at the cap, a 500-deep nesting is a
+    # problem at its line, never a RecursionError. (The root is the composer's level 1.)
+    yaml.max_depth = MAX_DEPTH + 1
     try:
         root = yaml.compose(io.StringIO(text))
+    except MaxDepthExceededError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise SpecError.single(
+            Location(name, line, col), f"the spec nests deeper than {MAX_DEPTH} levels"
+        ) from exc
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         message = exc.problem or exc.context or "invalid YAML"
         if exc.problem and exc.context and exc.problem.startswith("but "):
             message = f"{exc.context}, {exc.problem}"  # "expected a single document ..., but"
+        if "'\\t'" in message and mark is not None:
+            message = _tab_message(text, mark.line, mark.column)
         raise SpecError.single(Location(name, line, col), f"YAML syntax: {message}") from exc
     except YAMLError as exc:
         raise SpecError.single(Location(name), f"YAML syntax: {exc}") from exc
@@ -138,6 +150,17 @@ def load_text(text: str, name: str = "<spec>", *, path: Path | None = None) -> D
     if builder.problems:
         raise SpecError(builder.problems)
     return Document(path or Path(name), data, positions)
+
+
+def _tab_message(text: str, line: int, col: int) -> str:
+    """What to do about a tab the scanner refused: YAML indents with spaces only."""
+    lines = text.splitlines()
+    before = lines[line][:col] if line < len(lines) else ""
+    if before.strip(" \t") == "":
+        return (
+            "a tab in the indentation: YAML indents with spaces only (replace the tab with spaces)"
+        )
+    return "a tab cannot separate values here: use a space"
 
 
 class _Builder:

@@ -15,7 +15,7 @@ import orjson
 
 from integrate.emulator import Emulator
 from integrate.engine.runner import RunOptions, state_dir
-from integrate.errors import PluginError
+from integrate.errors import Location, PluginError, SpecError
 from integrate.model import Spec
 from integrate.permissions import private_folder, tighten, tighten_tree
 from integrate.plugins import Plugins
@@ -103,5 +103,25 @@ def _save(folder: Path, emulators: dict[str, Emulator]) -> None:
 
 def _records(data: tuple[dict[str, Any], ...] | Path) -> list[dict[str, Any]]:
     if isinstance(data, Path):
-        return [orjson.loads(line) for line in data.read_bytes().splitlines() if line.strip()]
+        return _seed_file(data)
     return [dict(r) for r in data]
+
+
+def _seed_file(path: Path) -> list[dict[str, Any]]:
+    """A seed file's records; a line that is not one JSON object is a spec error at its line."""
+    records = []
+    for number, line in enumerate(path.read_bytes().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            where = Location(str(path), number, min(exc.pos, len(line)) + 1)
+            raise SpecError.single(where, f"sandbox seed: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict):
+            raise SpecError.single(
+                Location(str(path), number, 1),
+                "sandbox seed: each line must hold one JSON object {...} (one record)",
+            )
+        records.append(record)
+    return records

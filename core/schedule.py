@@ -16,6 +16,66 @@ from integrate.model import Spec
 
 log = logging.getLogger("integrate.serve")
 
+# Each field of a cron expression: its name and the values it takes.
+_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+    ("second", 0, 59),
+)
+_NAMES = {
+    3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    4: ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+}
+_HELP = "(minute hour day month weekday)"
+
+
+def cron_problem(text: str) -> tuple[str, int | None] | None:
+    """(message, offset of the culprit in `text`, if one is) when `text` is not a cron expression croniter
+    reads; the message names the field and its range where one is wrong ("hour 25 is out of
+    range 0-23")."""
+    if croniter.is_valid(text):
+        return None
+    generic = f"'{text}' is not a valid cron expression {_HELP}"
+    if text.startswith("@"):
+        return generic, None
+    offset = 0
+    for index, field in enumerate(text.split()):
+        offset = text.index(field, offset)
+        if index < len(_FIELDS):
+            found = _field_problem(index, field)
+            if found is not None:
+                message, within = found
+                return f"'{text}' is not a valid cron expression: {message} {_HELP}", (
+                    offset + within
+                )
+        offset += len(field)
+    return generic, None
+
+
+def _field_problem(index: int, field: str) -> tuple[str, int] | None:
+    name, low, high = _FIELDS[index]
+    names = _NAMES.get(index, ())
+    position = 0
+    for item in field.split(","):
+        body, _, step = item.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            return f"{name} step /{step} must be a whole number of at least 1", position
+        for part in body.split("-") if body not in ("*", "?") else ():
+            value = part.lower()
+            if value.isdigit():
+                if not low <= int(value) <= high:
+                    where = position + item.index(part)
+                    return f"{name} {part} is out of range {low}\u2013{high}", where
+            elif value not in names and value not in ("l", ""):
+                where = position + item.index(part)
+                spelled = f" or a name ({', '.join(names[:3])} ...)" if names else ""
+                return f"{name} '{part}' is not a number {low}\u2013{high}{spelled}", where
+        position += len(item) + 1
+    return None
+
 
 @dataclass(frozen=True)
 class Due:

@@ -85,7 +85,57 @@ def validate(doc: Document, schema: Mapping[str, Any]) -> list[Problem]:
             if key not in seen:
                 seen.add(key)
                 problems.append(problem)
-    return problems
+    return _value_map_hints(doc, problems)
+
+
+_MAP_FORM = "{from: <expression>, values: {<source value>: <value>, ...}, default: <value>}"
+
+
+def _value_map_hints(doc: Document, problems: list[Problem]) -> list[Problem]:
+    """A value map written where it does not go gets one problem that says where it goes,
+    instead of the schema's unknown and missing keys."""
+    flows = doc.data.get("flows") if isinstance(doc.data, dict) else None
+    if not isinstance(flows, dict):
+        return problems
+    out: list[Problem] = []
+    replaced: set[str] = set()
+    for problem in problems:
+        match = re.match(
+            r"^\$\.flows\.([a-z][a-z0-9_]*)\.(values|(?:fields|on_create)\.values)\b", problem.path
+        )
+        flow = flows.get(match.group(1)) if match else None
+        if match is None or not isinstance(flow, dict) or "events" in flow:
+            out.append(problem)
+            continue
+        where = f"$.flows.{match.group(1)}.{match.group(2)}"
+        value = flow.get("values") if match.group(2) == "values" else None
+        if match.group(2) != "values":
+            block = flow.get(match.group(2).split(".")[0])
+            value = block.get("values") if isinstance(block, dict) else None
+            if not isinstance(value, dict) or "from" in value or "between" in flow:
+                out.append(problem)
+                continue
+        if where in replaced:
+            continue
+        replaced.add(where)
+        if "between" in flow:
+            message = (
+                "unknown key 'values': in a two-way flow a value map belongs to a field pair: "
+                "fields: [{<side>: <field>, <other side>: <field>, values: {...}}]"
+            )
+        elif match.group(2) == "values":
+            message = (
+                "unknown key 'values': a one-way flow maps values field by field: "
+                f"fields: {{<target field>: {_MAP_FORM}}}"
+            )
+        else:
+            message = (
+                "this names a target field 'values'; a value map goes under the field it "
+                f"fills: <target field>: {_MAP_FORM}"
+            )
+        path = tuple(p for p in where.removeprefix("$.").split("."))
+        out.append(Problem(doc.at(path, key=True), message, where))
+    return out
 
 
 # What a ${env:...} or ${file:...} reference's value must be is known only once it is

@@ -74,6 +74,8 @@ class RunContext:
     observer: Callable[[Change], None] | None = None
     progress: Callable[[str, str, int], None] | None = None
     stop: StopRequest = field(default_factory=StopRequest)  # looked at between pages
+    # Records the connectors handed over as unreadable in this run (failures, stage `read`).
+    unreadable: int = 0
     _infos: dict[tuple[str, str], ObjectInfo] = field(default_factory=dict)
 
     def info(self, connection: str, obj: str) -> ObjectInfo:

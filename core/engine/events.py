@@ -46,6 +46,8 @@ class EventRun:
         self.held = {
             h.source_id: h for h in self.store.held(self.flow.name, side=SIDE, kinds=(FAIL,))
         }
+        reported: set[str] = set()
+        held_back: set[str] = set()
         for obj in self.flow.source.objects:
             if self.ctx.only_held:
                 break
@@ -58,7 +60,13 @@ class EventRun:
                     source = f"{self.flow.source.connection}.{obj}"
                     self.ctx.progress(self.flow.name, source, self.stats.read[SIDE])
                 self._page(obj, page.records)
-                if page.cursor is not None:
+                for bad in page.failures:
+                    if bad.where not in reported:
+                        reported.add(bad.where)
+                        self.out.unreadable(SIDE, None, bad)
+                if page.failures:
+                    held_back.add(obj)  # read again (once fixed) on the next run
+                if page.cursor is not None and obj not in held_back:
                     self.cursors[obj] = page.cursor
         for held in list(self.held.values()):
             obj = held.record.get(OBJECT_FIELD) or self.flow.source.objects[0]
@@ -83,6 +91,16 @@ class EventRun:
         links = self.store.links(self.flow.name, 0, [(obj, i) for i in ids if i])
         for record, sid in zip(records, ids, strict=True):
             if sid is None:
+                info = self.ctx.info(conn, obj)
+                self.out.fail(
+                    SIDE,
+                    None,
+                    None,
+                    record,
+                    f"the record has no '{info.id_field}' (its id field)",
+                    stage="read",
+                    code="NO_ID",
+                )
                 continue
             self.held.pop(sid, None)
             if self.flow.source.multi:

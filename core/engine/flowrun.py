@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from integrate.connector import Page, Record, WriteResult
+from integrate.connector import BadRecord, Page, Record, WriteResult
 from integrate.engine.context import RunContext
 from integrate.engine.outcomes import Outcomes
 from integrate.engine.plan import Change
@@ -100,6 +100,10 @@ class FlowRun:
         # creates with no clear answer, to look for; (side, id) of those being looked for
         self.unclear: dict[tuple[int, str], UnclearCreate] = {}
         self.looking: set[tuple[str, str]] = set()
+        # (side, object) pairs a page of which held unreadable records: their cursor stays
+        # where it was, so those records are read again (once fixed) on the next run.
+        self.unreadable_in: set[tuple[int, str]] = set()
+        self._reported: set[tuple[int, str]] = set()
 
     def _fields_read(self, s: int) -> tuple[str, ...] | None:
         """The fields this flow needs of side s's records (None: all of them): everything its
@@ -144,7 +148,18 @@ class FlowRun:
                 if side.ref.multi:
                     for record in page.records:
                         record[OBJECT_FIELD] = obj
+                if page.failures:
+                    self._unreadable(s, obj, page.failures)
                 yield obj, page
+
+    def _unreadable(self, s: int, obj: str, failures: list[BadRecord]) -> None:
+        """Record each unreadable record once per run (a side may be read twice: changes,
+        then in full for matching), and keep the object's cursor back."""
+        self.unreadable_in.add((s, obj))
+        for bad in failures:
+            if (s, bad.where) not in self._reported:
+                self._reported.add((s, bad.where))
+                self.out.unreadable(self.names[s], self.names[1 - s], bad)
 
     def _rules(self, side: str, record: Record, *, resolved: bool) -> RuleResult:
         out = RuleResult()

@@ -3,10 +3,10 @@ answers from memory. Text compares ignoring case and extra spaces."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from integrate.connector import Record
+from integrate.connector import BadRecord, Record
 from integrate.engine.context import RunContext
 from integrate.engine.values import normalize, pick
 from integrate.errors import RecordError
@@ -15,8 +15,10 @@ _MODES = frozenset({"case", "whitespace"})
 
 
 class LookupCache:
-    def __init__(self, ctx: RunContext):
+    def __init__(self, ctx: RunContext, unreadable: Callable[[str, BadRecord], None] | None = None):
         self.ctx = ctx
+        # Told of each record of a looked-up object that could not be read ("conn.Object").
+        self.unreadable = unreadable
         self.records: dict[str, list[Record]] = {}
         self.indexes: dict[tuple[str, tuple[str, ...]], dict[tuple[Any, ...], Record]] = {}
 
@@ -31,6 +33,9 @@ class LookupCache:
             size = self.ctx.info(connection, obj).page_size
             for page in connector.read(obj, since=None, page_size=size):
                 records.extend(page.records)
+                for bad in page.failures:
+                    if self.unreadable is not None:
+                        self.unreadable(ref, bad)
             self.records[ref] = records
         return records
 

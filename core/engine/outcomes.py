@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from integrate.connector import Record
+from integrate.connector import BadRecord, Record
 from integrate.engine.context import RunContext
 from integrate.engine.plan import CREATE, FAIL, SKIP, UPDATE, Change, FlowStats
 from integrate.engine.values import without_lets
@@ -16,6 +16,10 @@ from integrate.errors import Location
 from integrate.secrets import REDACTOR
 
 log = logging.getLogger("integrate.writes")
+
+# An unreadable record is kept as {"$raw": its text}, at most this many characters of it.
+RAW = "$raw"
+MAX_RAW = 64 * 1024
 
 
 class Outcomes:
@@ -83,6 +87,23 @@ class Outcomes:
             lambda: self.store.hold(self.flow, side, sid, kind, reason, record, run_id, candidates)
         )
 
+    def unreadable(self, side: str, target: str | None, bad: BadRecord) -> None:
+        """A record the connector could not read: a failure (stage `read`) with where it is
+        and its raw text, in the failure ledger and the failed-records file. It has no id, so
+        nothing is held: the connector hands it over again until it is fixed."""
+        raw = bad.raw if len(bad.raw) <= MAX_RAW else bad.raw[:MAX_RAW] + " ...(cut)"
+        self.ctx.unreadable += 1
+        self.fail(
+            side,
+            None,
+            target,
+            {RAW: raw},
+            f"{bad.where}: {bad.message}",
+            stage="read",
+            code=bad.code or "BAD_RECORD",
+            where=bad.where,
+        )
+
     def fail(
         self,
         side: str,
@@ -97,6 +118,7 @@ class Outcomes:
         target_object: str | None = None,
         in_commit: bool = False,
         retry: bool = True,
+        where: str = "",
     ) -> None:
         """A failed record: in the failure ledger, the failed-records file and (to be retried
         next run) the held records. `in_commit` when called from a write's commit."""
@@ -114,7 +136,7 @@ class Outcomes:
                 code=code,
             )
         )
-        where = str(location) if location else ""
+        where = where or (str(location) if location else "")
         entry = {
             "run_id": self.ctx.run_id,
             "flow": self.flow,

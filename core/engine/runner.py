@@ -4,7 +4,6 @@ plugins allow, run each flow in order, and keep the run in history."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -13,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrate.build import resolve_config
-from integrate.connector import CREATE, UPDATE, UPSERT, Connector, ConnectorContext
+from integrate.connector import CREATE, UPDATE, UPSERT, BadRecord, Connector, ConnectorContext
 from integrate.engine.context import FailureSink, RunContext
 from integrate.engine.events import EventRun
 from integrate.engine.lookup import LookupCache
+from integrate.engine.outcomes import Outcomes
 from integrate.engine.plan import FAIL, QUEUE, Change, FlowStats
 from integrate.engine.scratch import Scratch
 from integrate.engine.stop import Interrupted, StopNow, StopRequest
@@ -30,8 +30,9 @@ from integrate.errors import (
     StateError,
     UsageError,
 )
+from integrate.fieldcheck import Catalogue, CatalogueOf, check_flow_fields
 from integrate.http import Clock, SystemClock
-from integrate.model import OBJECT_FIELD, Side, Spec, SyncFlow
+from integrate.model import Side, Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
@@ -171,11 +172,12 @@ def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> N
             problems.add(location, str(exc))
             return None
 
+    catalogue_of = _catalogue_of(ctx)
     for name in selected:
         flow = spec.flows[name]
         if isinstance(flow, SyncFlow):
+            check_flow_fields(problems, flow, catalogue_of)
             for side in flow.sides:
-                _check_fields(problems, ctx, flow, side)
                 for obj in side.ref.objects:
                     found = info(side.ref.connection, obj, side.ref.location)
                     if found is None:
@@ -224,40 +226,26 @@ def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> N
     problems.raise_if_any()
 
 
-def _check_fields(problems: ProblemList, ctx: RunContext, flow: SyncFlow, side: Side) -> None:
-    """Fields written to a side must be in its catalogue (when the plugin has one), in at
-    least one of the side's objects, and not read-only."""
-    catalogues = []
-    for obj in side.ref.objects:
-        try:
-            info = ctx.info(side.ref.connection, obj)
-        except PluginError:
-            return  # reported by the object check
-        if info.fields is None:
-            return
-        catalogues.append(info.fields)
-    assigns = [a for p in flow.pairs_to(side.name) for a in p.make[side.name]]
-    assigns += list(flow.on_create.get(side.name, ()))
-    if flow.writes_to(side.name):
-        other = flow.other(side.name).name
-        assigns += [a for r in flow.rules for a in r.assigns if r.side in (None, other)]
-    plugin = ctx.connectors[side.ref.connection].plugin
-    known = sorted({f for c in catalogues for f in c})
-    for assign in assigns:
-        name = assign.field.split(".")[0]
-        if name == OBJECT_FIELD:
-            continue
-        found = [c[name] for c in catalogues if name in c]
-        if not found:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.add(
-                assign.field_location, f"{plugin} {side.ref.text} has no field '{name}'{hint}"
-            )
-        elif all(f.read_only for f in found):
-            problems.add(
-                assign.field_location, f"'{name}' of {side.ref.text} is read-only in {plugin}"
-            )
+def _catalogue_of(ctx: RunContext) -> CatalogueOf:
+    """A side's catalogues as its plugin describes them (None: schemaless, or an object the
+    plugin lacks, which the object check reports)."""
+
+    def of(side: Side) -> Catalogue | None:
+        objects = []
+        always: set[str] = set()
+        for obj in side.ref.objects:
+            try:
+                info = ctx.info(side.ref.connection, obj)
+            except PluginError:
+                return None
+            if info.fields is None:
+                return None
+            objects.append(info.fields)
+            always |= {f for f in (info.id_field, info.modified_field) if f}
+        plugin = ctx.connectors[side.ref.connection].plugin
+        return Catalogue(plugin, tuple(objects), frozenset(always))
+
+    return of
 
 
 def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) -> RunReport:
@@ -304,6 +292,13 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         error = _run_flows(spec, ctx, selected, options, report)
         if not isinstance(error, StateError):  # a state file that failed is not read again
             report.notices.extend(_notices(store, report))
+        if ctx.unreadable:
+            kept = "the plan" if options.dry_run else str(report.failures_path)
+            report.notices.append(
+                f"{ctx.unreadable} record(s) could not be read (bad data where the plugin "
+                f"reads them); each is in {kept} with where it is, and is read again on the "
+                "next run: fix it there"
+            )
         if isinstance(error, Interrupted):
             report.status = INTERRUPTED
         elif error is not None:
@@ -355,13 +350,13 @@ def _run_flows(
                 report.flows.append(FlowStats(name, disabled=True))
                 continue
             spec.binding.extra["flow"] = name
-            spec.binding.lookup = LookupCache(ctx).lookup
             writer = Writer(ctx.store, dry_run=options.dry_run, stop=options.stop)
             runner: SyncRun | EventRun = (
                 SyncRun(ctx, flow, writer)
                 if isinstance(flow, SyncFlow)
                 else EventRun(ctx, flow, writer)
             )
+            spec.binding.lookup = LookupCache(ctx, _lookup_unreadable(runner.out)).lookup
             report.flows.append(runner.stats)
             runner.run()
         except IntegrateError as exc:
@@ -376,6 +371,16 @@ def _run_flows(
             ctx.store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
             raise
     return None
+
+
+def _lookup_unreadable(out: Outcomes) -> Callable[[str, BadRecord], None]:
+    """A looked-up object's unreadable record is a failure of the flow that looked it up,
+    on the side named after the object ("conn.Object")."""
+
+    def record(ref: str, bad: BadRecord) -> None:
+        out.unreadable(ref, None, bad)
+
+    return record
 
 
 def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:

@@ -40,7 +40,8 @@ class SyncRun(Matching, Reconciling, Writing, Settling):
         self._settle()
         with self.store.transaction():
             for index, cursors in self.final_cursors.items():
-                self._save_cursor(index, cursors)
+                kept = {o: c for o, c in cursors.items() if (index, o) not in self.unreadable_in}
+                self._save_cursor(index, kept)
             self.store.mark_completed(flow.name)
         return self.stats
 
@@ -51,7 +52,7 @@ class SyncRun(Matching, Reconciling, Writing, Settling):
         self.store.set_cursor(self.flow.name, name, merged)
 
     def _track_cursor(self, s: int, obj: str, page: Page) -> None:
-        if page.cursor is None:
+        if page.cursor is None or (s, obj) in self.unreadable_in:
             return
         info = self.ctx.info(self.sides[s].ref.connection, obj)
         if info.sorted_reads:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from integrate import (
     READ,
     UPDATE,
     UPSERT,
+    BadRecord,
     Connector,
     ConnectorContext,
     FieldInfo,
@@ -25,86 +25,12 @@ from integrate import (
     WriteResult,
     reveal,
 )
+from integrate_files.rows import BadRow
+from integrate_files.safeio import refuse_link
+from integrate_files.settings import CONFIG_SCHEMA, OBJECT_NAME, catalogue, setting
 from integrate_files.table import DELETED, Table
 
 __version__ = "0.1.0"
-
-OBJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
-
-_OBJECT_SETTINGS = {
-    "file": {
-        "type": "string",
-        "description": "File name inside the folder (default: <object>.<format>).",
-    },
-    "format": {"enum": ["jsonl", "csv"], "description": "jsonl (default) or csv."},
-    "id_field": {"type": "string", "description": "Field holding each record's id (default: id)."},
-    "cursor_field": {
-        "type": "string",
-        "description": "Field holding each record's last-change time; incremental reads use it, writes set it.",
-    },
-    "page_size": {
-        "type": "integer",
-        "minimum": 1,
-        "description": "Records per read page (default 500).",
-    },
-    "batch_size": {
-        "type": "integer",
-        "minimum": 1,
-        "description": "Most records per write call (default 1000).",
-    },
-    "fields": {
-        "type": "array",
-        "items": {"type": "string", "minLength": 1},
-        "uniqueItems": True,
-        "description": "The object's field catalogue: when given, specs may only write these fields.",
-    },
-}
-
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "description": "A folder of JSON-lines or CSV files; each file is an object.",
-    "required": ["path"],
-    "additionalProperties": False,
-    "properties": {
-        "path": {
-            "type": "string",
-            "minLength": 1,
-            "description": "The folder (relative paths start at the spec's folder).",
-        },
-        **_OBJECT_SETTINGS,
-        "related": {
-            "type": "object",
-            "description": "Related lists: {object: {list: {object: other, field: path}}}: the records of `other` whose `field` holds the record's id.",
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": {
-                    "type": "object",
-                    "required": ["object", "field"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "object": {"type": "string", "pattern": OBJECT_NAME.pattern},
-                        "field": {"type": "string", "minLength": 1},
-                    },
-                },
-            },
-        },
-        "actions": {
-            "type": "object",
-            "description": "Actions records accept: {action: list field}; doing the action appends its fields to that list (e.g. {comment: comments}).",
-            "additionalProperties": {"type": "string", "minLength": 1},
-        },
-        "objects": {
-            "type": "object",
-            "description": "Settings for single objects, overriding the folder-wide ones.",
-            "propertyNames": {"pattern": OBJECT_NAME.pattern},
-            "additionalProperties": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": _OBJECT_SETTINGS,
-            },
-        },
-    },
-}
 
 
 class FilesConnector(Connector):
@@ -126,8 +52,16 @@ class FilesConnector(Connector):
     # ---- settings -----------------------------------------------------------------------
 
     def _setting(self, obj: str, key: str, default: Any) -> Any:
-        per_object = self.config.get("objects", {}).get(obj, {})
-        return per_object.get(key, self.config.get(key, default))
+        return setting(self.config, obj, key, default)
+
+    @classmethod
+    def offline_fields(cls, config: Mapping[str, Any], object: str) -> dict[str, FieldInfo] | None:
+        """The `fields` setting is the catalogue: known from the spec alone."""
+        return catalogue(
+            setting(config, object, "fields", None),
+            setting(config, object, "id_field", "id"),
+            setting(config, object, "cursor_field", None),
+        )
 
     def _table(self, obj: str) -> Table:
         table = self.tables.get(obj)
@@ -136,15 +70,25 @@ class FilesConnector(Connector):
                 raise KeyError(obj)
             fmt = self._setting(obj, "format", "jsonl")
             name = self._setting(obj, "file", f"{obj}.{fmt}")
-            path = (self.root / name).resolve()
+            wanted = self.root / name
+            path = wanted.resolve()
             if not path.is_relative_to(self.root.resolve()):
-                raise PluginError(f"files: the file of object {obj} must be inside {self.root}")
+                how = " (it is a symbolic link to a file outside it)" if wanted.is_symlink() else ""
+                raise PluginError(
+                    f"files: the file of object {obj} must be inside {self.root}{how}"
+                )
             table = Table(
                 path,
                 fmt=fmt,
                 id_field=self._setting(obj, "id_field", "id"),
                 read_only=self.context.read_only,
+                log=self.context.logger,
             )
+            # The files files writes itself: a link there would make a read or a write land
+            # wherever it points.
+            for own in (table.changes, table.tmp):
+                if own.is_symlink():
+                    raise refuse_link(own)
             self.tables[obj] = table
         return table
 
@@ -169,7 +113,11 @@ class FilesConnector(Connector):
             actions=frozenset(self.config.get("actions", {})),
             sorted_reads=False,
             modified_field=self._setting(object, "cursor_field", None),
-            fields=_catalogue(self._setting(object, "fields", None), table.id_field),
+            fields=catalogue(
+                self._setting(object, "fields", None),
+                table.id_field,
+                self._setting(object, "cursor_field", None),
+            ),
             description=f"records of {table.base.name}",
         )
 
@@ -188,7 +136,12 @@ class FilesConnector(Connector):
         cursor_field = self._setting(object, "cursor_field", None)
         newest = since
         page: list[dict[str, Any]] = []
-        for record in table.scan():
+        bad: list[BadRecord] = []
+        for record in table.entries():
+            if isinstance(record, BadRow):
+                # Its time is unknown: it is handed over on every read until it is fixed.
+                bad.append(BadRecord(f"{record.file}:{record.line}", record.message, record.raw))
+                continue
             if cursor_field is not None:
                 stamp = record.get(cursor_field)
                 if since is not None and (stamp is None or not _after(stamp, since)):
@@ -197,10 +150,10 @@ class FilesConnector(Connector):
                     newest = stamp
             page.append(record)
             if len(page) >= size:
-                yield Page(page, newest)
-                page = []
-        if page or newest is not None:
-            yield Page(page, newest)
+                yield Page(page, newest, bad)
+                page, bad = [], []
+        if page or bad or newest is not None:
+            yield Page(page, newest, bad)
 
     def get(
         self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
@@ -352,14 +305,6 @@ class FilesConnector(Connector):
     def close(self) -> None:
         for table in self.tables.values():
             table.compact()
-
-
-def _catalogue(names: list[str] | None, id_field: str) -> dict[str, FieldInfo] | None:
-    if names is None:
-        return None
-    fields = {name: FieldInfo(name) for name in names}
-    fields[id_field] = FieldInfo(id_field, read_only=True)
-    return fields
 
 
 def _after(a: Any, b: Any) -> bool:

@@ -153,3 +153,81 @@ def test_empty_keep_leaves_what_the_source_lacks_as_the_target_has_it(
         "title": "CFO",
         "vip": True,
     }
+
+
+VALUE_MAP = """\
+integrate: 1
+name: stages
+connections:
+  crm: {plugin: files, config: {path: ./crm}}
+  desk: {plugin: files, config: {path: ./desk}}
+failures: failed.jsonl
+flows:
+  deals:
+    from: crm.deals
+    to: desk.tickets
+    match: [[name, subject]]
+    fields:
+      subject: name
+      status:
+        from: Stage
+        values: {Won: closed, Lost: closed, Open: new}
+      priority:
+        from: "to_number(Rank)"
+        values: {"1": high, "2": normal}
+        default: low
+"""
+
+
+def test_a_one_way_field_takes_a_value_map_with_a_default(cli: Any, workdir: Path) -> None:
+    # Before: the spec was refused ("expected text or a number ..., found a mapping").
+    write_jsonl(
+        workdir / "crm/deals.jsonl",
+        [
+            {"id": "d1", "name": "Acme", "Stage": "Won", "Rank": "1"},
+            {"id": "d2", "name": "Globex", "Stage": "Open", "Rank": "7"},
+            {"id": "d3", "name": "Initech", "Stage": None, "Rank": "2"},
+            {"id": "d4", "name": "Umbrella", "Stage": "Frozen", "Rank": "1"},
+        ],
+    )
+    write_jsonl(workdir / "desk/tickets.jsonl", [])
+    Path("spec.yaml").write_text(VALUE_MAP)
+
+    result = cli("run", "spec.yaml", "--json")
+
+    assert result.exit_code == 3, result.output  # one record failed
+    tickets = {
+        t["subject"]: (t["status"], t["priority"])
+        for t in read_jsonl(workdir / "desk/tickets.jsonl")
+    }
+    assert tickets == {
+        "Acme": ("closed", "high"),
+        "Globex": ("new", "low"),  # 7 is not in the map: the default
+        "Initech": (None, "normal"),  # null stays null; the number 2 is found under "2"
+    }
+    [failed] = read_jsonl(workdir / "failed.jsonl")
+    assert failed["source_id"] == "d4"
+    assert failed["error"] == "the value 'Frozen' has no entry in the value map Stage \u2192 status"
+    assert failed["location"].endswith("spec.yaml:16:17")  # the `values` of `status`
+
+
+def test_a_value_map_written_where_it_does_not_go_says_where_it_goes(
+    cli: Any, workdir: Path
+) -> None:
+    text = VALUE_MAP.replace(
+        "      status:\n        from: Stage\n        values: {Won: closed, Lost: closed, Open: new}\n",
+        "      status: Stage\n      values: {Won: closed}\n",
+    ).replace("    match:", "    values: {Won: closed}\n    match:")
+    Path("spec.yaml").write_text(text)
+
+    result = cli("validate", "spec.yaml")
+
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[:2] == [
+        "spec.yaml:11:5: unknown key 'values': a one-way flow maps values field by field: "
+        "fields: {<target field>: {from: <expression>, values: {<source value>: <value>, ...},"
+        " default: <value>}} (at $.flows.deals.values)",
+        "spec.yaml:16:7: this names a target field 'values'; a value map goes under the field"
+        " it fills: <target field>: {from: <expression>, values: {<source value>: <value>,"
+        " ...}, default: <value>} (at $.flows.deals.fields.values)",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -152,3 +153,62 @@ def test_validate_imports_no_http_client_and_no_emulator() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "ok (2 connections" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+FOUR_MISSES = """\
+integrate: 1
+name: four-misses
+schedule: "0 25 * * *"
+connections:
+  crm: {plugin: files, config: {path: ./crm, fields: [Email, Name]}}
+  desk: {plugin: files, config: {path: ./desk}}
+flows:
+  people:
+    from: crm.people
+    to: desk.users
+    match: [[Email, email]]
+    fields:
+      email: Emial
+      account: let.acount.id
+"""
+
+
+def test_the_validation_misses_of_issue_9_are_each_found_at_their_place(
+    cli: Any, workdir: Path, no_network: list[Any]
+) -> None:
+    # Before: this spec was "ok": Emial wrote null everywhere, let.acount read nothing,
+    # and the schedule was only "not a valid cron expression".
+    Path("spec.yaml").write_text(FOUR_MISSES)
+
+    result = cli("validate", "spec.yaml", "--json")
+
+    assert result.exit_code == 2
+    found = [(p["line"], p["col"], p["message"]) for p in json.loads(result.stdout)]
+    assert found == [
+        (
+            3,
+            14,
+            "'0 25 * * *' is not a valid cron expression: hour 25 is out of range 0\u201323"
+            " (minute hour day month weekday)",
+        ),
+        (13, 14, "files crm.people has no field 'Emial' to read (did you mean 'Email'?)"),
+        (
+            14,
+            16,
+            "let.acount is not defined: this flow has no `let:` block"
+            " (add one: let: {acount: <expression>})",
+        ),
+    ]
+    assert no_network == []
+
+
+def test_a_tab_in_the_indentation_says_use_spaces(cli: Any, workdir: Path) -> None:
+    Path("spec.yaml").write_text(FOUR_MISSES.replace("    from: crm.people", "\tfrom: crm.people"))
+
+    result = cli("validate", "spec.yaml")
+
+    assert result.exit_code == 2
+    assert result.stdout.splitlines()[0] == (
+        "spec.yaml:9:1: YAML syntax: a tab in the indentation: YAML indents with spaces only"
+        " (replace the tab with spaces)"
+    )

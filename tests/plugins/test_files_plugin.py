@@ -183,3 +183,140 @@ def test_emulator_seeds_and_reads_a_throwaway_folder() -> None:
         assert emulator.connection_config() == {"path": str(folder), "cursor_field": "changed"}
         assert "changed" in stored[0]
     assert not folder.exists()
+
+
+# ---- lines that hold no record, links, catalogues ----------------------------------------------
+
+
+def test_a_bad_line_is_handed_over_as_a_bad_record_and_the_read_goes_on(tmp_path: Path) -> None:
+    base = tmp_path / "acc.jsonl"
+    base.write_text('{"id": "1"}\n{"id": "2",\n"text"\n{"id": "3"}\n')
+
+    pages = list(connector(tmp_path, page_size=1).read("acc"))
+
+    assert [r["id"] for p in pages for r in p.records] == ["1", "3"]
+    bad = [b for p in pages for b in p.failures]
+    assert [(b.where, b.raw, b.code) for b in bad] == [
+        (f"{base}:2", '{"id": "2",', "BAD_RECORD"),
+        (f"{base}:3", '"text"', "BAD_RECORD"),
+    ]
+    assert bad[1].message == (
+        "not a record: each line must hold one JSON object {...}, this one holds a text"
+    )
+
+
+def test_a_bad_line_of_the_changes_file_is_handed_over_too(tmp_path: Path) -> None:
+    (tmp_path / "acc.jsonl").write_text('{"id": "1", "n": 1}\n')
+    changes = tmp_path / "acc.jsonl.changes.jsonl"
+    changes.write_text('{"n": 5}\n{"id": "1", "n": 2}\n')
+
+    [page] = connector(tmp_path).read("acc")
+
+    assert page.records == [{"id": "1", "n": 2}]
+    assert [(b.where, b.message) for b in page.failures] == [
+        (f"{changes}:1", "a newer version without its 'id'")
+    ]
+
+
+def test_a_file_with_a_bad_line_is_not_compacted_so_the_line_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "acc.jsonl").write_text('{"id": "1", "n": 1}\nnot json\n')
+    c = connector(tmp_path)
+    c.write("acc", "update", items({"n": 2}, id="1"))
+
+    c.close()
+
+    assert (tmp_path / "acc.jsonl").read_text() == '{"id": "1", "n": 1}\nnot json\n'
+    assert [r["n"] for r in read_all(connector(tmp_path), "acc")] == [2]
+
+
+def test_a_last_line_without_its_newline_is_a_record_and_a_write_ends_it(tmp_path: Path) -> None:
+    base = tmp_path / "acc.jsonl"
+    base.write_text('{"id": "1", "n": 1}\n{"id": "2", "n": 2}')
+    c = connector(tmp_path)
+
+    assert [r["id"] for r in read_all(c, "acc")] == ["1", "2"]
+    assert base.read_text().endswith('"n": 2}')  # reading changes nothing
+    [made] = c.write("acc", "create", items({"n": 3}))
+
+    assert made.id == "3"
+    assert base.read_text().splitlines() == [
+        '{"id": "1", "n": 1}',
+        '{"id": "2", "n": 2}',
+        '{"n":3,"id":"3"}',
+    ]
+
+
+def test_csv_a_last_row_without_its_newline_is_read_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "acc.csv").write_text("id,name\n1,a\n2,b")
+    c = connector(tmp_path, format="csv")
+
+    assert [r["name"] for r in read_all(c, "acc")] == ["a", "b"]
+    c.write("acc", "create", items({"name": "c"}))
+
+    assert (tmp_path / "acc.csv").read_text() == "id,name\n1,a\n2,b\n3,c\n"
+
+
+def test_csv_broken_rows_are_handed_over_with_their_line(tmp_path: Path) -> None:
+    base = tmp_path / "acc.csv"
+    base.write_bytes(b'id,name\n1,a\n2,"b\n3,c,extra\n4,\xff\n5,"e"x\n6,f\n')
+
+    [page] = connector(tmp_path, format="csv").read("acc")
+
+    assert [r["id"] for r in page.records] == ["1", "6"]
+    assert [(b.where.rsplit(":", 1)[1], b.message.split(" (")[0]) for b in page.failures] == [
+        ("3", "a quoted cell is not closed"),
+        ("4", "the row has 3 cells but the header has 2 columns"),
+        ("5", "not UTF-8 text"),
+        ("6", "not a valid CSV row"),
+    ]
+
+
+def test_csv_a_header_naming_a_column_twice_stops_the_read(tmp_path: Path) -> None:
+    (tmp_path / "acc.csv").write_text("id,name,name\n1,a,b\n")
+
+    with pytest.raises(PluginError, match=r"acc.csv:1: the header names the column 'name' twice"):
+        read_all(connector(tmp_path, format="csv"), "acc")
+
+
+@pytest.mark.parametrize("own", ["acc.jsonl.changes.jsonl", "acc.jsonl.tmp"])
+def test_a_link_where_files_keeps_its_own_files_is_refused(tmp_path: Path, own: str) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "acc.jsonl").write_text('{"id": "1"}\n')
+    outside = tmp_path / "outside.jsonl"
+    outside.write_text('{"id": "1", "stolen": true}\n')
+    (folder / own).symlink_to(outside)
+
+    with pytest.raises(PluginError, match="is a symbolic link; files never reads or writes"):
+        connector(folder).describe("acc")
+    assert outside.read_text() == '{"id": "1", "stolen": true}\n'
+
+
+def test_a_link_inside_the_folder_is_followed_one_outside_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "real.jsonl").write_text('{"id": "1"}\n')
+    (folder / "acc.jsonl").symlink_to(folder / "real.jsonl")
+    (tmp_path / "outside.jsonl").write_text('{"id": "9"}\n')
+    (folder / "out.jsonl").symlink_to(tmp_path / "outside.jsonl")
+
+    assert read_all(connector(folder), "acc") == [{"id": "1"}]
+    with pytest.raises(PluginError, match="it is a symbolic link to a file outside it"):
+        connector(folder).describe("out")
+
+
+def test_the_fields_setting_is_a_catalogue_known_offline() -> None:
+    config = {
+        "path": "x",
+        "cursor_field": "changed",
+        "objects": {"acc": {"fields": ["name"], "id_field": "key"}},
+    }
+
+    fields = FilesConnector.offline_fields(config, "acc")
+    assert fields is not None
+    assert {n: f.read_only for n, f in fields.items()} == {
+        "name": False,
+        "key": True,
+        "changed": True,
+    }
+    assert FilesConnector.offline_fields(config, "other") is None

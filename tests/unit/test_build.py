@@ -347,6 +347,175 @@ def test_match_keys_and_filters_are_checked_too(spec_file: Path, plugins: Plugin
     ]
 
 
+def one_field(expression: str) -> str:
+    """A spec whose one field (line 11, value at column 13) holds `expression`, quoted."""
+    return HEAD + f'  a:\n    from: crm.A\n    to: sdp.B\n    fields:\n      name: "{expression}"\n'
+
+
+def test_an_expression_nested_500_deep_is_a_problem_at_its_column_not_a_crash(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # Before: jmespath's parser recursed once per level and died with RecursionError.
+    text = one_field("(" * 500 + "Name" + ")" * 500)
+
+    assert problems(spec_file, text, plugins) == [
+        # the 33rd bracket: column 13 is the quote, 14 the first bracket
+        "spec.yaml:11:46: the expression nests brackets deeper than 32 levels: split it"
+        " (a `let` value, or one field per step) (at $.flows.a.fields.name)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["!" * 1500 + "Name", "Name" + "[*]" * 1200, " || ".join(["Name"] * 500)],
+    ids=["negations", "projections", "alternatives"],
+)
+def test_long_chains_are_refused_when_built(
+    spec_file: Path, plugins: Plugins, expression: str
+) -> None:
+    # Each parses (or evaluates) one Python frame per link: refused at the expression.
+    found = problems(spec_file, one_field(expression), plugins)
+
+    assert len(found) == 1
+    assert found[0].startswith("spec.yaml:11:13: the expression nests deeper than 64 levels")
+
+
+def test_an_expression_that_doubles_its_input_170_times_is_refused_when_built(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # Before: it built and ended in MemoryError on the first record.
+    text = one_field("Name" + " | [@, @] | join('', @)" * 170)
+
+    assert problems(spec_file, text, plugins) == [
+        "spec.yaml:11:13: the expression can build a result thousands of times larger than"
+        " the record it reads (a value copied into itself again and again); results are"
+        " limited to 16,777,216 characters and items: simplify it (at $.flows.a.fields.name)"
+    ]
+
+
+def test_a_constant_doubled_into_itself_is_refused_too(spec_file: Path, plugins: Plugins) -> None:
+    text = one_field("'ab'" + " | [@, @] | join('', @)" * 40)
+
+    assert "can build a result thousands of times larger" in problems(spec_file, text, plugins)[0]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "join(' ', [First_Name, Last_Name][?@])",
+        "concat(a, b, c, d, e, f, g, h, i, j)",
+        "{n: Name, c: City, p: [Phone, Mobile]} | to_string(@)",
+        "replace(Name, ' ', '-')",
+        "Name" + " | [@, @] | join('', @)" * 10,
+    ],
+)
+def test_ordinary_expressions_are_within_the_limits(
+    spec_file: Path, plugins: Plugins, expression: str
+) -> None:
+    spec = build(spec_file, one_field(expression), plugins)
+
+    assert assigns(sync_flow(spec, "a"), "target")["name"] is not None
+
+
+def test_a_result_that_grows_past_the_limit_fails_that_record_at_the_expression(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # 2^16 copies: allowed when built, too large for a 300-character name.
+    spec = build(spec_file, one_field("Name" + " | [@, @] | join('', @)" * 16), plugins)
+    expr = assigns(sync_flow(spec, "a"), "target")["name"]
+
+    assert len(expr({"Name": "ab"})) == 2 * 2**16
+    with pytest.raises(RecordError) as caught:
+        expr({"Name": "x" * 300})
+
+    assert caught.value.location is not None
+    assert str(caught.value.location) == f"{spec_file}:11:13"
+    assert caught.value.message.startswith("Name | [@, @] | join('', @)")
+    assert "the result grew past 16,777,216 characters and items" in caught.value.message
+
+
+def test_let_without_a_let_block_is_an_error_wherever_it_is_read(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # Before: it built, and let.acount read a field `let` of the record: null every time.
+    text = with_flows("""\
+  a:
+    from: crm.A
+    to: sdp.B
+    filter: "let.active"
+    match: [[let.key, name]]
+    fields:
+      region: let.acount.region
+""")
+
+    assert problems(spec_file, text, plugins) == [
+        "spec.yaml:10:13: let.active is not defined: this flow has no `let:` block"
+        " (add one: let: {active: <expression>}) (at $.flows.a.filter)",
+        "spec.yaml:11:14: let.key is not defined: this flow has no `let:` block"
+        " (add one: let: {key: <expression>}) (at $.flows.a.match[0][0])",
+        "spec.yaml:13:15: let.acount is not defined: this flow has no `let:` block"
+        " (add one: let: {acount: <expression>}) (at $.flows.a.fields.region)",
+    ]
+
+
+def test_a_two_way_flow_reads_a_field_called_let_as_any_other(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # `let` is a one-way flow's block; a two-way flow has none, so let.x is a record's field.
+    text = with_flows("""\
+  a:
+    between: [crm.A, sdp.B]
+    fields:
+      - {crm: name, to_crm: let.name, sdp: name}
+""")
+
+    spec = build(spec_file, text, plugins)
+
+    assert assigns(sync_flow(spec, "a"), "crm")["name"]({"let": {"name": "x"}}) == "x"
+
+
+CATALOGUES = HEAD.replace(
+    "crm: {plugin: files, config: {path: crm}}",
+    "crm: {plugin: files, config: {path: crm, fields: [Name, Email, Status, Owner]}}",
+).replace(
+    "sdp: {plugin: files, config: {path: sdp}}",
+    "sdp: {plugin: files, config: {path: sdp, cursor_field: changed, fields: [name, email]}}",
+)
+
+
+def test_fields_read_are_checked_against_each_side_s_catalogue_when_built(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    text = (
+        CATALOGUES
+        + """\
+  a:
+    between: [crm.A, sdp.B]
+    filter: {sdp: "changed > '1'"}
+    match: [[Emial, emial]]
+    fields:
+      - {crm: Name, sdp: name}
+      - {crm: Owner.email, to_sdp: "Owner.emial", sdp: email, direction: to_sdp}
+    rules:
+      - {when: "Status == 'x' || name == 'y'", skip: either side}
+      - {when: "Stauts == 'x'", skip: neither side}
+      - {when: "id == '1'", side: sdp, skip: the id is on every record}
+"""
+    )
+
+    assert problems(spec_file, text, plugins) == [
+        "spec.yaml:10:14: files crm.A has no field 'Emial' to read (did you mean 'Email'?)",
+        "spec.yaml:10:21: files sdp.B has no field 'emial' to read (did you mean 'email'?)",
+        "spec.yaml:16:16: neither crm.A nor sdp.B has a field 'Stauts' (did you mean 'Status'?)",
+    ]  # Owner.emial: only Owner is checked; `changed` and `id` are on every record
+
+
+def test_a_side_without_a_catalogue_is_not_checked(spec_file: Path, plugins: Plugins) -> None:
+    text = HEAD + "  a:\n    from: crm.A\n    to: sdp.B\n    fields: {x: Anything.at_all}\n"
+
+    assert build(spec_file, text, plugins).flows["a"] is not None
+
+
 # ---- flows referring to flows ------------------------------------------------------------
 
 
@@ -741,11 +910,12 @@ def test_cron_expressions_are_checked(spec_file: Path, plugins: Plugins) -> None
         '  a:\n    from: crm.A\n    to: sdp.B\n    schedule: "0 2 * * 8"\n'
     )
 
+    # Each at the field that is wrong, naming it and its range.
     assert problems(spec_file, text, plugins) == [
-        "spec.yaml:6:11: '61 * * * *' is not a valid cron expression"
-        " (minute hour day month weekday) (at $.schedule)",
-        "spec.yaml:11:15: '0 2 * * 8' is not a valid cron expression"
-        " (minute hour day month weekday) (at $.flows.a.schedule)",
+        "spec.yaml:6:12: '61 * * * *' is not a valid cron expression: minute 61 is out of"
+        " range 0\u201359 (minute hour day month weekday) (at $.schedule)",
+        "spec.yaml:11:24: '0 2 * * 8' is not a valid cron expression: day of week 8 is out of"
+        " range 0\u20137 (minute hour day month weekday) (at $.flows.a.schedule)",
     ]
 
 

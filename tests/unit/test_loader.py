@@ -221,6 +221,22 @@ def test_nesting_deeper_than_the_cap_is_refused() -> None:
     assert "the spec nests deeper than 48 levels" in found[0]
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a: " + "[" * 500 + "]" * 500 + "\n", "spec.yaml:1:52"),
+        ("a: " + "{b: " * 500 + "1" + "}" * 500 + "\n", "spec.yaml:1:193"),
+        ("".join("  " * i + f"k{i}:\n" for i in range(500)), "spec.yaml:49:97"),
+    ],
+    ids=["flow-sequences", "flow-mappings", "block-mappings"],
+)
+def test_nesting_500_deep_is_a_problem_at_its_place_not_a_recursion_error(
+    text: str, where: str
+) -> None:
+    # Composing recurses once per level: before the cap, 500 levels ended in RecursionError.
+    assert problems(text) == [f"{where}: the spec nests deeper than 48 levels"]
+
+
 # ---- files ---------------------------------------------------------------------------------
 
 
@@ -296,9 +312,23 @@ def test_a_second_document_is_refused_with_a_whole_sentence() -> None:
     ]
 
 
-def test_tabs_for_indentation_are_a_syntax_error() -> None:
+def test_tabs_for_indentation_are_a_syntax_error_that_says_use_spaces() -> None:
     assert problems("a:\n\t- x\n") == [
-        "spec.yaml:2:1: YAML syntax: found character '\\t' that cannot start any token"
+        "spec.yaml:2:1: YAML syntax: a tab in the indentation: YAML indents with spaces only"
+        " (replace the tab with spaces)"
+    ]
+
+
+def test_a_tab_after_spaces_in_the_indentation_is_found_where_it_is() -> None:
+    assert problems("flows:\n  a:\n  \tfrom: x\n") == [
+        "spec.yaml:3:3: YAML syntax: a tab in the indentation: YAML indents with spaces only"
+        " (replace the tab with spaces)"
+    ]
+
+
+def test_a_tab_between_a_key_and_its_value_says_use_a_space() -> None:
+    assert problems("a:\tb\n") == [
+        "spec.yaml:1:3: YAML syntax: a tab cannot separate values here: use a space"
     ]
 
 

@@ -114,3 +114,56 @@ def test_a_run_that_falls_due_during_a_long_run_is_skipped_not_piled_up(
 
     # 01:00 runs until 03:00: the 01:30 and 02:30 runs are skipped; the next is 03:30
     assert made == ["01:00", "03:30"]
+
+
+# ---- cron expressions that are wrong ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cron", "column", "what"),
+    [
+        ("0 25 * * *", 14, "hour 25 is out of range 0\u201323"),
+        ("0 2 32 * *", 16, "day of month 32 is out of range 1\u201331"),
+        ("0 2 * 13 *", 18, "month 13 is out of range 1\u201312"),
+        ("0 1,2,30 * * *", 18, "hour 30 is out of range 0\u201323"),
+        ("5-70 * * * *", 14, "minute 70 is out of range 0\u201359"),
+        ("*/0 * * * *", 12, "minute step /0 must be a whole number of at least 1"),
+        ("0 2 * * fri-funday", 24, "day of week 'funday' is not a number 0\u20137 or a name"),
+    ],
+)
+def test_a_wrong_cron_field_is_named_with_its_range_at_its_column(
+    tmp_path: Path, plugins: Plugins, cron: str, column: int, what: str
+) -> None:
+    # Before: only "'0 25 * * *' is not a valid cron expression", at the value.
+    text = SPEC.replace('schedule: "0 2 * * *"', f'schedule: "{cron}"')
+
+    [found] = problems(tmp_path / "spec.yaml", text, plugins)
+
+    assert found.startswith(f"spec.yaml:4:{column}: '{cron}' is not a valid cron expression: ")
+    assert what in found
+    assert found.endswith("(at $.schedule)")
+
+
+def test_a_cron_expression_written_as_plain_text_is_placed_the_same_way(
+    tmp_path: Path, plugins: Plugins
+) -> None:
+    text = SPEC.replace("hourly:\n", "hourly:\n    schedule: 0 24 * * *\n", 1).replace(
+        '    schedule: "30 * * * *"\n', ""
+    )
+
+    assert problems(tmp_path / "spec.yaml", text, plugins) == [
+        "spec.yaml:14:17: '0 24 * * *' is not a valid cron expression: hour 24 is out of"
+        " range 0\u201323 (minute hour day month weekday) (at $.flows.hourly.schedule)"
+    ]
+
+
+def test_an_expression_with_no_single_wrong_field_gets_the_general_message(
+    tmp_path: Path, plugins: Plugins
+) -> None:
+    # `L` (last) is a word croniter knows, but not for minutes.
+    text = SPEC.replace('schedule: "0 2 * * *"', "schedule: 'L 2 * * *'")
+
+    assert problems(tmp_path / "spec.yaml", text, plugins) == [
+        "spec.yaml:4:11: 'L 2 * * *' is not a valid cron expression"
+        " (minute hour day month weekday) (at $.schedule)"
+    ]
