@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from integrate.build import resolve_config
-from integrate.connector import CREATE, UPDATE, UPSERT, BadRecord, Connector, ConnectorContext
+from integrate.connector import BadRecord, Connector, ConnectorContext
+from integrate.engine.checks import check_against_plugins
 from integrate.engine.context import FailureSink, RunContext
 from integrate.engine.events import EventRun
 from integrate.engine.lookup import LookupCache
@@ -24,15 +25,11 @@ from integrate.engine.sync import SyncRun
 from integrate.engine.writer import Writer
 from integrate.errors import (
     IntegrateError,
-    Location,
-    PluginError,
-    ProblemList,
     StateError,
     UsageError,
 )
-from integrate.fieldcheck import Catalogue, CatalogueOf, check_flow_fields
 from integrate.http import Clock, SystemClock
-from integrate.model import Side, Spec, SyncFlow
+from integrate.model import Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
@@ -158,94 +155,6 @@ def open_connectors(
         )
         connectors[alias] = cls(config, context)
     return connectors
-
-
-def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> None:
-    """What only the plugins know: objects exist, limits are respected, operations exist.
-    Every problem is reported at its line, before any record is read."""
-    problems = ProblemList()
-
-    def info(connection: str, obj: str, location: Location) -> Any:
-        try:
-            return ctx.info(connection, obj)
-        except PluginError as exc:
-            problems.add(location, str(exc))
-            return None
-
-    catalogue_of = _catalogue_of(ctx)
-    for name in selected:
-        flow = spec.flows[name]
-        if isinstance(flow, SyncFlow):
-            check_flow_fields(problems, flow, catalogue_of)
-            for side in flow.sides:
-                for obj in side.ref.objects:
-                    found = info(side.ref.connection, obj, side.ref.location)
-                    if found is None:
-                        continue
-                    plugin = ctx.connectors[side.ref.connection].plugin
-                    common = flow.common
-                    if (
-                        common.batch_size
-                        and common.batch_size > found.write_batch
-                        and flow.writes_to(side.name)
-                    ):
-                        problems.add(
-                            common.batch_location or common.location,
-                            f"batch_size {common.batch_size} is above the limit of {found.write_batch} "
-                            f"that {plugin} allows for {obj}",
-                        )
-                    if common.page_size and common.page_size > found.page_size:
-                        problems.add(
-                            common.page_location or common.location,
-                            f"page_size {common.page_size} is above the limit of {found.page_size} "
-                            f"that {plugin} allows for {obj}",
-                        )
-                    if flow.writes_to(side.name):
-                        needed = [UPSERT] if flow.upsert_on and side.name == "target" else [UPDATE]
-                        if not flow.upsert_on and any(
-                            "create" in (p.first_run, p.later) for p in flow.unmatched.values()
-                        ):
-                            needed.append(CREATE)
-                        for op in needed:
-                            if not found.supports(op):
-                                problems.add(
-                                    side.ref.location, f"{plugin} cannot {op} records of {obj}"
-                                )
-        else:
-            for obj in flow.source.objects:
-                info(flow.source.connection, obj, flow.source.location)
-            target = info(flow.target.connection, flow.target.objects[0], flow.target.location)
-            if target is not None:
-                for handler in flow.handlers:
-                    if not target.supports(handler.action):
-                        plugin = ctx.connectors[flow.target.connection].plugin
-                        problems.add(
-                            handler.location,
-                            f"{plugin} offers no action '{handler.action}' on {flow.target.objects[0]}",
-                        )
-    problems.raise_if_any()
-
-
-def _catalogue_of(ctx: RunContext) -> CatalogueOf:
-    """A side's catalogues as its plugin describes them (None: schemaless, or an object the
-    plugin lacks, which the object check reports)."""
-
-    def of(side: Side) -> Catalogue | None:
-        objects = []
-        always: set[str] = set()
-        for obj in side.ref.objects:
-            try:
-                info = ctx.info(side.ref.connection, obj)
-            except PluginError:
-                return None
-            if info.fields is None:
-                return None
-            objects.append(info.fields)
-            always |= {f for f in (info.id_field, info.modified_field) if f}
-        plugin = ctx.connectors[side.ref.connection].plugin
-        return Catalogue(plugin, tuple(objects), frozenset(always))
-
-    return of
 
 
 def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) -> RunReport:
