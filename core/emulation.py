@@ -15,7 +15,7 @@ import socketserver
 import threading
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,9 @@ class Faults:
     server_error: float = 0.0  # answer 500
     truncate: float = 0.0  # cut the JSON body short (valid framing, broken JSON)
     latency: float = 0.0  # seconds added to every call (on the emulator's clock)
+    # Send bodies in pieces of this many bytes without Content-Length (chunked transfer):
+    # a client learns a body's size only by counting it. 0: whole bodies, sized.
+    chunked: int = 0
     # Call kinds the faults never touch (e.g. the token endpoint).
     spare: frozenset[str] = frozenset()
 
@@ -92,6 +95,9 @@ class HttpEmulator(Emulator):
         self.log: list[Logged] = []
         self.lock = threading.RLock()
         self._server: Any = None
+        # Body bytes of chunked answers the server has written so far (`Faults.chunked`):
+        # how far a client read before it hung up.
+        self.streamed = 0
 
     # ---- for subclasses ---------------------------------------------------------------
 
@@ -162,9 +168,24 @@ class HttpEmulator(Emulator):
             )
         if self.faults.latency:
             self.clock.sleep(self.faults.latency)
+        status = f"{answer.status} {_reason(answer.status)}"
+        piece = self.faults.chunked
+        if piece > 0 and answer.body and kind not in self.faults.spare:
+            start_response(status, list(answer.headers.items()))
+            return self._pieces(answer.body, piece)
         headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
-        start_response(f"{answer.status} {_reason(answer.status)}", headers)
+        start_response(status, headers)
         return [answer.body]
+
+    def _pieces(self, body: bytes, size: int) -> Iterator[bytes]:
+        """A body in pieces, each counted in `streamed` once the server has written it (a
+        client that hangs up stops the rest)."""
+        view = memoryview(body)
+        for start in range(0, len(body), size):
+            piece = bytes(view[start : start + size])
+            yield piece
+            with self.lock:
+                self.streamed += len(piece)
 
     def _refusal(self, request: Request, kind: str) -> Answer | None:
         """A 429 or a 500 decided before the call is carried out: the system did nothing."""
