@@ -6,9 +6,9 @@ the same connector works.
 
 No flow downloads attachment bytes yet (event flows read attachments' metadata only), so
 "the record is dead-lettered and the run goes on" has no run to show it in: it comes with
-the Ideolve attachment flow (issue 13). Memory is not asserted here: the full-size figure
-(200 MiB stream, 25 MiB limit, RSS growth of the downloading process) is measured by hand,
-see docs/reliability.md.
+the Ideolve attachment flow (issue 13). Memory is not asserted: at full size a second test
+downloads in a process of its own and prints the growth of its peak RSS (the figure in
+docs/reliability.md).
 
 CI: a 24 MiB attachment, a 2 MiB limit. Full size (INTEGRATE_RELIABILITY_FULL=1): 200 MiB
 and 25 MiB (the plugin's default limit).
@@ -17,6 +17,9 @@ and 25 MiB (the plugin's default limit).
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +28,7 @@ from integrate import ConnectorContext, ConnectorError, Faults
 from integrate.oauth import MemoryTokenCache
 from integrate_zoho_crm import ZohoCrmConnector
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
-from tests.reliability.harness import scale
+from tests.reliability.harness import full_size, scale
 
 MiB = 1024 * 1024
 SIZE = scale(24, 200) * MiB
@@ -104,3 +107,54 @@ def test_T18_an_attachment_over_the_limit_is_cut_off_at_the_limit(
 
     # The connector goes on: the next attachment downloads whole.
     assert b"".join(org.download(org.small)) == org.small_content
+
+
+# What the downloading process does at full size: its RSS before, its peak (VmHWM) after.
+MEASURE = """
+import json, sys
+from integrate import ConnectorContext, ConnectorError
+from integrate.oauth import MemoryTokenCache
+from integrate_zoho_crm import ZohoCrmConnector
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+config, account, attachment, limit = json.loads(sys.argv[1])
+connector = ZohoCrmConnector(config, ConnectorContext("crm", tokens=MemoryTokenCache()))
+connector.catalogue("Accounts")  # token and metadata: the connector's own memory, before
+open("/proc/self/clear_refs", "w").write("5")  # the peak RSS starts again from here
+before = status("VmRSS")
+received, code = 0, None
+try:
+    for chunk in connector.download("Accounts", account, attachment, limit=limit):
+        received += len(chunk)
+except ConnectorError as exc:
+    code = exc.code
+print(json.dumps({"received": received, "code": code, "growth": status("VmHWM") - before}))
+"""
+
+
+@pytest.mark.skipif(not full_size(), reason="full size only (INTEGRATE_RELIABILITY_FULL=1)")
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "chunked"])
+def test_T18_full_size_memory_of_the_downloading_process(org: Org, announced: bool) -> None:
+    org.emulator.faults = Faults(chunked=0 if announced else PIECE, spare=frozenset({"token"}))
+    given = [org.emulator.connection_config(), org.account, org.big, LIMIT]
+
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, json.dumps(given)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+
+    figure = json.loads(done.stdout)
+    print(
+        f"T18 {SIZE // MiB} MiB at a {LIMIT // MiB} MiB limit, {'sized' if announced else 'chunked'}: "
+        f"received {figure['received']:,} bytes, {figure['code']}, "
+        f"peak RSS growth {figure['growth'] / MiB:.1f} MiB, server wrote {org.emulator.streamed:,}"
+    )
+    assert figure["code"] == "RESPONSE_TOO_LARGE"
+    assert figure["received"] <= LIMIT
