@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import time
 import urllib.parse
 from collections import Counter
@@ -154,6 +155,17 @@ def forms(secret: str) -> set[str]:
     return found
 
 
+def rows(path: Path) -> bytes:
+    """Every value of every table of a SQLite file, as text (a value the file's pages split
+    would escape a search of its bytes)."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        values = [
+            repr(row).encode() for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
+        ]
+    return b"\n".join(values)
+
+
 def leaks(texts: dict[str, bytes], secrets: list[str]) -> list[tuple[str, str]]:
     return [
         (where, form)
@@ -231,6 +243,7 @@ def test_T13_canary_secrets_appear_nowhere_through_the_fault_scenarios(
     done = work.command("state", "show", "spec.yaml", "--state", "state.db")
     assert done.returncode == 0, done.stderr
     texts["state show"] = (done.stdout + done.stderr).encode()
+    texts["state.db, every row of every table"] = rows(work.root / "state.db")
     files = [p for p in work.root.rglob("*") if p.is_file()]
     texts.update({str(p.relative_to(work.root)): p.read_bytes() for p in files})
     assert texts["out/failed.jsonl"], "no record failed: the failed-records file is empty"
