@@ -8,7 +8,7 @@ commands are the `Emulator` methods a test uses (`seed`, `records`, `change`, `d
 `calls`, `expire_tokens`, `save`) and `faults` (set the emulation kit's `Faults`). Run this
 file as a script to serve (that is what `ServedEmulator` does):
 
-    python tests/reliability/harness.py zoho_crm '{"seed": 1}' [FOLDER-TO-RESTORE]
+    python tests/reliability/harness.py zoho_crm '{"seed": 1}'
 
 Sizes: tests run scaled down; `INTEGRATE_RELIABILITY_FULL=1` makes `scale()` pick the full
 size of shared/RELIABILITY.md §5, and `INTEGRATE_RELIABILITY_SEED=<n>` replays a seed.
@@ -41,6 +41,7 @@ def full_size() -> bool:
 
 
 def scale(ci: int, full: int) -> int:
+    """A size: `ci` in the suite, `full` with INTEGRATE_RELIABILITY_FULL=1."""
     return full if full_size() else ci
 
 
@@ -57,21 +58,20 @@ class ServedEmulator:
     stdin/stdout. `url` and `config` (the connection settings that point a spec at it) are
     known once it has started."""
 
-    def __init__(
-        self, plugin: str, options: Mapping[str, Any], *, restore: Path | None = None
-    ) -> None:
+    def __init__(self, plugin: str, options: Mapping[str, Any]) -> None:
         self.plugin = plugin
-        argv = [sys.executable, str(HERE), plugin, json.dumps(dict(options))]
-        if restore is not None:
-            argv.append(str(restore))
         self.process = subprocess.Popen(
-            argv,
+            [sys.executable, str(HERE), plugin, json.dumps(dict(options))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             cwd=HERE.parent,
         )
-        hello = self._answer()
+        try:
+            hello = self._answer()
+        except (RuntimeError, ValueError):
+            self.close()
+            raise
         self.url: str = hello["url"]
         self.config: dict[str, Any] = hello["config"]
 
@@ -121,17 +121,12 @@ class ServedEmulator:
         self.close()
 
 
-def _serve(plugin: str, options: dict[str, Any], restore: str | None) -> None:
-    """The child's side: build (or restore) the emulator, serve it, answer commands until
-    stdin ends."""
+def _serve(plugin: str, options: dict[str, Any]) -> None:
+    """The child's side: build the emulator, serve it, answer commands until stdin ends."""
     from integrate import Faults, HttpEmulator
     from integrate.plugins import make_plugins
 
-    cls = make_plugins().emulators[plugin]
-    if restore is not None and any(Path(restore).iterdir()):
-        emulator = cls.restore(Path(restore), {})
-    else:
-        emulator = cls(**options)
+    emulator = make_plugins().emulators[plugin](**options)
     assert isinstance(emulator, HttpEmulator)
     url = emulator.serve()
     out = sys.stdout
@@ -286,4 +281,4 @@ def duplicates(records: Iterable[Mapping[str, Any]], key: str) -> dict[Any, int]
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
+    _serve(sys.argv[1], json.loads(sys.argv[2]))
