@@ -7,7 +7,7 @@ would land as a duplicate: only the engine's create path (match keys: the target
 for matching, and the created record is linked instead of created again) prevents it. The
 SDP emulator runs in its own process and keeps what it received across the kills.
 
-CI: 1,000 records, 6 kills. Full size (INTEGRATE_RELIABILITY_FULL=1): 50,000 records, 30
+CI: 600 records, 6 kills. Full size (INTEGRATE_RELIABILITY_FULL=1): 50,000 records, 30
 kills (SDP writes one record a call).
 """
 
@@ -30,7 +30,7 @@ from tests.reliability.harness import (
 )
 
 SEED = seed(20261123)
-RECORDS = scale(1_000, 50_000)
+RECORDS = scale(600, 50_000)
 KILLS = scale(6, 30)
 ACCOUNT = "Reliability Ltd"
 CREATES = "create:requesters"
