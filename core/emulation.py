@@ -16,7 +16,7 @@ import threading
 import time
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -49,6 +49,9 @@ class Faults:
     rate_limit_each: int = 0
     # Cut the bodies of the first this many calls (valid framing, broken JSON), then none.
     truncate_first: int = 0
+    # Send bodies in pieces of this many bytes without Content-Length (chunked transfer):
+    # a client learns a body's size only by counting it. 0: whole bodies, sized.
+    chunked: int = 0
     # Call kinds the faults never touch (e.g. the token endpoint).
     spare: frozenset[str] = frozenset()
     error_status: int = 500  # the status of server_error and lose_answer (500, 502, 503 ...)
@@ -118,6 +121,9 @@ class HttpEmulator(Emulator):
         self._storm_start: float | None = None  # when throttle_for began
         self._refused_in_row = 0  # for rate_limit_each
         self._cut_first = 0  # bodies cut for truncate_first
+        # Body bytes of chunked answers the server has written so far (`Faults.chunked`):
+        # how far a client read before it hung up.
+        self.streamed = 0
 
     # ---- for subclasses ---------------------------------------------------------------
 
@@ -200,9 +206,24 @@ class HttpEmulator(Emulator):
             self.clock.sleep(self.faults.latency)
         if hang:
             time.sleep(hang)  # real time, outside the lock: other calls go on meanwhile
+        status = f"{answer.status} {_reason(answer.status)}"
+        piece = self.faults.chunked
+        if piece > 0 and answer.body and kind not in self.faults.spare:
+            start_response(status, list(answer.headers.items()))
+            return self._pieces(answer.body, piece)
         headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
-        start_response(f"{answer.status} {_reason(answer.status)}", headers)
+        start_response(status, headers)
         return [answer.body]
+
+    def _pieces(self, body: bytes, size: int) -> Iterator[bytes]:
+        """A body in pieces, each counted in `streamed` once the server has written it (a
+        client that hangs up stops the rest)."""
+        view = memoryview(body)
+        for start in range(0, len(body), size):
+            piece = bytes(view[start : start + size])
+            yield piece
+            with self.lock:
+                self.streamed += len(piece)
 
     def _refusal(self, request: Request, kind: str) -> Answer | None:
         """A 429 or a 500 decided before the call is carried out: the system did nothing."""

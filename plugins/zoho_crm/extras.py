@@ -26,6 +26,7 @@ ATTACHMENT_FIELDS = (
     "$file_id",
 )
 MAX_ATTACHMENT = 25 * 1024 * 1024
+TOO_LARGE = "RESPONSE_TOO_LARGE"  # the code of every answer over its size limit
 SEARCH_LIMIT = 2000
 
 
@@ -97,13 +98,16 @@ class ZohoExtras:
     def download(
         self, object: str, id: str, attachment_id: str, *, limit: int = MAX_ATTACHMENT
     ) -> Iterator[bytes]:
-        """An attachment's bytes, streamed; stops with an error past `limit` bytes."""
+        """An attachment's bytes, streamed; stops with RESPONSE_TOO_LARGE past `limit` bytes
+        (announced or counted: a body is never read further than the limit and one piece)."""
         path = "/".join(path_segment(p) for p in (object, id, "Attachments", attachment_id))
         url = f"{self.api_domain}/crm/v8/{path}"
         self.http.check_host(url, "the token answer (api_domain)")
-        http = self.context.http_client()
         headers = self.http_headers()
-        with http.stream("GET", url, headers=headers) as response:
+        with (
+            self.context.http_client() as http,
+            http.stream("GET", url, headers=headers) as response,
+        ):
             self.context.stats.reads += 1
             self.context.stats.kinds["read:download"] += 1
             if response.status_code != 200:
@@ -113,7 +117,7 @@ class ZohoExtras:
             if size > limit:
                 raise ConnectorError(
                     f"attachment {attachment_id} is {size:,} bytes, over the limit of {limit:,}",
-                    code="TOO_LARGE",
+                    code=TOO_LARGE,
                 )
             total = 0
             for chunk in response.iter_bytes():
@@ -121,10 +125,9 @@ class ZohoExtras:
                 if total > limit:
                     raise ConnectorError(
                         f"attachment {attachment_id} is over the limit of {limit:,} bytes",
-                        code="TOO_LARGE",
+                        code=TOO_LARGE,
                     )
                 yield chunk
-        http.close()
 
     def http_headers(self) -> dict[str, str]:
         auth = getattr(self, "auth", None)

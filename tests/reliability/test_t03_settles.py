@@ -11,6 +11,7 @@ from typing import Any
 
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.e2e.sdp import Sdp, totals
+from tests.reliability.harness import scale
 
 NEW_IN_SDP = 5  # CRM accounts SDP does not have yet: queued, then created by an operator
 
@@ -45,7 +46,8 @@ def writes_of(report: dict[str, Any]) -> dict[str, int]:
 def test_T3_a_rerun_with_nothing_changed_writes_nothing_plain_or_full_refresh(
     cli: Any, workdir: Path
 ) -> None:
-    sdp = synced(cli, accounts=150)
+    accounts = scale(150, 1000)
+    sdp = synced(cli, accounts=accounts)
     requesters = len(sdp.records("sdp", "requesters"))
     assert requesters > 300
 
@@ -59,7 +61,7 @@ def test_T3_a_rerun_with_nothing_changed_writes_nothing_plain_or_full_refresh(
         for report in (full, planned):
             counts = totals(report, flow)
             assert (counts["created"], counts["updated"], counts["failed"]) == (0, 0, 0), flow
-    assert totals(full, "accounts")["unchanged"] == 150
+    assert totals(full, "accounts")["unchanged"] == accounts
     assert totals(full, "requesters")["unchanged"] == requesters
     assert len(sdp.records("sdp", "requesters")) == requesters
 

@@ -15,6 +15,8 @@ from integrate.engine import RunOptions, run_spec
 from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.plugins.zoho_crm.emulator_kit import keyset_list_calls
+from tests.reliability.harness import scale
 
 SPEC = """\
 integrate: 1
@@ -41,7 +43,8 @@ def test_T4_retry_after_is_waited_before_every_retry_and_the_run_succeeds(
 ) -> None:
     clock = FakeClock()
     faults = {"rate_limit_each": 5, "retry_after": 3, "spare": ["token"]}
-    with ZohoCrmEmulator(clock=clock, accounts=450, seed=4, faults=faults) as emulator:
+    accounts = scale(450, 2000)
+    with ZohoCrmEmulator(clock=clock, accounts=accounts, seed=4, faults=faults) as emulator:
         monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
         monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
         monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
@@ -52,9 +55,10 @@ def test_T4_retry_after_is_waited_before_every_retry_and_the_run_succeeds(
         report = run_spec(load_spec("spec.yaml", plugins), plugins, options)
 
         assert report.status == "succeeded"
-        assert len(read_jsonl(workdir / "out/accounts.jsonl")) == 450
+        assert len(read_jsonl(workdir / "out/accounts.jsonl")) == accounts
         api = [e for e in emulator.log if e.kind != "token"]
-        assert sum(e.kind == "list" for e in api if e.status == 200) == 3  # three pages
+        pages = keyset_list_calls(emulator.records("Accounts"))
+        assert sum(e.kind == "list" for e in api if e.status == 200) == pages  # one pass
         in_a_row = 0
         for before, after in itertools.pairwise(api):
             if before.status == 429:

@@ -18,6 +18,7 @@ from integrate.engine.runner import RunReport
 from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.reliability.harness import scale
 
 SPEC = """\
 integrate: 1
@@ -53,11 +54,11 @@ def run(
     return run_spec(spec, plugins, options)
 
 
-def storm(clock: FakeClock, seconds: float = 60.0) -> ZohoCrmEmulator:
+def storm(clock: FakeClock, seconds: float = 60.0, accounts: int = 30) -> ZohoCrmEmulator:
     """A Zoho org that answers 429 (no Retry-After, as Zoho) to every API call for a minute."""
     return ZohoCrmEmulator(
         clock=clock,
-        accounts=30,
+        accounts=accounts,
         seed=5,
         faults={"throttle_for": seconds, "retry_after": None, "spare": ["token"]},
     )
@@ -67,11 +68,12 @@ def test_T5_throttle_storm_of_a_minute_is_waited_out_and_the_run_succeeds(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = FakeClock()
-    with storm(clock) as emulator:
+    accounts = scale(30, 2000)
+    with storm(clock, accounts=accounts) as emulator:
         report = run(monkeypatch, emulator, clock)
 
         assert report.status == "succeeded"
-        assert len(read_jsonl(workdir / "out/accounts.jsonl")) == 30
+        assert len(read_jsonl(workdir / "out/accounts.jsonl")) == accounts
         api = [e for e in emulator.log if e.kind != "token"]
         start = api[0].at
         in_storm = [e for e in api if e.at < start + 60]

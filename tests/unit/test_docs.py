@@ -37,6 +37,7 @@ PAGES = (
     "zoho-crm-plugin.md",
     "servicedesk-msp-plugin.md",
     "state-and-guarantees.md",
+    "reliability.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and
@@ -233,6 +234,21 @@ def test_every_link_between_pages_resolves(name: str) -> None:
             broken.append(f"{target} (no heading for #{anchor})")
 
     assert broken == [], f"docs/{name} has broken links"
+
+
+def test_the_reliability_page_has_every_acceptance_test_and_names_every_reliability_test() -> None:
+    text = page("reliability.md")
+    rows = {int(n) for n in re.findall(r"^\| T(\d+) \|", prose(text), re.MULTILINE)}
+    tests = {
+        (path.name, name)
+        for path in sorted((ROOT / "tests/reliability").glob("test_t*.py"))
+        for name in re.findall(r"^def (test_T\d+_\w+)", path.read_text(), re.MULTILINE)
+    }
+
+    assert rows == set(range(1, 21))
+    assert sorted(f"{file}::{name}" for file, name in tests if name not in text) == []
+    assert sorted(file for file, _name in tests if file not in text) == []
+    assert {"INTEGRATE_RELIABILITY_FULL", "INTEGRATE_RELIABILITY_SEED"} <= explained(text)
 
 
 # ---- spec language -----------------------------------------------------------------------
