@@ -188,7 +188,6 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             progress=options.progress,
             stop=options.stop,
         )
-        check_against_plugins(spec, ctx, selected)
         # where each loaded plugin came from (distribution, version, file hash), for audits
         origins: dict[str, Any] = plugins.provenance()
         for connector in connectors.values():
@@ -197,6 +196,17 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             trigger=options.trigger, dry_run=options.dry_run, plugins=origins
         )
         report.run_id = ctx.run_id
+        try:
+            check_against_plugins(spec, ctx, selected)
+        except IntegrateError as exc:
+            # Refused before any record was read (a spec problem only the plugins can see,
+            # credentials refused): still a run of the history, failed, with its reason.
+            report.error, report.error_code = str(exc), str(getattr(exc, "code", "") or "")
+            report.seconds = time.monotonic() - started
+            report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
+            with contextlib.suppress(StateError):
+                store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
+            raise
         _bind(spec, ctx)
         error = _run_flows(spec, ctx, selected, options, report)
         if not isinstance(error, StateError):  # a state file that failed is not read again

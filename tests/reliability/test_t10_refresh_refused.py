@@ -94,3 +94,10 @@ def test_T10_a_refused_refresh_at_the_start_stops_before_any_api_call(
     assert "the token endpoint refused: invalid_code" in result.output
     assert "integrate auth crm" in result.output
     assert [e.kind for e in served.log] == ["token"]  # and nothing after it
+    # The run is in the history, failed, with its reason (an operator sees why cron's run
+    # did nothing).
+    shown = cli("state", "show", "spec.yaml", "--json")
+    [last] = json.loads(shown.stdout)["runs"][:1]
+    assert last["status"] == "failed"
+    assert "invalid_code" in last["message"]
+    assert last["stats"]["error_code"] == "NEEDS_REAUTH"
