@@ -1,4 +1,5 @@
-"""Shared fixtures: a CLI runner, a fresh working folder per test."""
+"""Shared fixtures: a CLI runner, a fresh working folder per test; and helpers: JSON-lines
+files, the files → files sync of people several tests run."""
 
 from __future__ import annotations
 
@@ -59,3 +60,36 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+PEOPLE_SYNC = """\
+integrate: 1
+name: %(name)s
+connections:
+  src: {plugin: files, config: {path: ./src}}
+  dst: {plugin: files, config: {path: ./dst}}
+flows:
+  people:
+    from: src.people
+    to: dst.people
+    match: [[email, email]]
+%(more)s    fields: %(fields)s
+"""
+
+
+def people_sync(
+    root: Path,
+    people: list[dict[str, Any]],
+    *,
+    name: str,
+    fields: str = "{email: email}",
+    more: str = "",
+) -> Path:
+    """A files → files sync of people matched by email, laid out in `root`: spec.yaml (the
+    integration `name`; `more` is YAML added to the flow, `fields` its field map),
+    src/people.jsonl holding `people`, and an empty dst/. Returns the spec's path."""
+    spec = root / "spec.yaml"
+    spec.write_text(PEOPLE_SYNC % {"name": name, "more": more, "fields": fields})
+    write_jsonl(root / "src/people.jsonl", people)
+    (root / "dst").mkdir()
+    return spec

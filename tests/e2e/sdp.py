@@ -92,6 +92,14 @@ class Sdp:
         return str(record["id"])
 
 
+def fresh_sandbox(cli: Any) -> Sdp:
+    """The spec's sandbox made anew, seeded with the spec's demo data."""
+    sdp = Sdp(cli)
+    with sdp.systems(fresh=True):
+        pass
+    return sdp
+
+
 def totals(report: dict[str, Any], flow: str) -> dict[str, int]:
     [stats] = [f for f in report["flows"] if f["flow"] == flow]
     return dict(stats["totals"])

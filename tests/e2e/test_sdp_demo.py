@@ -8,15 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.sdp import Sdp, totals, writes
+from tests.e2e.sdp import Sdp, fresh_sandbox, totals, writes
 
 
 @pytest.fixture
 def sdp(cli: Any, workdir: Path) -> Sdp:
-    world = Sdp(cli)
-    with world.systems(fresh=True):
-        pass  # a new sandbox, seeded with the spec's demo data
-    return world
+    return fresh_sandbox(cli)
 
 
 def first_run(sdp: Sdp) -> dict[str, Any]:

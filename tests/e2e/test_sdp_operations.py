@@ -12,7 +12,7 @@ import pytest
 from integrate.spectest import seed
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
-from tests.e2e.sdp import SPEC, Sdp, edited_copy, totals
+from tests.e2e.sdp import SPEC, Sdp, edited_copy, fresh_sandbox, totals
 
 REQUESTERS_ON = "    enabled: true                            # SDP-15\n    after: accounts"
 REQUESTERS_OFF = "    enabled: false                           # SDP-15\n    after: accounts"
@@ -22,10 +22,7 @@ ACCOUNTS_OFF = "    enabled: false                           # SDP-15: each flow
 
 @pytest.fixture
 def sdp(cli: Any, workdir: Path) -> Sdp:
-    world = Sdp(cli)
-    with world.systems(fresh=True):
-        pass
-    return world
+    return fresh_sandbox(cli)
 
 
 def everything_synced(sdp: Sdp) -> None:

@@ -18,6 +18,7 @@ from integrate.engine import RunOptions, run_spec
 from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl, write_jsonl
+from tests.plugins.zoho_crm.emulator_kit import zoho_env
 
 SPEC = """\
 integrate: 1
@@ -48,12 +49,6 @@ def options(emulator: ZohoCrmEmulator, clock: FakeClock) -> RunOptions:
     return RunOptions(transports={"crm": emulator.transport()}, clock=clock)
 
 
-def env(monkeypatch: pytest.MonkeyPatch, emulator: ZohoCrmEmulator) -> None:
-    monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
-
-
 def test_250_rows_with_4_refused_land_246_and_ledger_4_with_zohos_code(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -73,7 +68,7 @@ def test_250_rows_with_4_refused_land_246_and_ledger_4_with_zohos_code(
     )
     Path("spec.yaml").write_text(SPEC)
     with ZohoCrmEmulator(clock=clock) as emulator:
-        env(monkeypatch, emulator)
+        zoho_env(monkeypatch, emulator)
         plugins = make_plugins()
         spec = load_spec("spec.yaml", plugins)
         before = len(emulator.records("Contacts"))
@@ -107,7 +102,7 @@ def test_a_no_change_rerun_makes_no_write_call(
     )
     Path("spec.yaml").write_text(SPEC)
     with ZohoCrmEmulator(clock=clock) as emulator:
-        env(monkeypatch, emulator)
+        zoho_env(monkeypatch, emulator)
         plugins = make_plugins()
         spec = load_spec("spec.yaml", plugins)
         run_spec(spec, plugins, options(emulator, clock))
@@ -146,7 +141,7 @@ def test_no_zoho_secret_appears_in_anything_a_run_writes(
     )
     Path("spec.yaml").write_text(SPEC)
     with ZohoCrmEmulator(clock=clock) as emulator:
-        env(monkeypatch, emulator)
+        zoho_env(monkeypatch, emulator)
         canaries = [emulator.client_secret, emulator.refresh_token]
         _setup_logging(2)
         plugins = make_plugins()

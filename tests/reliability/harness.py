@@ -10,6 +10,9 @@ file as a script to serve (that is what `ServedEmulator` does):
 
     python tests/reliability/harness.py zoho_crm '{"seed": 1}'
 
+`run_in_process` runs a spec in the test's own process instead, against emulators' in-process
+transports on their fake clock.
+
 Sizes: tests run scaled down; `INTEGRATE_RELIABILITY_FULL=1` makes `scale()` pick the full
 size of shared/RELIABILITY.md §5, and `INTEGRATE_RELIABILITY_SEED=<n>` replays a seed.
 """
@@ -27,7 +30,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+    from integrate import Clock
+    from integrate.engine import RunReport
 
 FULL_ENV = "INTEGRATE_RELIABILITY_FULL"
 SEED_ENV = "INTEGRATE_RELIABILITY_SEED"
@@ -269,6 +278,33 @@ def kill_at(
             killed.append(point)
         run.process.wait(timeout=30)
     return killed
+
+
+# ---- a run in this process -------------------------------------------------------------------
+
+
+def run_in_process(
+    spec: str | Path,
+    transports: Mapping[str, httpx.BaseTransport] | None = None,
+    clock: Clock | None = None,
+) -> RunReport:
+    """A run of the spec in this process, as `integrate run` makes it (the plugins, the spec
+    loaded and checked, then run): each connection named in `transports` calls through it
+    (an emulator's `transport()`), on `clock` (the emulator's: nothing waits for real)."""
+    # Imported here: the served emulator's process, which runs this file, needs none of it.
+    from integrate import SystemClock
+    from integrate.build import load_spec
+    from integrate.engine import RunOptions, run_spec
+    from integrate.plugins import make_plugins
+
+    options = RunOptions(transports=transports or {}, clock=clock or SystemClock())
+    plugins = make_plugins()
+    return run_spec(load_spec(spec, plugins), plugins, options)
+
+
+def reasons(report: RunReport, part: str) -> int:
+    """The records of the report's first flow whose reason (in its summary) holds `part`."""
+    return sum(n for (_o, reason), n in report.flows[0].reasons.items() if part in reason)
 
 
 # ---- the target, read back -------------------------------------------------------------------

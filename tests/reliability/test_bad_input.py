@@ -14,11 +14,12 @@ import pytest
 
 from integrate import FakeClock
 from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
 from integrate.errors import SpecError
 from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl, write_jsonl
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_env
+from tests.reliability.harness import run_in_process
 
 SPEC = """\
 integrate: 1
@@ -360,13 +361,7 @@ ZOHO_SOURCE = """\
 integrate: 1
 name: zoho-out
 connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      data_center: com
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
   dst: {plugin: files, config: {path: ./dst}}
 flows:
   contacts:
@@ -377,7 +372,7 @@ flows:
       email: Email
       owner: Owner.emial
       last: Last_Nme
-"""
+""" % {"crm": zoho_connection(data_center="com")}  # noqa: UP031  (the braces are YAML's)
 
 
 def test_a_misspelt_source_field_is_refused_when_the_run_starts_before_any_record_is_read(
@@ -387,16 +382,11 @@ def test_a_misspelt_source_field_is_refused_when_the_run_starts_before_any_recor
     clock = FakeClock()
     Path("spec.yaml").write_text(ZOHO_SOURCE)
     with ZohoCrmEmulator(clock=clock) as emulator:
-        monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-        monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
-        plugins = make_plugins()
-        spec = load_spec("spec.yaml", plugins)  # validate's check: nothing known offline
+        zoho_env(monkeypatch, emulator)
+        load_spec("spec.yaml", make_plugins())  # validate's check: nothing known offline
 
         with pytest.raises(SpecError) as caught:
-            run_spec(
-                spec, plugins, RunOptions(transports={"crm": emulator.transport()}, clock=clock)
-            )
+            run_in_process("spec.yaml", {"crm": emulator.transport()}, clock)
 
         calls = emulator.calls()
     problems = [str(p).replace(f"{workdir}/", "") for p in caught.value.problems]

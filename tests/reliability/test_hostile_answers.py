@@ -17,11 +17,10 @@ import httpx
 import pytest
 
 from integrate import ConnectorContext, ConnectorError, FakeClock
-from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
 from integrate.engine.runner import RunFailed
-from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_env
+from tests.reliability.harness import run_in_process
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -278,13 +277,7 @@ SPEC = """\
 integrate: 1
 name: crm-to-files
 connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
-    limits: {max_response_bytes: 130000}
+%(crm)s
   out: {plugin: files, config: {path: ./out}}
 flows:
   accounts:
@@ -306,7 +299,7 @@ flows:
       website: Website
       phone: Phone
       industry: Industry
-"""
+""" % {"crm": zoho_connection(limits="max_response_bytes: 130000")}  # noqa: UP031  (the braces are YAML's)
 
 
 def test_a_page_over_the_cap_stops_the_run_and_lands_nowhere(
@@ -315,15 +308,11 @@ def test_a_page_over_the_cap_stops_the_run_and_lands_nowhere(
     clock = FakeClock()
     # A page of 200 accounts with these fields is ~150 kB; the metadata answers are smaller.
     with ZohoCrmEmulator(clock=clock, accounts=200, seed=6) as emulator:
-        monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-        monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
+        zoho_env(monkeypatch, emulator)
         Path("spec.yaml").write_text(SPEC)
-        plugins = make_plugins()
-        options = RunOptions(transports={"crm": emulator.transport()}, clock=clock)
 
         with pytest.raises(RunFailed) as caught:
-            run_spec(load_spec("spec.yaml", plugins), plugins, options)
+            run_in_process("spec.yaml", {"crm": emulator.transport()}, clock)
 
         assert caught.value.report.status == "failed"
         assert isinstance(caught.value.__cause__, ConnectorError)

@@ -17,7 +17,7 @@ from integrate.oauth import MemoryTokenCache
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 from integrate_zoho_crm import ZohoCrmConnector
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
-from tests.e2e.sdp import Sdp, edited_copy
+from tests.e2e.sdp import Sdp, edited_copy, fresh_sandbox
 
 # ---- the helper every plugin uses ------------------------------------------------------
 
@@ -51,10 +51,7 @@ def test_an_empty_path_segment_is_refused() -> None:
 
 @pytest.fixture
 def sdp(cli: Any, workdir: Path) -> Sdp:
-    world = Sdp(cli)
-    with world.systems(fresh=True):
-        pass
-    return world
+    return fresh_sandbox(cli)
 
 
 @pytest.mark.parametrize("aim", ["requesters", "accounts"])

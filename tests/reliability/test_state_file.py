@@ -21,24 +21,14 @@ from typing import Any
 import pytest
 
 from integrate.state import StateStore
-from tests.conftest import write_jsonl
+from tests.conftest import people_sync, write_jsonl
 from tests.e2e.sdp import Sdp
 
-SPEC = """\
-integrate: 1
-name: private
-connections:
-  src: {plugin: files, config: {path: ./src}}
-  dst: {plugin: files, config: {path: ./dst}}
-flows:
-  people:
-    from: src.people
-    to: dst.people
-    match: [[email, email]]
+# A rule of the flow: the second person fails on purpose, in every run.
+REFUSE_BAD = """\
     rules:
       - when: "email == 'bad@example.com'"
         fail: refused on purpose
-    fields: {email: email, name: name}
 """
 
 
@@ -56,15 +46,13 @@ def umask_022() -> Iterator[None]:
 
 @pytest.fixture
 def people(workdir: Path) -> Path:
-    (workdir / "spec.yaml").write_text(SPEC)
-    write_jsonl(
-        workdir / "src/people.jsonl",
-        [
-            {"id": "1", "email": "a@example.com", "name": "A"},
-            {"id": "2", "email": "bad@example.com", "name": "B"},
-        ],
+    people = [
+        {"id": "1", "email": "a@example.com", "name": "A"},
+        {"id": "2", "email": "bad@example.com", "name": "B"},
+    ]
+    people_sync(
+        workdir, people, name="private", fields="{email: email, name: name}", more=REFUSE_BAD
     )
-    (workdir / "dst").mkdir()
     return workdir
 
 

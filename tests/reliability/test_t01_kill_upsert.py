@@ -14,12 +14,13 @@ CI: 3,000 records in batches of 50, 6 kills. Full size (INTEGRATE_RELIABILITY_FU
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_jsonl
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_variables
 from tests.reliability.harness import (
     ServedEmulator,
     Workspace,
@@ -34,27 +35,22 @@ SEED = seed(20261122)
 RECORDS = scale(3_000, 50_000)
 BATCH = scale(50, 100)
 KILLS = scale(6, 30)
-
+# The served emulator's address comes in ZOHO_ACCOUNTS_URL.
+CRM = zoho_connection(accounts_url="${env:ZOHO_ACCOUNTS_URL}")
 SPEC = """\
 integrate: 1
 name: t1-kill-upsert
 connections:
   src: {plugin: files, config: {path: ./src, cursor_field: changed}}
-  crm:
-    plugin: zoho_crm
-    config:
-      accounts_url: ${env:ZOHO_ACCOUNTS_URL}
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
 flows:
   accounts:
     from: src.accounts
     to: crm.Accounts
     upsert_on: [Account_Number]
-    batch_size: %d
+    batch_size: %(batch)d
     fields: {Account_Name: name, Account_Number: id, Billing_City: city}
-"""
+""" % {"crm": CRM, "batch": BATCH}  # noqa: UP031  (the braces are YAML's)
 
 
 @pytest.fixture
@@ -82,18 +78,10 @@ def source(n: int) -> list[dict[str, str]]:
 
 
 def workspace(root: Path, crm: ServedEmulator, records: list[dict[str, str]]) -> Workspace:
-    (root / "src").mkdir(parents=True)
-    (root / "src/accounts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_jsonl(root / "src/accounts.jsonl", records)
     spec = root / "spec.yaml"
-    spec.write_text(SPEC % BATCH)
-    config = crm.config
-    env = {
-        "ZOHO_ACCOUNTS_URL": config["accounts_url"],
-        "ZOHO_CLIENT_ID": config["client_id"],
-        "ZOHO_CLIENT_SECRET": config["client_secret"],
-        "ZOHO_REFRESH_TOKEN": config["refresh_token"],
-    }
-    return Workspace(root, spec, env)
+    spec.write_text(SPEC)
+    return Workspace(root, spec, zoho_variables(crm.config))
 
 
 @pytest.mark.slow

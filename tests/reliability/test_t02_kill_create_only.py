@@ -13,12 +13,12 @@ kills (SDP writes one record a call).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_jsonl
 from tests.reliability.harness import (
     ServedEmulator,
     Workspace,
@@ -77,8 +77,7 @@ def test_T2_killed_30_times_a_create_only_sync_creates_each_record_once(
     tmp_path: Path, sdp: ServedEmulator
 ) -> None:
     records = source(RECORDS)
-    (tmp_path / "src").mkdir()
-    (tmp_path / "src/people.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_jsonl(tmp_path / "src/people.jsonl", records)
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC)
     env = {"SDP_URL": sdp.config["url"], "SDP_TECHNICIAN_KEY": sdp.config["technician_key"]}

@@ -10,32 +10,10 @@ from pathlib import Path
 import pytest
 
 from integrate import FakeClock
-from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
-from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
-from tests.plugins.zoho_crm.emulator_kit import keyset_list_calls
-from tests.reliability.harness import scale
-
-SPEC = """\
-integrate: 1
-name: crm-to-files
-connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
-  out: {plugin: files, config: {path: ./out}}
-flows:
-  accounts:
-    from: crm.Accounts
-    to: out.accounts
-    match: [[Account_Name, name]]
-    fields: {name: Account_Name, phone: Phone}
-"""
+from tests.plugins.zoho_crm.emulator_kit import accounts_to_files, keyset_list_calls, zoho_env
+from tests.reliability.harness import run_in_process, scale
 
 
 def test_T4_retry_after_is_waited_before_every_retry_and_the_run_succeeds(
@@ -45,14 +23,10 @@ def test_T4_retry_after_is_waited_before_every_retry_and_the_run_succeeds(
     faults = {"rate_limit_each": 5, "retry_after": 3, "spare": ["token"]}
     accounts = scale(450, 2000)
     with ZohoCrmEmulator(clock=clock, accounts=accounts, seed=4, faults=faults) as emulator:
-        monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-        monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
-        Path("spec.yaml").write_text(SPEC)
-        plugins = make_plugins()
-        options = RunOptions(transports={"crm": emulator.transport()}, clock=clock)
+        zoho_env(monkeypatch, emulator)
+        Path("spec.yaml").write_text(accounts_to_files())
 
-        report = run_spec(load_spec("spec.yaml", plugins), plugins, options)
+        report = run_in_process("spec.yaml", {"crm": emulator.transport()}, clock)
 
         assert report.status == "succeeded"
         assert len(read_jsonl(workdir / "out/accounts.jsonl")) == accounts

@@ -12,46 +12,19 @@ import httpx
 import pytest
 
 from integrate import CallStats, ConnectorError, FakeClock, HttpClient, RetryPolicy
-from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
 from integrate.engine.runner import RunReport
-from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
-from tests.reliability.harness import scale
-
-SPEC = """\
-integrate: 1
-name: crm-to-files
-connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      client_id: ${{env:ZOHO_CLIENT_ID}}
-      client_secret: ${{env:ZOHO_CLIENT_SECRET}}
-      refresh_token: ${{env:ZOHO_REFRESH_TOKEN}}
-    limits: {{{limits}}}
-  out: {{plugin: files, config: {{path: ./out}}}}
-flows:
-  accounts:
-    from: crm.Accounts
-    to: out.accounts
-    match: [[Account_Name, name]]
-    fields: {{name: Account_Name, phone: Phone}}
-"""
+from tests.plugins.zoho_crm.emulator_kit import accounts_to_files, zoho_env
+from tests.reliability.harness import run_in_process, scale
 
 
 def run(
     monkeypatch: pytest.MonkeyPatch, emulator: ZohoCrmEmulator, clock: FakeClock, limits: str = ""
 ) -> RunReport:
-    monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
-    Path("spec.yaml").write_text(SPEC.format(limits=limits))
-    plugins = make_plugins()
-    spec = load_spec("spec.yaml", plugins)
-    options = RunOptions(transports={"crm": emulator.transport()}, clock=clock)
-    return run_spec(spec, plugins, options)
+    zoho_env(monkeypatch, emulator)
+    Path("spec.yaml").write_text(accounts_to_files(limits=limits))
+    return run_in_process("spec.yaml", {"crm": emulator.transport()}, clock)
 
 
 def storm(clock: FakeClock, seconds: float = 60.0, accounts: int = 30) -> ZohoCrmEmulator:

@@ -13,27 +13,18 @@ from typing import Any
 import pytest
 
 from integrate import FakeClock, Faults
-from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
-from integrate.engine.runner import RunReport
-from integrate.plugins import make_plugins
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import write_jsonl
-from tests.reliability.harness import scale
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_env
+from tests.reliability.harness import reasons, run_in_process, scale
 
 ZOHO_SPEC = """\
 integrate: 1
 name: companies-to-zoho
 connections:
   src: {plugin: files, config: {path: ./src}}
-  crm:
-    plugin: zoho_crm
-    config:
-      data_center: com
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
 flows:
   accounts:
     from: src.companies
@@ -44,7 +35,7 @@ flows:
       Account_Name: name
       Phone: phone
       Website: site
-"""
+""" % {"crm": zoho_connection(data_center="com")}  # noqa: UP031  (the braces are YAML's)
 
 SDP_SPEC = """\
 integrate: 1
@@ -85,21 +76,6 @@ def faults(status: int) -> Faults:
     )
 
 
-def run(spec_path: str, options: RunOptions) -> RunReport:
-    plugins = make_plugins()
-    return run_spec(load_spec(spec_path, plugins), plugins, options)
-
-
-def zoho_env(monkeypatch: pytest.MonkeyPatch, crm: ZohoCrmEmulator) -> None:
-    monkeypatch.setenv("ZOHO_CLIENT_ID", crm.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", crm.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", crm.refresh_token)
-
-
-def reasons(report: RunReport, part: str) -> int:
-    return sum(n for (_o, reason), n in report.flows[0].reasons.items() if part in reason)
-
-
 @pytest.mark.parametrize("status", [500, 503])
 def test_T6_zoho_creates_answered_5xx_are_found_or_made_again_never_twice(
     status: int, workdir: Path, monkeypatch: pytest.MonkeyPatch
@@ -111,15 +87,14 @@ def test_T6_zoho_creates_answered_5xx_are_found_or_made_again_never_twice(
     clock = FakeClock()
     with ZohoCrmEmulator(clock=clock, seed=6, faults=faults(status)) as crm:
         zoho_env(monkeypatch, crm)
-        options = RunOptions(transports={"crm": crm.transport()}, clock=clock)
 
-        report = run("spec.yaml", options)
+        report = run_in_process("spec.yaml", {"crm": crm.transport()}, clock)
 
         calls = crm.calls()
         assert calls["fault:lost"] > 0  # made, then answered 5xx
         assert calls[f"fault:{status}"] > 0  # refused with a 5xx
         accounts = crm.records("Accounts")
-        again = run("spec.yaml", options)
+        again = run_in_process("spec.yaml", {"crm": crm.transport()}, clock)
     assert report.status == "succeeded", report.error
     assert report.flows[0].total("created") == size
     names = Counter(a["Account_Name"] for a in accounts)
@@ -148,7 +123,7 @@ def test_T6_sdp_creates_answered_5xx_are_found_or_made_again_never_twice(
     with ServiceDeskMspEmulator(clock=clock, seed=6, faults=faults(500)) as sdp:
         monkeypatch.setenv("SDP_TECHNICIAN_KEY", sdp.technician_key)
 
-        report = run("spec.yaml", RunOptions(transports={"sdp": sdp.transport()}, clock=clock))
+        report = run_in_process("spec.yaml", {"sdp": sdp.transport()}, clock)
 
         assert sdp.calls()["fault:lost"] > 0
         accounts = sdp.records("accounts")
@@ -172,13 +147,12 @@ def test_T6_a_create_refused_every_round_waits_for_the_next_run_then_lands(
     every_insert = Faults(server_error=1.0, spare=frozenset({"token", "list", "fields", "modules"}))
     with ZohoCrmEmulator(clock=clock, seed=6, faults=every_insert) as crm:
         zoho_env(monkeypatch, crm)
-        options = RunOptions(transports={"crm": crm.transport()}, clock=clock)
 
-        first = run("spec.yaml", options)
+        first = run_in_process("spec.yaml", {"crm": crm.transport()}, clock)
 
         assert crm.records("Accounts") == []
         crm.faults = Faults()
-        second = run("spec.yaml", options)
+        second = run_in_process("spec.yaml", {"crm": crm.transport()}, clock)
         accounts = crm.records("Accounts")
     assert first.status == "completed_with_errors"
     assert first.flows[0].total("failed") == 30

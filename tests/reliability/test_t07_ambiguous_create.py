@@ -18,29 +18,25 @@ import httpx
 import pytest
 
 from integrate import FakeClock, Faults
-from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
-from integrate.engine.runner import RunReport
-from integrate.plugins import make_plugins
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import write_jsonl
 from tests.e2e.sdp import edited_copy
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_env
+from tests.reliability.harness import reasons, run_in_process
 
+# Zoho served on loopback (its address in ZOHO_ACCOUNTS_URL); a call is cut off after 1 s.
+CRM = zoho_connection(
+    data_center="com",
+    accounts_url="${env:ZOHO_ACCOUNTS_URL}",
+    limits="timeout: 1, max_attempts: 2",
+)
 SPEC = """\
 integrate: 1
 name: companies-to-zoho
 connections:
   src: {plugin: files, config: {path: ./src}}
-  crm:
-    plugin: zoho_crm
-    limits: {timeout: 1, max_attempts: 2}
-    config:
-      data_center: com
-      accounts_url: ${env:ZOHO_ACCOUNTS_URL}
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
 flows:
   accounts:
     from: src.companies
@@ -59,21 +55,10 @@ def served_crm(monkeypatch: pytest.MonkeyPatch) -> Iterator[ZohoCrmEmulator]:
     """Zoho on a loopback port; every insert is carried out, then answered 2 s late."""
     hang = Faults(lose_answer=1.0, hang_after_commit=2.0, lose_kinds=frozenset({"insert"}))
     crm = ZohoCrmEmulator(seed=7, faults=hang)
-    monkeypatch.setenv("ZOHO_ACCOUNTS_URL", crm.serve())
-    monkeypatch.setenv("ZOHO_CLIENT_ID", crm.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", crm.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", crm.refresh_token)
+    crm.serve()
+    zoho_env(monkeypatch, crm)  # ZOHO_ACCOUNTS_URL too: it is served
     yield crm
     crm.close()
-
-
-def run(spec: str = "spec.yaml", **options: Any) -> RunReport:
-    plugins = make_plugins()
-    return run_spec(load_spec(spec, plugins), plugins, RunOptions(**options))
-
-
-def reasons(report: RunReport, part: str) -> int:
-    return sum(n for (_o, reason), n in report.flows[0].reasons.items() if part in reason)
 
 
 def test_T7_a_read_timeout_after_zoho_made_the_records_leaves_exactly_one_each(
@@ -81,9 +66,11 @@ def test_T7_a_read_timeout_after_zoho_made_the_records_leaves_exactly_one_each(
 ) -> None:
     source = companies(20)
     write_jsonl(workdir / "src/companies.jsonl", source)
-    Path("spec.yaml").write_text(SPEC % {"match": "    match: [[name, Account_Name]]\n"})
+    Path("spec.yaml").write_text(
+        SPEC % {"crm": CRM, "match": "    match: [[name, Account_Name]]\n"}
+    )
 
-    report = run()
+    report = run_in_process("spec.yaml")
 
     calls = served_crm.calls()
     assert (calls["insert"], calls["fault:hang"]) == (1, 1)  # timed out, never sent again
@@ -94,7 +81,7 @@ def test_T7_a_read_timeout_after_zoho_made_the_records_leaves_exactly_one_each(
     assert reasons(report, "found in crm.Accounts by its match key") == 20
     assert report.calls["crm"]["writes"] == 1
 
-    again = run()  # everything is linked: nothing to write
+    again = run_in_process("spec.yaml")  # everything is linked: nothing to write
     assert (again.status, again.calls["crm"]["writes"]) == ("succeeded", 0)
 
 
@@ -103,18 +90,17 @@ def test_T7_without_a_match_key_it_waits_for_the_operator_and_is_never_made_twic
 ) -> None:
     source = companies(3)
     write_jsonl(workdir / "src/companies.jsonl", source)
-    Path("spec.yaml").write_text(SPEC % {"match": ""})
+    Path("spec.yaml").write_text(SPEC % {"crm": CRM, "match": ""})
     clock = FakeClock()
     lost = Faults(lose_answer=1.0, lose_kinds=frozenset({"insert"}))  # made, then a 500
     with ZohoCrmEmulator(clock=clock, seed=7, faults=lost) as crm:
         monkeypatch.setenv("ZOHO_ACCOUNTS_URL", "http://127.0.0.1:9")  # not called: in process
-        monkeypatch.setenv("ZOHO_CLIENT_ID", crm.client_id)
-        monkeypatch.setenv("ZOHO_CLIENT_SECRET", crm.client_secret)
-        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", crm.refresh_token)
-        options = {"transports": {"crm": crm.transport()}, "clock": clock}
+        zoho_env(monkeypatch, crm)
+        transports = {"crm": crm.transport()}
 
-        first = run(**options)
-        second = run(**options)  # nothing to look for it by: it still waits
+        first = run_in_process("spec.yaml", transports, clock)
+        # nothing to look for it by: it still waits
+        second = run_in_process("spec.yaml", transports, clock)
 
         made = {a["Account_Name"]: a["id"] for a in crm.records("Accounts")}
         assert crm.calls()["insert"] == 1
@@ -124,7 +110,7 @@ def test_T7_without_a_match_key_it_waits_for_the_operator_and_is_never_made_twic
             how = ("accounts", row["source_id"], "--map-to", target)
             assert cli("pending", "resolve", "spec.yaml", *how).exit_code == 0
         crm.faults = Faults()
-        third = run(**options)
+        third = run_in_process("spec.yaml", transports, clock)
         accounts = crm.records("Accounts")
 
     assert first.status == "succeeded"
@@ -158,15 +144,10 @@ def test_T7_sdp_requester_creates_cut_off_by_timeouts_on_the_sdp_spec(
     sdp = ServiceDeskMspEmulator(seed=7, faults=hang)
     sdp.seed("accounts", [{"name": a["Account_Name"]} for a in crm.records("Accounts")])
     try:
-        for name, value in {
-            "ZOHO_ACCOUNTS_URL": crm.serve(),
-            "ZOHO_CLIENT_ID": crm.client_id,
-            "ZOHO_CLIENT_SECRET": crm.client_secret,
-            "ZOHO_REFRESH_TOKEN": crm.refresh_token,
-            "SDP_URL": sdp.serve(),
-            "SDP_TECHNICIAN_KEY": sdp.technician_key,
-        }.items():
-            monkeypatch.setenv(name, value)
+        crm.serve()
+        zoho_env(monkeypatch, crm)
+        monkeypatch.setenv("SDP_URL", sdp.serve())
+        monkeypatch.setenv("SDP_TECHNICIAN_KEY", sdp.technician_key)
         spec = edited_copy(
             workdir,
             (
@@ -204,24 +185,15 @@ def test_T7_sdp_requester_creates_cut_off_by_timeouts_on_the_sdp_spec(
     assert flow["totals"]["created"] == len(contacts) - asked
 
 
+# Two Zoho orgs, their credentials in the ZOHO_... and OTHER_... variables.
+CRM_ORG = zoho_connection(data_center="com")
+OTHER_ORG = zoho_connection("other", data_center="com", env="OTHER")
 ZOHO_TO_ZOHO = """\
 integrate: 1
 name: zoho-to-zoho
 connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      data_center: com
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
-  other:
-    plugin: zoho_crm
-    config:
-      data_center: com
-      client_id: ${env:OTHER_CLIENT_ID}
-      client_secret: ${env:OTHER_CLIENT_SECRET}
-      refresh_token: ${env:OTHER_REFRESH_TOKEN}
+%(crm)s
+%(other)s
 flows:
   accounts:
     from: crm.Accounts
@@ -229,7 +201,7 @@ flows:
     match: [[Account_Name, Account_Name]]
     unmatched: create
     fields: {Account_Name: Account_Name, Phone: Phone}
-"""
+""" % {"crm": CRM_ORG, "other": OTHER_ORG}  # noqa: UP031  (the braces are YAML's)
 
 
 class EditWhilePaging:
@@ -264,17 +236,15 @@ def test_T7_a_record_read_again_while_its_create_is_unclear_is_not_created_twice
 
     lost = Faults(lose_answer=1.0, lose_kinds=frozenset({"insert"}), spare=frozenset({"token"}))
     other = ZohoCrmEmulator(clock=clock, seed=1, faults=lost)
-    for prefix, emulator in (("ZOHO", crm), ("OTHER", other)):
-        monkeypatch.setenv(f"{prefix}_CLIENT_ID", emulator.client_id)
-        monkeypatch.setenv(f"{prefix}_CLIENT_SECRET", emulator.client_secret)
-        monkeypatch.setenv(f"{prefix}_REFRESH_TOKEN", emulator.refresh_token)
+    zoho_env(monkeypatch, crm)
+    zoho_env(monkeypatch, other, env="OTHER")
     Path("spec.yaml").write_text(ZOHO_TO_ZOHO)
     transports = {
         "crm": httpx.WSGITransport(app=EditWhilePaging(crm, 2, edit)),
         "other": other.transport(),
     }
 
-    report = run(transports=transports, clock=clock)
+    report = run_in_process("spec.yaml", transports, clock)
 
     accounts = other.records("Accounts")
     assert other.calls()["fault:lost"] >= 3  # every insert was made, then answered 500

@@ -11,41 +11,19 @@ from typing import Any
 import pytest
 
 from integrate import FakeClock, IntegrateError
-from integrate.build import load_spec
-from integrate.engine import RunOptions, run_spec
 from integrate.engine.runner import RunReport
-from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.plugins.zoho_crm.emulator_kit import accounts_to_files, zoho_env
+from tests.reliability.harness import run_in_process
 
-SPEC = """\
-integrate: 1
-name: crm-to-files
-connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      client_id: ${{env:ZOHO_CLIENT_ID}}
-      client_secret: ${{env:ZOHO_CLIENT_SECRET}}
-      refresh_token: ${{env:ZOHO_REFRESH_TOKEN}}
-    limits: {{{limits}}}
-  out: {{plugin: files, config: {{path: ./out}}}}
-flows:
-  accounts:
-    from: crm.Accounts
-    to: out.accounts
-    match: [[Account_Name, name]]
-    fields: {{name: Account_Name, phone: Phone}}
-"""
 # Only the pages are cut: the token and the metadata calls answer whole.
 PAGES_ONLY = frozenset({"token", "modules", "fields"})
 
 
 def run(emulator: ZohoCrmEmulator, clock: FakeClock, limits: str = "") -> RunReport:
-    Path("spec.yaml").write_text(SPEC.format(limits=limits))
-    plugins = make_plugins()
-    options = RunOptions(transports={"crm": emulator.transport()}, clock=clock)
-    return run_spec(load_spec("spec.yaml", plugins), plugins, options)
+    Path("spec.yaml").write_text(accounts_to_files(limits=limits))
+    return run_in_process("spec.yaml", {"crm": emulator.transport()}, clock)
 
 
 def cursors(workdir: Path) -> list[tuple[Any, ...]]:
@@ -65,9 +43,7 @@ def synced(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """An org synced once to the files target, then 5 accounts changed in Zoho."""
     clock = FakeClock()
     with ZohoCrmEmulator(clock=clock, accounts=30, seed=8) as emulator:
-        monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-        monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
+        zoho_env(monkeypatch, emulator)
         assert run(emulator, clock).status == "succeeded"
         clock.advance(60)
         for account in emulator.records("Accounts")[:5]:

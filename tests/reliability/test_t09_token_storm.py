@@ -15,27 +15,9 @@ from typing import Any
 
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.plugins.zoho_crm.emulator_kit import accounts_to_files, zoho_variables
 
 RUNS = 8
-SPEC = """\
-integrate: 1
-name: crm-to-files-{n}
-connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      accounts_url: {url}
-      client_id: ${{env:ZOHO_CLIENT_ID}}
-      client_secret: ${{env:ZOHO_CLIENT_SECRET}}
-      refresh_token: ${{env:ZOHO_REFRESH_TOKEN}}
-  out: {{plugin: files, config: {{path: ./out{n}}}}}
-flows:
-  accounts:
-    from: crm.Accounts
-    to: out.accounts
-    match: [[Account_Name, name]]
-    fields: {{name: Account_Name}}
-"""
 
 
 class ExpiringMidRun(ZohoCrmEmulator):
@@ -66,12 +48,13 @@ def test_T9_eight_processes_share_one_refresh_when_the_token_expires_mid_run(
     env = {
         **os.environ,
         "INTEGRATE_HOME": str(workdir / ".integrate"),  # one state file for all eight
-        "ZOHO_CLIENT_ID": emulator.client_id,
-        "ZOHO_CLIENT_SECRET": emulator.client_secret,
-        "ZOHO_REFRESH_TOKEN": emulator.refresh_token,
+        **zoho_variables(emulator.connection_config()),
     }
     for n in range(RUNS):
-        (workdir / f"spec{n}.yaml").write_text(SPEC.format(n=n, url=url))
+        spec = accounts_to_files(
+            "{name: Account_Name}", name=f"crm-to-files-{n}", out=f"./out{n}", accounts_url=url
+        )
+        (workdir / f"spec{n}.yaml").write_text(spec)
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "integrate", "run", f"spec{n}.yaml", "--json"],

@@ -12,26 +12,7 @@ from typing import Any
 import pytest
 
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
-
-SPEC = """\
-integrate: 1
-name: crm-to-files
-connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      accounts_url: {url}
-      client_id: ${{env:ZOHO_CLIENT_ID}}
-      client_secret: ${{env:ZOHO_CLIENT_SECRET}}
-      refresh_token: ${{env:ZOHO_REFRESH_TOKEN}}
-  out: {{plugin: files, config: {{path: ./out}}}}
-flows:
-  accounts:
-    from: crm.Accounts
-    to: out.accounts
-    match: [[Account_Name, name]]
-    fields: {{name: Account_Name}}
-"""
+from tests.plugins.zoho_crm.emulator_kit import accounts_to_files, zoho_env
 
 
 class RevokedMidRun(ZohoCrmEmulator):
@@ -52,10 +33,8 @@ class RevokedMidRun(ZohoCrmEmulator):
 def served(monkeypatch: pytest.MonkeyPatch, workdir: Path) -> Any:
     emulator = RevokedMidRun(accounts=5, seed=10)
     url = emulator.serve()
-    monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
-    Path("spec.yaml").write_text(SPEC.format(url=url))
+    zoho_env(monkeypatch, emulator)
+    Path("spec.yaml").write_text(accounts_to_files("{name: Account_Name}", accounts_url=url))
     yield emulator
     emulator.close()
 

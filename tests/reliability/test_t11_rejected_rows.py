@@ -20,6 +20,7 @@ import pytest
 from integrate import FakeClock
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl, write_jsonl
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_variables
 
 ROWS = 100
 REFUSED = (3, 17, 18, 42, 64, 88, 99)  # rows whose Employees is not a number
@@ -29,13 +30,7 @@ integrate: 1
 name: t11-rejected-rows
 connections:
   src: {plugin: files, config: {path: ./src, cursor_field: changed}}
-  crm:
-    plugin: zoho_crm
-    config:
-      accounts_url: ${env:ZOHO_ACCOUNTS_URL}
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
 failures: failed.jsonl
 flows:
   accounts:
@@ -43,7 +38,7 @@ flows:
     to: crm.Accounts
     upsert_on: [Account_Number]
     fields: {Account_Name: name, Account_Number: id, Employees: staff}
-"""
+""" % {"crm": zoho_connection(accounts_url="${env:ZOHO_ACCOUNTS_URL}")}  # noqa: UP031  (the braces are YAML's)
 
 
 class Crm:
@@ -53,13 +48,7 @@ class Crm:
             seed=11, clock=self.clock, unique_fields={"Accounts": ["Account_Number"]}
         )
         self.emulator.serve()
-        config = self.emulator.connection_config()
-        self.env = {
-            "ZOHO_ACCOUNTS_URL": config["accounts_url"],
-            "ZOHO_CLIENT_ID": config["client_id"],
-            "ZOHO_CLIENT_SECRET": config["client_secret"],
-            "ZOHO_REFRESH_TOKEN": config["refresh_token"],
-        }
+        self.env = zoho_variables(self.emulator.connection_config())
 
     def accounts(self) -> dict[str, dict[str, Any]]:
         """Zoho's Accounts by Account_Number; a duplicate would fail here."""

@@ -20,18 +20,13 @@ from integrate.engine import RunOptions, RunReport, run_spec
 from integrate.plugins import make_plugins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_env
 
 SPEC = """\
 integrate: 1
 name: zoho-to-files
 connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      data_center: com
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
   out: {plugin: files, config: {path: ./out}}
 flows:
   accounts:
@@ -42,7 +37,7 @@ flows:
     fields:
       name: Account_Name
       phone: Phone
-"""
+""" % {"crm": zoho_connection(data_center="com")}  # noqa: UP031  (the braces are YAML's)
 
 StartResponse = Callable[..., Any]
 
@@ -79,9 +74,7 @@ class World:
         self.clock = clock
         self.emulator = ZohoCrmEmulator(clock=clock)
         self.users = UsersAtWork(self.emulator)
-        monkeypatch.setenv("ZOHO_CLIENT_ID", self.emulator.client_id)
-        monkeypatch.setenv("ZOHO_CLIENT_SECRET", self.emulator.client_secret)
-        monkeypatch.setenv("ZOHO_REFRESH_TOKEN", self.emulator.refresh_token)
+        zoho_env(monkeypatch, self.emulator)
         (workdir / "spec.yaml").write_text(SPEC)
         self.plugins = make_plugins()
         self.spec = load_spec(workdir / "spec.yaml", self.plugins)

@@ -40,6 +40,7 @@ from integrate.engine import RunFailed, RunOptions, run_spec
 from integrate.plugins import make_plugins
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_variables
 from tests.reliability.harness import Workspace
 
 # A key an SDP administrator generated; '/', '+' and '=' make its encoded forms differ.
@@ -50,13 +51,7 @@ SPEC = """\
 integrate: 1
 name: t13-canary
 connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      accounts_url: ${env:ZOHO_ACCOUNTS_URL}
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+%(crm)s
   sdp:
     plugin: servicedesk_msp
     config: {url: "${env:SDP_URL}", technician_key: "${env:SDP_TECHNICIAN_KEY}"}
@@ -70,7 +65,7 @@ flows:
     rules:
       - when: "Billing_City == 'Nowhere'"
         fail: an account must have a real city
-"""
+""" % {"crm": zoho_connection(accounts_url="${env:ZOHO_ACCOUNTS_URL}")}  # noqa: UP031  (the braces are YAML's)
 
 
 class World:
@@ -84,10 +79,7 @@ class World:
         spec = root / "spec.yaml"
         spec.write_text(SPEC)
         env = {
-            "ZOHO_ACCOUNTS_URL": self.crm_url,
-            "ZOHO_CLIENT_ID": self.crm.client_id,
-            "ZOHO_CLIENT_SECRET": self.crm.client_secret,
-            "ZOHO_REFRESH_TOKEN": self.crm.refresh_token,
+            **zoho_variables(self.crm.connection_config()),
             "SDP_URL": sdp_url,
             "SDP_TECHNICIAN_KEY": SDP_KEY,
             "T13_UNUSED_TOKEN": UNUSED,

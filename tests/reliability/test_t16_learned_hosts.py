@@ -19,26 +19,7 @@ from integrate import CallStats, ConnectorError, FakeClock, HttpClient
 from integrate.hosts import HostTrust, configured_origins
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
-
-SPEC = """\
-integrate: 1
-name: crm-to-files
-connections:
-  crm:
-    plugin: zoho_crm
-    config:
-      accounts_url: {url}
-      client_id: ${{env:ZOHO_CLIENT_ID}}
-      client_secret: ${{env:ZOHO_CLIENT_SECRET}}
-      refresh_token: ${{env:ZOHO_REFRESH_TOKEN}}
-  out: {{plugin: files, config: {{path: ./out}}}}
-flows:
-  accounts:
-    from: crm.Accounts
-    to: out.accounts
-    match: [[Account_Name, name]]
-    fields: {{name: Account_Name}}
-"""
+from tests.plugins.zoho_crm.emulator_kit import accounts_to_files, zoho_env
 
 
 class ForeignHost:
@@ -85,9 +66,7 @@ def foreign() -> Iterator[ForeignHost]:
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ZohoCrmEmulator, str]]:
     emulator = ZohoCrmEmulator(accounts=5, seed=3)
     url = emulator.serve()
-    monkeypatch.setenv("ZOHO_CLIENT_ID", emulator.client_id)
-    monkeypatch.setenv("ZOHO_CLIENT_SECRET", emulator.client_secret)
-    monkeypatch.setenv("ZOHO_REFRESH_TOKEN", emulator.refresh_token)
+    zoho_env(monkeypatch, emulator)
     yield emulator, url
     emulator.close()
 
@@ -97,7 +76,7 @@ def test_T16_a_token_answer_naming_a_foreign_api_domain_gets_no_call(
 ) -> None:
     emulator, url = served
     emulator.oauth.api_domain = foreign.url  # the token answer now names another host
-    Path("spec.yaml").write_text(SPEC.format(url=url))
+    Path("spec.yaml").write_text(accounts_to_files("{name: Account_Name}", accounts_url=url))
 
     result = cli("run", "spec.yaml")
 
@@ -115,7 +94,7 @@ def test_T16_the_host_written_in_the_spec_is_trusted(
     # The served emulator answers api_domain = its own loopback URL, the accounts_url the
     # operator wrote: an on-premises or private host is fine when it is in the config.
     _emulator, url = served
-    Path("spec.yaml").write_text(SPEC.format(url=url))
+    Path("spec.yaml").write_text(accounts_to_files("{name: Account_Name}", accounts_url=url))
 
     result = cli("run", "spec.yaml", "--json")
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 import integrate_files
+from tests.conftest import people_sync
 
 PLUGIN = '''\
 """A plugin with an import side effect: it writes a marker file as soon as it is imported."""
@@ -36,20 +37,6 @@ def integrate_register_connectors():
     return []
 '''
 
-SPEC = """\
-integrate: 1
-name: t19
-connections:
-  src: {plugin: files, config: {path: ./src}}
-  dst: {plugin: files, config: {path: ./dst}}
-flows:
-  people:
-    from: src.people
-    to: dst.people
-    match: [[email, email]]
-    fields: {email: email}
-"""
-
 
 class Installed:
     """A folder holding the fake distribution `fakeplug` 1.0 (entry point `fakeplug`)."""
@@ -63,10 +50,7 @@ class Installed:
         (self.site / "fakeplug_mod.py").write_text(PLUGIN)
         self.marker = root / "marker"
         self.root = root
-        (root / "spec.yaml").write_text(SPEC)
-        (root / "src").mkdir()
-        (root / "src/people.jsonl").write_text('{"id": "1", "email": "a@example.com"}\n')
-        (root / "dst").mkdir()
+        people_sync(root, [{"id": "1", "email": "a@example.com"}], name="t19")
 
     def integrate(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         base = {

@@ -17,22 +17,7 @@ from integrate.engine.runner import RunInterrupted
 from integrate.engine.stop import StopNow, StopRequest, stopping_on_signals
 from integrate.plugins import make_plugins
 from integrate.state import StateStore
-from tests.conftest import read_jsonl, write_jsonl
-
-SPEC = """\
-integrate: 1
-name: stop
-connections:
-  src: {plugin: files, config: {path: ./src}}
-  dst: {plugin: files, config: {path: ./dst}}
-flows:
-  people:
-    from: src.people
-    to: dst.people
-    batch_size: 10
-    match: [[email, email]]
-    fields: {email: email}
-"""
+from tests.conftest import people_sync, read_jsonl
 
 
 def test_the_first_signal_asks_the_second_stops_at_once_and_old_handlers_come_back() -> None:
@@ -51,13 +36,10 @@ def test_the_first_signal_asks_the_second_stops_at_once_and_old_handlers_come_ba
 
 
 def test_a_run_asked_to_stop_ends_after_a_committed_batch(workdir: Path) -> None:
-    (workdir / "spec.yaml").write_text(SPEC)
-    write_jsonl(
-        workdir / "src/people.jsonl", [{"id": str(i), "email": f"p{i}@x.com"} for i in range(95)]
-    )
-    (workdir / "dst").mkdir()
+    people = [{"id": str(i), "email": f"p{i}@x.com"} for i in range(95)]
+    path = people_sync(workdir, people, name="stop", more="    batch_size: 10\n")
     plugins = make_plugins()
-    spec = load_spec(workdir / "spec.yaml", plugins)
+    spec = load_spec(path, plugins)
     stop = StopRequest()
     seen: list[Any] = []
 

@@ -1,11 +1,15 @@
 """A Zoho CRM emulator with an httpx client on its in-process transport, sharing a fake
-clock, for the emulator's own tests."""
+clock, for the emulator's own tests; and, for the tests that run specs against the
+emulator, a spec's Zoho connection whose credentials come from `${env:ZOHO_...}`, the
+variables that point it at an emulator, and the Accounts → files spec many of them run."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
+import pytest
 
 from integrate import FakeClock
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
@@ -95,3 +99,75 @@ def keyset_list_calls(records: list[dict[str, Any]], size: int = 200) -> int:
         if first_at == start:
             raise ValueError("a whole page of one second: not worked out here")
         start = first_at
+
+
+# ---- a spec's Zoho connection, pointed at an emulator ----------------------------------
+
+CREDENTIALS = ("client_id", "client_secret", "refresh_token")
+
+
+def zoho_connection(
+    alias: str = "crm",
+    *,
+    data_center: str | None = None,
+    accounts_url: str | None = None,
+    limits: str | None = None,
+    env: str = "ZOHO",
+) -> str:
+    """A spec's Zoho CRM connection, as it stands under `connections:` (no newline at its
+    end), whose credentials are `${env:ZOHO_CLIENT_ID}`, `..._CLIENT_SECRET` and
+    `..._REFRESH_TOKEN` (`env` is the prefix). `data_center`, `accounts_url` (a URL or a
+    reference) and `limits` (what goes inside `limits: {...}`) are written when given."""
+    lines = [f"  {alias}:", "    plugin: zoho_crm", "    config:"]
+    if data_center is not None:
+        lines.append(f"      data_center: {data_center}")
+    if accounts_url is not None:
+        lines.append(f"      accounts_url: {accounts_url}")
+    lines += [f"      {key}: ${{env:{env}_{key.upper()}}}" for key in CREDENTIALS]
+    if limits is not None:
+        lines.append(f"    limits: {{{limits}}}")
+    return "\n".join(lines)
+
+
+def zoho_variables(config: Mapping[str, Any], env: str = "ZOHO") -> dict[str, str]:
+    """The variables `zoho_connection(env=env)` reads, from the connection config of an
+    emulator (`connection_config()`, or a served emulator's `config`): its credentials and,
+    once it is served, its accounts server as `ZOHO_ACCOUNTS_URL`."""
+    keys = ("accounts_url", *CREDENTIALS)
+    return {f"{env}_{key.upper()}": str(config[key]) for key in keys if key in config}
+
+
+def zoho_env(monkeypatch: pytest.MonkeyPatch, emulator: ZohoCrmEmulator, env: str = "ZOHO") -> None:
+    """Set those variables for a run in this process: the emulator's credentials (and its
+    accounts server when it is served)."""
+    for name, value in zoho_variables(emulator.connection_config(), env).items():
+        monkeypatch.setenv(name, value)
+
+
+ACCOUNTS_TO_FILES = """\
+integrate: 1
+name: %(name)s
+connections:
+%(crm)s
+  out: {plugin: files, config: {path: %(out)s}}
+flows:
+  accounts:
+    from: crm.Accounts
+    to: out.accounts
+    match: [[Account_Name, name]]
+    fields: %(fields)s
+"""
+
+
+def accounts_to_files(
+    fields: str = "{name: Account_Name, phone: Phone}",
+    *,
+    name: str = "crm-to-files",
+    out: str = "./out",
+    **crm: Any,
+) -> str:
+    """A spec that reads Zoho CRM Accounts into a files folder (`out`), matched by name:
+    what the tests of the Zoho connection itself (throttling, cut pages, token refreshes,
+    learned hosts) run. `crm` goes to `zoho_connection`."""
+    connection = zoho_connection(**crm)
+    return ACCOUNTS_TO_FILES % {"name": name, "crm": connection, "out": out, "fields": fields}
