@@ -180,7 +180,6 @@ class _Builder(FlowBuilder):
             failures_path=(base / failures) if failures else None,
             tests=tuple(t for t in tests if t is not None),
             library=self.library,
-            binding=self.binding,
             location=self.at(()),
             warnings=tuple(str(p) for p in self.problems.warnings),
             sandbox=self._sandbox()

@@ -17,7 +17,7 @@ from integrate.expressions import (
     literal_args,
     parse,
 )
-from integrate.functions import FunctionLibrary, RunBinding, context_functions
+from integrate.functions import FunctionLibrary, context_functions
 from integrate.loader import Document, JsonPath, json_path
 from integrate.model import (
     ObjectRef,
@@ -47,13 +47,12 @@ class BuilderBase:
         self.resolver = resolver
         self.problems = problems
         self.strict_env = strict_env
-        self.binding = RunBinding()
         extra = list(plugins.functions) if plugins is not None else []
         if plugins is None:
             from integrate.functions import CORE_FUNCTIONS
 
             extra = list(CORE_FUNCTIONS)
-        self.library = FunctionLibrary([*extra, *context_functions(self.binding)])
+        self.library = FunctionLibrary([*extra, *context_functions()])
         self.flow_names = set(self.data.get("flows", {}))
         self.sync_flow_names = {
             name for name, raw in self.data.get("flows", {}).items() if "events" not in raw

@@ -74,6 +74,9 @@ class ObjectInfo:
     sorted_reads: bool = False
     # A field holding the record's last-modified time, for the `newest` conflict policy.
     modified_field: str | None = None
+    # True when the system takes one record a request (no batch endpoint): the core then
+    # sends a batch as that many calls, as many at once as the connection allows.
+    one_per_call: bool = False
     description: str = ""
 
     def supports(self, operation: str) -> bool:
@@ -321,6 +324,13 @@ class Connector(ABC):
     def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """Exchange a one-time authorisation code; the answer holds the refresh token."""
         raise Unsupported(f"{self.plugin} does not authorise with OAuth")
+
+    def write_concurrency(self) -> int:
+        """How many write calls may be in flight at once on this connection. HTTP plugins
+        answer their HttpClient's `concurrency` (the plugin's default for the vendor, or the
+        spec's `limits.concurrency`); the default, 1, writes one call at a time in the run's
+        own thread (a connector that is not safe to call from several threads)."""
+        return 1
 
     def close(self) -> None:  # noqa: B027  (optional: most connectors hold nothing)
         """Release files, sockets and caches; called once at the end of a run."""

@@ -4,12 +4,14 @@ gives null or a clear error, never a crash or a side effect."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import re
 import string
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import jmespath
@@ -268,27 +270,44 @@ CORE_FUNCTIONS: tuple[Function, ...] = (
 CONTEXT_FUNCTIONS = frozenset({"linked", "lookup"})
 
 
-@dataclass
-class RunBinding:
-    """What context functions (linked, lookup) reach during a run; set by the runner."""
+@dataclass(frozen=True)
+class RunScope:
+    """What the context functions (linked, lookup) reach while a flow of a run is running:
+    the run's link table and the objects it reads. Expressions stay pure functions of their
+    record; the runner hands each flow its scope with `run_scope()`."""
 
-    linked: Callable[[str, Any, str | None], Any] | None = None
-    lookup: Callable[[str, Any], Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    linked: Callable[[str, Any, str | None], Any]
+    lookup: Callable[[str, Any], Any]
 
 
-def context_functions(binding: RunBinding) -> tuple[Function, ...]:
-    """linked() and lookup(): they read the run's link table and connections through `binding`."""
+_SCOPE: ContextVar[RunScope | None] = ContextVar("integrate_run_scope", default=None)
+
+
+@contextlib.contextmanager
+def run_scope(scope: RunScope) -> Iterator[RunScope]:
+    """Expressions evaluated inside the block answer linked() and lookup() from `scope`
+    (outside any run, both answer null)."""
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def context_functions() -> tuple[Function, ...]:
+    """linked() and lookup(): they read the run's link table and connections (`run_scope`)."""
 
     def linked(flow: str, source_id: Any, *side: str) -> Any:
-        if source_id is None or binding.linked is None:
+        scope = _SCOPE.get()
+        if source_id is None or scope is None:
             return None
-        return binding.linked(flow, source_id, side[0] if side else None)
+        return scope.linked(flow, source_id, side[0] if side else None)
 
     def lookup(ref: str, query: Any) -> Any:
-        if binding.lookup is None:
+        scope = _SCOPE.get()
+        if scope is None:
             return None
-        return binding.lookup(ref, query)
+        return scope.lookup(ref, query)
 
     return (
         Function(
@@ -302,6 +321,6 @@ def context_functions(binding: RunBinding) -> tuple[Function, ...]:
             "lookup",
             lookup,
             ("string", "object"),
-            description="lookup('connection.Object', {field: value}): the first record of that object whose fields equal the query (the object is read once per flow run, then answered from memory; text compares ignoring case and extra spaces), or null.",
+            description="lookup('connection.Object', {field: value}): the first record of that object whose fields equal the query (the object is read once per run, then answered from memory; text compares ignoring case and extra spaces), or null.",
         ),
     )

@@ -145,7 +145,8 @@ class HttpClient:
         self.calls_per_minute = calls_per_minute
         # The hosts this connection may call (None: any; a bare client built by hand).
         self.trust = trust
-        self._slots = threading.BoundedSemaphore(max(1, concurrency))
+        self.concurrency = max(1, concurrency)  # calls in flight at once, at most
+        self._slots = threading.BoundedSemaphore(self.concurrency)
         self._rng = rng or random.Random()
         self.throttle = Throttle(
             clock,
@@ -156,6 +157,7 @@ class HttpClient:
             rng=self._rng,
         )
         self._bucket_lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._next_slot = 0.0
         self._calls = 0
 
@@ -343,19 +345,20 @@ class HttpClient:
     # ---- budget, pacing, retries --------------------------------------------------------
 
     def _spend(self, kind: str, label: str) -> None:
-        if self.max_calls is not None and self._calls >= self.max_calls:
-            raise BudgetExhausted(
-                f"{self.connection}: the call budget of {self.max_calls} calls for this run is spent",
-                code="BUDGET",
-            )
-        self._calls += 1
-        if kind == "write":
-            self.stats.writes += 1
-        elif kind == "auth":
-            self.stats.auth += 1
-        else:
-            self.stats.reads += 1
-        self.stats.kinds[f"{kind}:{label}" if label else kind] += 1
+        with self._count_lock:  # several writes of a connection may be in flight at once
+            if self.max_calls is not None and self._calls >= self.max_calls:
+                raise BudgetExhausted(
+                    f"{self.connection}: the call budget of {self.max_calls} calls for this run is spent",
+                    code="BUDGET",
+                )
+            self._calls += 1
+            if kind == "write":
+                self.stats.writes += 1
+            elif kind == "auth":
+                self.stats.auth += 1
+            else:
+                self.stats.reads += 1
+            self.stats.kinds[f"{kind}:{label}" if label else kind] += 1
         if self.calls_per_minute:
             with self._bucket_lock:
                 interval = 60.0 / self.calls_per_minute

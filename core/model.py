@@ -14,7 +14,7 @@ from typing import Any
 
 from integrate.errors import Location
 from integrate.expressions import Expr
-from integrate.functions import FunctionLibrary, RunBinding
+from integrate.functions import FunctionLibrary
 
 OBJECT_FIELD = "$object"
 
@@ -246,7 +246,6 @@ class Spec:
     failures_path: Path | None
     tests: tuple[SpecTest, ...]
     library: FunctionLibrary
-    binding: RunBinding
     location: Location
     warnings: tuple[str, ...] = ()
     sandbox: Sandbox | None = None

@@ -8,16 +8,18 @@ so the same change is never acted on twice (polling and webhooks alike)."""
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from croniter import croniter
 
 from integrate.connector import CREATE, Record, WriteResult
+from integrate.engine.apply import Applier, Write
 from integrate.engine.context import RunContext
-from integrate.engine.outcomes import Outcomes
+from integrate.engine.outcomes import Failed, Outcomes
 from integrate.engine.plan import ACTION, FAIL, SKIP, Change, FlowStats
 from integrate.engine.values import same, truthy
-from integrate.engine.writer import Writer
 from integrate.errors import PluginError, RecordError
 from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
 from integrate.state import Link
@@ -26,14 +28,46 @@ SIDE = "source"
 NO_TARGET = ""  # b_object of a link for a record seen before the flow started (no target yet)
 
 
+@dataclass(frozen=True)
+class Remember:
+    """Keep a record's values (and its target, if any) without writing anything."""
+
+    link: Link
+
+
+@dataclass(frozen=True)
+class Acted:
+    """A handler's action on the target, for one source record (or one related record)."""
+
+    sid: str
+    obj: str
+    record: Record
+    handler: EventHandler
+    values: dict[str, Any]
+    snapshot: dict[str, Any]
+    link: Link | None = None
+    target_id: str | None = None
+    related_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a handler with its own schedule last scanned."""
+
+    key: str
+    stamp: str
+
+
 class EventRun:
-    def __init__(self, ctx: RunContext, flow: EventFlow, writer: Writer):
+    def __init__(self, ctx: RunContext, flow: EventFlow, executors: dict[int, ThreadPoolExecutor]):
         self.ctx = ctx
         self.flow = flow
         self.store = ctx.store
-        self.writer = writer
-        self.out = Outcomes(ctx, flow.name, writer)
+        self.out = Outcomes(ctx, flow.name)
         self.stats = self.out.stats
+        self.applier = Applier(
+            self.store, self, dry_run=ctx.dry_run, stop=ctx.stop, executors=executors
+        )
         self.first_run = self.store.completed_runs(flow.name) == 0
         self.target_conn = flow.target.connection
         self.target_obj = flow.target.objects[0]
@@ -63,7 +97,7 @@ class EventRun:
                 for bad in page.failures:
                     if bad.where not in reported:
                         reported.add(bad.where)
-                        self.out.unreadable(SIDE, None, bad)
+                        self.applier.state(self.out.unreadable(SIDE, None, bad))
                 if page.failures:
                     held_back.add(obj)  # read again (once fixed) on the next run
                 if page.cursor is not None and obj not in held_back:
@@ -72,9 +106,9 @@ class EventRun:
             obj = held.record.get(OBJECT_FIELD) or self.flow.source.objects[0]
             self._page(obj, [dict(held.record)])
         # Notes made just now get their related records too: commit them first.
-        self.writer.flush_all()
+        self.applier.flush()
         self._related()
-        self.writer.flush_all()
+        self.applier.flush()
         with self.store.transaction():
             if self.cursors:
                 merged = dict(saved)
@@ -92,7 +126,7 @@ class EventRun:
         for record, sid in zip(records, ids, strict=True):
             if sid is None:
                 info = self.ctx.info(conn, obj)
-                self.out.fail(
+                failed = self.out.failure(
                     SIDE,
                     None,
                     None,
@@ -101,6 +135,7 @@ class EventRun:
                     stage="read",
                     code="NO_ID",
                 )
+                self.applier.state(failed)
                 continue
             self.held.pop(sid, None)
             if self.flow.source.multi:
@@ -145,12 +180,7 @@ class EventRun:
 
     def _remember(self, link: Link) -> None:
         """Keep a record's values (and its target, if any) without writing anything."""
-
-        def save() -> None:
-            self.store.save_link(self.flow.name, link, self.ctx.run_id)
-            self.store.release(self.flow.name, SIDE, link.a_id)
-
-        self.writer.state(save)
+        self.applier.state(Remember(link))
 
     def _snapshot(self, obj: str, record: Record) -> dict[str, Any]:
         info = self.ctx.info(self.flow.source.connection, obj)
@@ -206,32 +236,10 @@ class EventRun:
             self._fail(sid, record, exc)
             return True  # failed: do not remember the change, so it is tried again
         target_id = data["target_id"]
-        info = self.ctx.info(self.target_conn, self.target_obj)
-        limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
-        connector = self.ctx.connectors[self.target_conn]
         if handler.action == CREATE:
             if target_id is not None:
                 return False
-
-            def created(result: WriteResult) -> None:
-                if not result.ok:
-                    self._write_failed(sid, record, handler, result)
-                    return
-                assert result.id is not None
-                made = Link(sid, result.id, obj, self.target_obj, snapshot, {})
-                self.store.save_link(self.flow.name, made, self.ctx.run_id)
-                self.store.release(self.flow.name, SIDE, sid)
-                self._acted(sid, result.id, values, CREATE)
-
-            self.writer.submit(
-                side="target",
-                connector=connector,
-                object=self.target_obj,
-                op=CREATE,
-                limit=limit,
-                values=values,
-                commit=created,
-            )
+            self._write(Acted(sid, obj, record, handler, values, snapshot, link))
             return True
         if target_id is None:
             self._emit(
@@ -244,28 +252,26 @@ class EventRun:
                 )
             )
             return False
-
-        def done(result: WriteResult) -> None:
-            if not result.ok:
-                self._write_failed(sid, record, handler, result)
-                return
-            assert link is not None
-            seen = Link(link.a_id, link.b_id, link.a_object, link.b_object, snapshot, link.b_values)
-            self.store.save_link(self.flow.name, seen, self.ctx.run_id)
-            self.store.release(self.flow.name, SIDE, sid)
-            self._acted(sid, target_id, values, handler.action)
-
-        self.writer.submit(
-            side="target",
-            connector=connector,
-            object=self.target_obj,
-            op=handler.action,
-            limit=limit,
-            values=values,
-            id=target_id,
-            commit=done,
-        )
+        self._write(Acted(sid, obj, record, handler, values, snapshot, link, target_id))
         return True
+
+    def _write(self, acted: Acted, limit: int | None = None) -> None:
+        info = self.ctx.info(self.target_conn, self.target_obj)
+        if limit is None:
+            limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
+        self.applier.write(
+            Write(
+                acted,
+                "target",
+                self.ctx.connectors[self.target_conn],
+                self.target_obj,
+                acted.handler.action,
+                limit,
+                acted.values,
+                id=acted.target_id,
+                one_per_call=info.one_per_call,
+            )
+        )
 
     # ---- related_added ----------------------------------------------------------------
 
@@ -318,25 +324,8 @@ class EventRun:
             self._fail(sid, rel, exc)
             return
         info = self.ctx.info(self.target_conn, self.target_obj)
-        related = handler.related
-
-        def done(result: WriteResult) -> None:
-            if not result.ok:
-                self._write_failed(sid, rel, handler, result)
-                return
-            self.store.mark_seen(self.flow.name, sid, related, rid)
-            self._acted(sid, target_id, values, handler.action)
-
-        self.writer.submit(
-            side="target",
-            connector=self.ctx.connectors[self.target_conn],
-            object=self.target_obj,
-            op=handler.action,
-            limit=info.write_batch,
-            values=values,
-            id=target_id,
-            commit=done,
-        )
+        acted = Acted(sid, obj, rel, handler, values, {}, None, target_id, rid)
+        self._write(acted, limit=info.write_batch)
 
     def _due(self, handler: EventHandler) -> bool:
         """A handler with its own schedule runs when its cron has fired since its last scan."""
@@ -349,8 +338,7 @@ class EventRun:
             previous = croniter(handler.schedule, now).get_prev(dt.datetime)
             if dt.datetime.fromisoformat(last) >= previous:
                 return False
-        stamp = now.isoformat()
-        self.writer.state(lambda: self.store.set_cursor(self.flow.name, key, stamp))
+        self.applier.state(Stamp(key, now.isoformat()))
         return True
 
     # ---- outcomes -----------------------------------------------------------------------
@@ -375,7 +363,7 @@ class EventRun:
         )
 
     def _fail(self, sid: str, record: Record, exc: RecordError) -> None:
-        self.out.fail(
+        failed = self.out.failure(
             SIDE,
             sid,
             None,
@@ -385,19 +373,62 @@ class EventRun:
             code=exc.code,
             location=exc.location,
         )
+        self.applier.state(failed)
 
-    def _write_failed(
-        self, sid: str, record: Record, handler: EventHandler, result: WriteResult
-    ) -> None:
-        message = f"{handler.action} on {self.flow.target.text} failed: {result.error or 'no reason given'}"
-        self.out.fail(
-            SIDE,
-            sid,
-            None,
-            record,
-            message,
-            stage="write",
-            code=result.code,
-            location=handler.location,
-            in_commit=True,
+    # ---- what the applier asks of a flow ---------------------------------------------------
+
+    def decided(self, decision: Any) -> None:
+        """Nothing to show before it is written (a skip is shown where it is decided)."""
+
+    def commit(self, decision: Any, result: WriteResult | None) -> None:
+        """Inside the applier's transaction: keep what was decided and done."""
+        store, flow = self.store, self.flow.name
+        if isinstance(decision, Failed):
+            self.out.keep(decision)
+        elif isinstance(decision, Remember):
+            store.save_link(flow, decision.link, self.ctx.run_id)
+            store.release(flow, SIDE, decision.link.a_id)
+        elif isinstance(decision, Stamp):
+            store.set_cursor(flow, decision.key, decision.stamp)
+        elif isinstance(decision, Acted):
+            assert result is not None
+            self._done(decision, result)
+
+    def _done(self, acted: Acted, result: WriteResult) -> None:
+        store, flow = self.store, self.flow.name
+        handler = acted.handler
+        if not result.ok:
+            message = f"{handler.action} on {self.flow.target.text} failed: {result.error or 'no reason given'}"
+            failed = self.out.failure(
+                SIDE,
+                acted.sid,
+                None,
+                acted.record,
+                message,
+                stage="write",
+                code=result.code,
+                location=handler.location,
+            )
+            self.out.keep(failed)
+            return
+        if acted.related_id is not None:
+            assert handler.related is not None
+            assert acted.target_id is not None
+            store.mark_seen(flow, acted.sid, handler.related, acted.related_id)
+            self._acted(acted.sid, acted.target_id, acted.values, handler.action)
+            return
+        if handler.action == CREATE:
+            assert result.id is not None
+            made = Link(acted.sid, result.id, acted.obj, self.target_obj, acted.snapshot, {})
+            store.save_link(flow, made, self.ctx.run_id)
+            store.release(flow, SIDE, acted.sid)
+            self._acted(acted.sid, result.id, acted.values, CREATE)
+            return
+        link = acted.link
+        assert link is not None
+        seen = Link(
+            link.a_id, link.b_id, link.a_object, link.b_object, acted.snapshot, link.b_values
         )
+        store.save_link(flow, seen, self.ctx.run_id)
+        store.release(flow, SIDE, acted.sid)
+        self._acted(acted.sid, acted.target_id, acted.values, handler.action)

@@ -5,13 +5,13 @@ failed-records file (redacted)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from integrate.connector import BadRecord, Record
 from integrate.engine.context import RunContext
-from integrate.engine.plan import CREATE, FAIL, SKIP, UPDATE, Change, FlowStats
+from integrate.engine.plan import CREATE, FAIL, UPDATE, Change, FlowStats
 from integrate.engine.values import without_lets
-from integrate.engine.writer import Writer
 from integrate.errors import Location
 from integrate.secrets import REDACTOR
 
@@ -22,11 +22,25 @@ RAW = "$raw"
 MAX_RAW = 64 * 1024
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A failed record, to keep: in the failure ledger, the failed-records file and (to be
+    tried again next run, when it has an id) the held records."""
+
+    side: str
+    sid: str | None
+    record: Record
+    message: str
+    stage: str
+    code: str = ""
+    where: str = ""
+    retry: bool = True
+
+
 class Outcomes:
-    def __init__(self, ctx: RunContext, flow: str, writer: Writer):
+    def __init__(self, ctx: RunContext, flow: str):
         self.ctx = ctx
         self.flow = flow
-        self.writer = writer
         self.store = ctx.store
         self.stats = FlowStats(flow)
 
@@ -62,49 +76,7 @@ class Outcomes:
                 return str(candidate.ref.connection)
         return side
 
-    def skip(self, side: str, sid: str, target: str | None, reason: str, *, release: bool) -> None:
-        """Skipped on purpose; a held record that is now skipped is let go."""
-        self.emit(Change(self.flow, SKIP, side, sid, target, reason=reason))
-        if release:
-            self.writer.state(lambda: self.store.release(self.flow, side, sid))
-
-    def hold(
-        self,
-        side: str,
-        sid: str,
-        target: str | None,
-        record: Record,
-        kind: str,
-        reason: str,
-        location: Location | None = None,
-        candidates: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Queued for an operator or deferred: looked at again on every run."""
-        record = dict(without_lets(record))
-        self.emit(Change(self.flow, kind, side, sid, target, reason=reason, location=location))
-        run_id = self.ctx.run_id
-        self.writer.state(
-            lambda: self.store.hold(self.flow, side, sid, kind, reason, record, run_id, candidates)
-        )
-
-    def unreadable(self, side: str, target: str | None, bad: BadRecord) -> None:
-        """A record the connector could not read: a failure (stage `read`) with where it is
-        and its raw text, in the failure ledger and the failed-records file. It has no id, so
-        nothing is held: the connector hands it over again until it is fixed."""
-        raw = bad.raw if len(bad.raw) <= MAX_RAW else bad.raw[:MAX_RAW] + " ...(cut)"
-        self.ctx.unreadable += 1
-        self.fail(
-            side,
-            None,
-            target,
-            {RAW: raw},
-            f"{bad.where}: {bad.message}",
-            stage="read",
-            code=bad.code or "BAD_RECORD",
-            where=bad.where,
-        )
-
-    def fail(
+    def failure(
         self,
         side: str,
         sid: str | None,
@@ -116,13 +88,10 @@ class Outcomes:
         code: str = "",
         location: Location | None = None,
         target_object: str | None = None,
-        in_commit: bool = False,
         retry: bool = True,
         where: str = "",
-    ) -> None:
-        """A failed record: in the failure ledger, the failed-records file and (to be retried
-        next run) the held records. `in_commit` when called from a write's commit."""
-        record = dict(without_lets(record))
+    ) -> Failed:
+        """Shown now (the plan, the counts); returned to be kept with the next transaction."""
         self.emit(
             Change(
                 self.flow,
@@ -136,36 +105,80 @@ class Outcomes:
                 code=code,
             )
         )
+        record = dict(without_lets(record))
         where = where or (str(location) if location else "")
+        return Failed(side, sid, record, message, stage, code, where, retry)
+
+    def unreadable(self, side: str, target: str | None, bad: BadRecord) -> Failed:
+        """A record the connector could not read: a failure (stage `read`) with where it is
+        and its raw text. It has no id, so nothing is held: the connector hands it over again
+        until it is fixed."""
+        raw = bad.raw if len(bad.raw) <= MAX_RAW else bad.raw[:MAX_RAW] + " ...(cut)"
+        self.ctx.unreadable += 1
+        return self.failure(
+            side,
+            None,
+            target,
+            {RAW: raw},
+            f"{bad.where}: {bad.message}",
+            stage="read",
+            code=bad.code or "BAD_RECORD",
+            where=bad.where,
+        )
+
+    def keep(self, failed: Failed) -> None:
+        """Inside a state transaction: keep a failure where the operator finds it."""
         entry = {
             "run_id": self.ctx.run_id,
             "flow": self.flow,
-            "side": side,
-            "source_id": sid,
-            "stage": stage,
-            "code": code,
-            "error": message,
-            "location": where,
-            "record": record,
+            "side": failed.side,
+            "source_id": failed.sid,
+            "stage": failed.stage,
+            "code": failed.code,
+            "error": failed.message,
+            "location": failed.where,
+            "record": failed.record,
         }
-
-        def save() -> None:
-            self.ctx.failures.write(entry)
-            self.store.add_failure(
-                run_id=self.ctx.run_id,
-                flow=self.flow,
-                side=side,
-                source_id=sid,
-                stage=stage,
-                code=code,
-                message=message,
-                location=where,
-                record=REDACTOR.redact_data(record),
+        self.ctx.failures.write(entry)
+        self.store.add_failure(
+            run_id=self.ctx.run_id,
+            flow=self.flow,
+            side=failed.side,
+            source_id=failed.sid,
+            stage=failed.stage,
+            code=failed.code,
+            message=failed.message,
+            location=failed.where,
+            record=REDACTOR.redact_data(failed.record),
+        )
+        if failed.retry and failed.sid is not None:
+            self.store.hold(
+                self.flow,
+                failed.side,
+                failed.sid,
+                FAIL,
+                failed.message,
+                failed.record,
+                self.ctx.run_id,
             )
-            if retry and sid is not None:
-                self.store.hold(self.flow, side, sid, FAIL, message, record, self.ctx.run_id)
 
-        if in_commit:
-            save()
-        else:
-            self.writer.state(save)
+    def held(
+        self,
+        side: str,
+        sid: str,
+        record: Record,
+        kind: str,
+        reason: str,
+        candidates: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Inside a state transaction: queued for an operator or deferred."""
+        self.store.hold(
+            self.flow,
+            side,
+            sid,
+            kind,
+            reason,
+            dict(without_lets(record)),
+            self.ctx.run_id,
+            candidates,
+        )

@@ -1,5 +1,9 @@
 """Reconciling a linked pair: which side changed which field since the last sync, conflicts,
-and the writes that make both sides equal again (echo suppression by snapshots)."""
+and the writes that make both sides equal again (echo suppression by snapshots).
+
+A pure step: from a record, its link and (two-way) its counterpart's fresh record, to
+decisions. The link's snapshots are the values last synced on each side; a side changed a
+field pair when its own fields differ from its snapshot."""
 
 from __future__ import annotations
 
@@ -8,58 +12,73 @@ from collections.abc import Callable
 from typing import Any
 
 from integrate.connector import Record
-from integrate.engine.flowrun import FlowRun, RuleResult, SharedLink
-from integrate.engine.plan import QUEUE, UNCHANGED, Change
+from integrate.engine.decisions import (
+    Decision,
+    Fail,
+    Hold,
+    Item,
+    LinkDraft,
+    Release,
+    Relink,
+    Unchanged,
+    Update,
+)
+from integrate.engine.plan import QUEUE
+from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.values import pick, pick_all, same, snapped
 from integrate.errors import RecordError
 from integrate.model import OBJECT_FIELD
 from integrate.state import Held, Link
 
+# modified_field(side index, object) -> the field holding a record's last-modified time
+ModifiedField = Callable[[int, str], str | None]
 
-class Reconciling(FlowRun):
-    """Deciding the writes for a pair of records; a part of SyncRun."""
 
-    def _reconcile(
+class Reconciler:
+    def __init__(self, scope: FlowScope, modified_field: ModifiedField):
+        self.scope = scope
+        self.flow = scope.flow
+        self.modified_field = modified_field
+
+    def reconcile(
         self,
-        s: int,
-        obj: str,
-        sid: str,
-        record: Record,
+        item: Item,
         link: Link,
         other: Record | None,
         rules: RuleResult,
-        held: Held | None,
         *,
         fresh: bool,
-    ) -> None:
-        """Decide what each side needs, given this record, the other side's fresh record
-        (when it changed too, or was just matched) and the link's snapshots."""
+        claimed: tuple[str, str] | None = None,
+    ) -> list[Decision]:
+        """What each side needs, given this record, the other side's fresh record (when it
+        changed too, or was just matched: `fresh`) and the link's snapshots."""
+        scope, flow = self.scope, self.flow
+        s, names = item.s, scope.names
         t = 1 - s
-        flow = self.flow
-        names = self.names
+        record = item.record
+        out: list[Decision] = []
         snap_s, snap_t = link.values_of(s), link.values_of(t)
         try:
-            want_t = self._make(t, record, rules) if flow.writes_to(names[t]) else {}
+            want_t = scope.make(t, record, rules) if flow.writes_to(names[t]) else {}
         except RecordError as exc:
-            self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
-            return
+            return [Fail(item, exc.message, "map", exc.code, exc.location)]
         want_s: dict[str, Any] = {}
-        other_rules: RuleResult | None = None
         if other is not None and flow.writes_to(names[s]):
             try:
-                other_rules = self._rules(names[t], other, resolved=False)
+                other_rules = scope.rules(names[t], other, resolved=False)
                 if other_rules.action is None:
-                    want_s = self._make(s, other, other_rules)
+                    want_s = scope.make(s, other, other_rules)
             except RecordError as exc:
-                self._fail(t, link.id_of(t), other, exc.message, "map", exc.code, exc.location)
+                counterpart = Item(t, link.object_of(t), link.id_of(t), other)
+                out.append(Fail(counterpart, exc.message, "map", exc.code, exc.location))
                 other = None
         write_t: dict[str, Any] = {}
         write_s: dict[str, Any] = {}
         conflicts: list[str] = []
-        winner = self._forced_winner(held)
+        winner = _forced_winner(item.held, names)
         for i, pair in enumerate(flow.pairs):
-            to_t = self.pair_to[t][i]
-            to_s = bool(want_s) and self.pair_to[s][i]
+            to_t = scope.pair_to[t][i]
+            to_s = bool(want_s) and scope.pair_to[s][i]
             # A field missing from want_* was left out on purpose (`empty: keep`).
             vals_t = (
                 {a.field: want_t[a.field] for a in pair.make[names[t]] if a.field in want_t}
@@ -91,7 +110,7 @@ class Reconciling(FlowRun):
                 assert other is not None
                 if not _differs(vals_t, other):
                     continue  # both sides already agree
-                side = winner or self._conflict_winner(s, record, other)
+                side = winner if winner is not None else self._conflict_winner(s, record, other)
                 if side is None:
                     conflicts.append(", ".join(vals_t))
                     continue
@@ -107,72 +126,66 @@ class Reconciling(FlowRun):
             if name in want_t and (fresh or not same(want_t[name], snap_t.get(name))):
                 write_t[name] = want_t[name]
         if conflicts:
-            self._hold(
-                s,
-                sid,
-                record,
-                QUEUE,
-                f"both sides changed {'; '.join(conflicts)} since the last sync (conflict: queue)",
+            reason = (
+                f"both sides changed {'; '.join(conflicts)} since the last sync (conflict: queue)"
             )
-            return
+            return [*out, Hold(item, QUEUE, reason)]
         # What side t holds now: its fresh record, else what the link last saw of it.
         current_t, value_t = (other, pick) if other is not None else (snap_t, snapped)
-        current_s = record
         diff_t = {
             f: (value_t(current_t, f), v)
             for f, v in write_t.items()
             if not same(value_t(current_t, f), v)
         }
         diff_s = {
-            f: (pick(current_s, f), v)
-            for f, v in write_s.items()
-            if not same(pick(current_s, f), v)
+            f: (pick(record, f), v) for f, v in write_s.items() if not same(pick(record, f), v)
         }
         # The snapshots the link will hold once the writes land.
-        new_snap_s = pick_all(record, self.fields_of[s])
-        new_snap_t = pick_all(other, self.fields_of[t]) if other is not None else dict(snap_t)
+        new_snap_s = pick_all(record, scope.fields_of[s])
+        new_snap_t = pick_all(other, scope.fields_of[t]) if other is not None else dict(snap_t)
+        t_obj = link.object_of(t)
         try:
-            t_obj = link.object_of(t)
             # The record moves only when its $object pair changed (or a rule routes it).
-            moving = self.sides[t].ref.multi and (OBJECT_FIELD in write_t or rules.route)
-            desired_obj = self._target_object(t, dict(write_t), rules) if moving else t_obj
+            moving = scope.sides[t].ref.multi and (OBJECT_FIELD in write_t or rules.route)
+            desired_obj = scope.target_object(t, dict(write_t), rules) if moving else t_obj
         except RecordError as exc:
-            self._fail(s, sid, record, exc.message, "map", exc.code, exc.location)
-            return
+            return [*out, Fail(item, exc.message, "map", exc.code, exc.location)]
         diff_t.pop(OBJECT_FIELD, None)
-        shared = SharedLink(link)
+        draft = LinkDraft(link)
+        held = item.held is not None
         # Side t: move, update or nothing.
         if desired_obj != t_obj:
-            self._submit_update(s, sid, record, shared, t, diff_t, new_snap_t, held, desired_obj)
+            out.append(
+                Update(item, t, desired_obj, link.id_of(t), diff_t, new_snap_t, draft, held, t_obj)
+            )
         elif diff_t:
-            self._submit_update(s, sid, record, shared, t, diff_t, new_snap_t, held)
+            out.append(Update(item, t, t_obj, link.id_of(t), diff_t, new_snap_t, draft, held))
         else:
-            shared.set_values(t, new_snap_t)
+            draft.set_values(t, new_snap_t)
         # Side s: update or nothing.
         if diff_s:
             assert other is not None
-            self._submit_update(t, link.id_of(t), other, shared, s, diff_s, new_snap_s, None)
+            counterpart = Item(t, t_obj, link.id_of(t), other)
+            out.append(
+                Update(counterpart, s, link.object_of(s), link.id_of(s), diff_s, new_snap_s, draft)
+            )
         else:
-            shared.set_values(s, new_snap_s)
+            draft.set_values(s, new_snap_s)
         if not diff_t and desired_obj == t_obj:
-            self._emit(Change(flow.name, UNCHANGED, names[s], sid, names[t], t_obj, link.id_of(t)))
-        if fresh or shared.changed_without_write(link):
-            self.writer.state(lambda: self._save(shared, held, s, sid))
-        elif held is not None:
-            self.writer.state(lambda: self.store.release(flow.name, names[s], sid))
-
-    def _forced_winner(self, held: Held | None) -> int | None:
-        if held is None or not held.resolution or held.resolution.get("action") != "keep":
-            return None
-        side = held.resolution.get("side")
-        return self.names.index(side) if side in self.names else None
+            out.append(Unchanged(item, t, t_obj, link.id_of(t)))
+        if fresh or draft.changed():
+            out.append(Relink(item, draft, claimed))
+        elif held:
+            out.append(Release(item))
+        return out
 
     def _conflict_winner(self, s: int, record: Record, other: Record) -> int | None:
         policy = self.flow.conflict
+        names = self.scope.names
         if policy == "queue":
             return None
-        if policy in self.names:
-            return self.names.index(policy)
+        if policy in names:
+            return names.index(policy)
         t = 1 - s
         stamp_s = self._modified(s, record)
         stamp_t = self._modified(t, other)
@@ -181,17 +194,17 @@ class Reconciling(FlowRun):
         return s if _instant(stamp_s) >= _instant(stamp_t) else t
 
     def _modified(self, s: int, record: Record) -> Any:
-        side = self.sides[s]
-        obj = record.get(OBJECT_FIELD) or side.ref.objects[0]
-        field_name = self.ctx.info(side.ref.connection, obj).modified_field
+        obj = record.get(OBJECT_FIELD) or self.scope.sides[s].ref.objects[0]
+        field_name = self.modified_field(s, obj)
         return None if field_name is None else record.get(field_name)
 
-    def _save(self, shared: SharedLink, held: Held | None, s: int, sid: str) -> None:
-        t = 1 - s
-        self.claimed_ids[t].pop((shared.link.object_of(t), shared.link.id_of(t)), None)
-        self.store.save_link(self.flow.name, shared.link, self.ctx.run_id)
-        if held is not None:
-            self.store.release(self.flow.name, self.names[s], sid)
+
+def _forced_winner(held: Held | None, names: tuple[str, str]) -> int | None:
+    """The side an operator said keeps its values (`pending resolve --keep SIDE`)."""
+    if held is None or not held.resolution or held.resolution.get("action") != "keep":
+        return None
+    side = held.resolution.get("side")
+    return names.index(side) if side in names else None
 
 
 def _instant(value: Any) -> float:

@@ -4,9 +4,11 @@ plugins allow, run each flow in order, and keep the run in history."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,17 +19,17 @@ from integrate.engine.checks import check_against_plugins
 from integrate.engine.context import FailureSink, RunContext
 from integrate.engine.events import EventRun
 from integrate.engine.lookup import LookupCache
-from integrate.engine.outcomes import Outcomes
+from integrate.engine.objects import RunObjects, looked_up
 from integrate.engine.plan import FAIL, QUEUE, Change, FlowStats
 from integrate.engine.scratch import Scratch
 from integrate.engine.stop import Interrupted, StopNow, StopRequest
 from integrate.engine.sync import SyncRun
-from integrate.engine.writer import Writer
 from integrate.errors import (
     IntegrateError,
     StateError,
     UsageError,
 )
+from integrate.functions import RunScope, run_scope
 from integrate.http import Clock, SystemClock
 from integrate.model import Spec, SyncFlow
 from integrate.plugins import Plugins
@@ -171,6 +173,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
     resolver = options.resolver or Resolver(base=spec.path.parent)
     connectors: dict[str, Connector] = {}
     scratch = Scratch()
+    executors: dict[int, ThreadPoolExecutor] = {}  # write pools, one per connection
     sink = FailureSink(failures_path, spec.name, dry_run=options.dry_run)
     report = RunReport(spec.name, None, FAILED, options.dry_run, [], state_path, failures_path)
     try:
@@ -207,8 +210,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             with contextlib.suppress(StateError):
                 store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
             raise
-        _bind(spec, ctx)
-        error = _run_flows(spec, ctx, selected, options, report)
+        error = _run_flows(spec, ctx, selected, options, report, executors)
         if not isinstance(error, StateError):  # a state file that failed is not read again
             report.notices.extend(_notices(store, report))
         if ctx.unreadable:
@@ -247,20 +249,28 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
                 store.finish_run(report.run_id, INTERRUPTED, report.as_dict(), report.error)
         raise RunInterrupted(stopped, report) from None
     finally:
+        for pool in executors.values():
+            pool.shutdown(wait=True, cancel_futures=True)
         for connector in connectors.values():
             connector.close()
-        spec.binding.linked = None
-        spec.binding.lookup = None
         sink.close()
         scratch.close()
         store.close()
 
 
 def _run_flows(
-    spec: Spec, ctx: RunContext, selected: list[str], options: RunOptions, report: RunReport
+    spec: Spec,
+    ctx: RunContext,
+    selected: list[str],
+    options: RunOptions,
+    report: RunReport,
+    executors: dict[int, ThreadPoolExecutor],
 ) -> IntegrateError | None:
     """Run the selected flows in order until one fails or a signal stops the run; returns
     what stopped it. A stop asked for is honoured between flows, pages and batches."""
+    objects = RunObjects(ctx.scratch, looked_up(spec))
+    lookups = LookupCache(ctx, objects)
+    linked = _linked(spec, ctx)
     for name in selected:
         flow = spec.flows[name]
         try:
@@ -268,16 +278,16 @@ def _run_flows(
             if not flow.common.enabled:
                 report.flows.append(FlowStats(name, disabled=True))
                 continue
-            spec.binding.extra["flow"] = name
-            writer = Writer(ctx.store, dry_run=options.dry_run, stop=options.stop)
             runner: SyncRun | EventRun = (
-                SyncRun(ctx, flow, writer)
+                SyncRun(ctx, flow, objects, executors)
                 if isinstance(flow, SyncFlow)
-                else EventRun(ctx, flow, writer)
+                else EventRun(ctx, flow, executors)
             )
-            spec.binding.lookup = LookupCache(ctx, _lookup_unreadable(runner.out)).lookup
             report.flows.append(runner.stats)
-            runner.run()
+            lookups.unreadable = _lookup_unreadable(runner)
+            scope = RunScope(linked=functools.partial(linked, current=name), lookup=lookups.lookup)
+            with run_scope(scope):
+                runner.run()
         except IntegrateError as exc:
             return exc
         except StopNow as exc:
@@ -292,12 +302,12 @@ def _run_flows(
     return None
 
 
-def _lookup_unreadable(out: Outcomes) -> Callable[[str, BadRecord], None]:
+def _lookup_unreadable(runner: SyncRun | EventRun) -> Callable[[str, BadRecord], None]:
     """A looked-up object's unreadable record is a failure of the flow that looked it up,
     on the side named after the object ("conn.Object")."""
 
     def record(ref: str, bad: BadRecord) -> None:
-        out.unreadable(ref, None, bad)
+        runner.applier.state(runner.out.unreadable(ref, None, bad))
 
     return record
 
@@ -311,17 +321,19 @@ def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:
     return [f for f in spec.flows if f in flows]
 
 
-def _bind(spec: Spec, ctx: RunContext) -> None:
+def _linked(spec: Spec, ctx: RunContext) -> Callable[..., str | None]:
+    """linked(flow, id, side) for expressions: the current flow's links as they stand now,
+    other flows' links (already run) from a cache."""
     cache: dict[tuple[str, str, int], str | None] = {}
 
-    def linked(flow: str, id: Any, side: str | None) -> str | None:
+    def linked(flow: str, id: Any, side: str | None, *, current: str) -> str | None:
         model = spec.flows.get(flow)
         index = 0
         if side is not None and isinstance(model, SyncFlow):
             names = [s.name for s in model.sides]
             index = names.index(side) if side in names else 0
         key = (flow, str(id), index)
-        if flow == spec.binding.extra.get("flow"):
+        if flow == current:
             return ctx.store.linked_to(flow, index, key[1])
         if key not in cache:
             if len(cache) > 100_000:
@@ -329,7 +341,7 @@ def _bind(spec: Spec, ctx: RunContext) -> None:
             cache[key] = ctx.store.linked_to(flow, index, key[1])
         return cache[key]
 
-    spec.binding.linked = linked
+    return linked
 
 
 def _notices(store: StateStore, report: RunReport) -> list[str]:

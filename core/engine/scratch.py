@@ -59,9 +59,9 @@ class TargetIndex:
         self._id_of = id_of
         self.loaded = False
         self.reads = 0
-        # records made during the run, inserted together before the next look-up (a batch's
-        # commits add a thousand at once; look-ups come one per record)
-        self._made: list[tuple[str | None, str, str, bytes]] = []
+        # records the run wrote, put in together before the next look-up (a batch's commits
+        # bring a thousand at once; look-ups come one per record); None: gone
+        self._made: dict[tuple[str, str], tuple[str | None, str, str, bytes] | None] = {}
 
     def key(self, record: Record) -> str | None:
         """The normalised key of a record on this index's side; None if a part is empty."""
@@ -87,7 +87,7 @@ class TargetIndex:
                 rows = []
         self._insert(rows)
         self.db.execute(f"CREATE INDEX {self.table}_key ON {self.table}(key)")
-        self.db.execute(f"CREATE INDEX {self.table}_id ON {self.table}(id)")
+        self.db.execute(f"CREATE INDEX {self.table}_id ON {self.table}(id, object)")
         self.loaded = True
 
     def _row(self, obj: str, record: Record) -> tuple[str | None, str, str, bytes]:
@@ -119,14 +119,22 @@ class TargetIndex:
         ).fetchone()
         return None if row is None else Candidate(row[0], row[1], orjson.loads(row[2]))
 
-    def add(self, obj: str, record: Record) -> None:
-        if self.loaded:
-            self._made.append(self._row(obj, record))
+    def put(self, obj: str, record: Record | None, old_id: str) -> None:
+        """A record the run wrote (None: it left this object): found as it is now."""
+        if not self.loaded:
+            return
+        if old_id:
+            self._made[(obj, old_id)] = None
+        if record is not None:
+            row = self._row(obj, record)
+            self._made[(obj, row[1])] = row
 
     def _insert_made(self) -> None:
         if self._made:
-            self._insert(self._made)
-            self._made = []
+            gone = list(self._made)
+            self.db.executemany(f"DELETE FROM {self.table} WHERE object = ? AND id = ?", gone)
+            self._insert([row for row in self._made.values() if row is not None])
+            self._made = {}
 
     def similar(
         self, label: str, exclude: Callable[[str, str], bool], limit: int = 5

@@ -315,6 +315,7 @@ class ServiceDeskMspConnector(Connector):
             id_field="id",
             page_size=self.page_size,
             write_batch=self.batch_size,
+            one_per_call=True,  # SDP has no batch endpoint: a request a record
             operations=frozenset(operations),
             sorted_reads=False,
             description=f"ServiceDesk Plus MSP {self.module(object)}",
@@ -515,6 +516,9 @@ class ServiceDeskMspConnector(Connector):
         if self.auth is None:
             return super().exchange_code(code, redirect_uri)
         return self.auth.exchange_code(code, redirect_uri or None)
+
+    def write_concurrency(self) -> int:
+        return self.http.concurrency
 
     def close(self) -> None:
         self.http.close()

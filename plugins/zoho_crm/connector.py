@@ -469,5 +469,8 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
     def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
         return self.auth.exchange_code(code, redirect_uri or None)
 
+    def write_concurrency(self) -> int:
+        return self.http.concurrency
+
     def close(self) -> None:
         self.http.close()

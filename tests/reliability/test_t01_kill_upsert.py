@@ -35,6 +35,7 @@ SEED = seed(20261122)
 RECORDS = scale(3_000, 50_000)
 BATCH = scale(50, 100)
 KILLS = scale(6, 30)
+IN_FLIGHT = 2 * 5  # the zoho_crm plugin writes 5 calls at once
 # The served emulator's address comes in ZOHO_ACCOUNTS_URL.
 CRM = zoho_connection(accounts_url="${env:ZOHO_ACCOUNTS_URL}")
 SPEC = """\
@@ -112,9 +113,11 @@ def test_T1_killed_30_times_then_run_to_the_end_holds_each_record_once(
     }
     assert work.held("pending") == []
     assert work.held("failures") == []
-    # Every batch cut off by a kill was sent again; none was sent more than once more.
+    # Every batch cut off by a kill was sent again, and only those: the calls in flight when
+    # a kill lands (Zoho's 5 at once, and as many answered but not yet committed behind the
+    # oldest) are all a kill can cost.
     upserts = crm.calls()["upsert"]
-    assert batches <= upserts <= batches + KILLS, told
+    assert batches <= upserts <= batches + KILLS * IN_FLIGHT, told
     print(
         f"T1: {len(held):,} records, 0 duplicates, {len(killed)} kills, "
         f"{upserts} upsert calls for {batches} batches ({upserts - batches} sent again)"

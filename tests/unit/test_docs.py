@@ -20,7 +20,7 @@ from integrate import hookspecs
 from integrate.build import build_spec
 from integrate.cli import main
 from integrate.errors import SpecError
-from integrate.functions import CORE_FUNCTIONS, RunBinding, context_functions
+from integrate.functions import CORE_FUNCTIONS, context_functions
 from integrate.loader import load_text
 from integrate_files.connector import CONFIG_SCHEMA
 
@@ -372,7 +372,7 @@ def test_the_cli_page_documents_every_exit_code() -> None:
 
 def test_every_core_function_has_a_section_in_the_functions_page() -> None:
     names = {fn.name for fn in CORE_FUNCTIONS}
-    context = {fn.name for fn in context_functions(RunBinding())}
+    context = {fn.name for fn in context_functions()}
     assert {"linked", "lookup"} <= context
     text = page("functions.md")
     documented = {

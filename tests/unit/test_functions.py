@@ -14,8 +14,9 @@ from integrate.functions import (
     CORE_FUNCTIONS,
     Function,
     FunctionLibrary,
-    RunBinding,
+    RunScope,
     context_functions,
+    run_scope,
 )
 
 WHERE = Location("spec.yaml", 12, 15)
@@ -302,19 +303,21 @@ def test_a_plugin_function_is_callable_beside_the_core_ones() -> None:
     assert "shout" not in LIBRARY.names()
 
 
-def test_linked_and_lookup_answer_through_the_run_binding() -> None:
-    binding = RunBinding()
-    library = FunctionLibrary([*CORE_FUNCTIONS, *context_functions(binding)])
+def test_linked_and_lookup_answer_from_the_scope_a_run_hands_in() -> None:
+    library = FunctionLibrary([*CORE_FUNCTIONS, *context_functions()])
     linked = compile_expr("linked('accounts', Account.id)", WHERE, library)
     lookup = compile_expr("lookup('sdp.sites', {name: Site}).id", WHERE, library)
     record = {"Account": {"id": "A1"}, "Site": "Main"}
 
-    assert linked(record) is None
+    assert linked(record) is None  # outside any run
     assert lookup(record) is None
 
-    binding.linked = lambda flow, source_id, side: f"{flow}:{source_id}:{side}->T9"
-    binding.lookup = lambda ref, query: {"id": f"{ref}/{query['name']}"}
-
-    assert linked(record) == "accounts:A1:None->T9"
-    assert lookup(record) == "sdp.sites/Main"
-    assert linked({"Account": {}}) is None
+    scope = RunScope(
+        linked=lambda flow, source_id, side: f"{flow}:{source_id}:{side}->T9",
+        lookup=lambda ref, query: {"id": f"{ref}/{query['name']}"},
+    )
+    with run_scope(scope):
+        assert linked(record) == "accounts:A1:None->T9"
+        assert lookup(record) == "sdp.sites/Main"
+        assert linked({"Account": {}}) is None
+    assert linked(record) is None  # and after it

@@ -1,0 +1,276 @@
+"""Classification: from a record in flight to what is to be done with it. filter → rules →
+link or match → map → diff, as decisions (create, update, unchanged, skip, queue, fail ...).
+
+A `Classifier` reads the run's scope (the flow's tables, the match index, the link table,
+the claims of this run's pending decisions) and changes none of it: the sync loop registers
+what the decisions claim, and the applier carries them out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from integrate.connector import Record
+from integrate.engine.decisions import (
+    Create,
+    Decision,
+    Fail,
+    Hold,
+    Item,
+    LinkDraft,
+    Recheck,
+    Skip,
+    Upsert,
+)
+from integrate.engine.plan import QUEUE, SKIP
+from integrate.engine.reconcile import Reconciler
+from integrate.engine.scope import FlowScope, RuleResult
+from integrate.engine.scratch import Candidate, TargetIndex
+from integrate.engine.values import pick_all, truthy, with_lets
+from integrate.errors import RecordError
+from integrate.model import OBJECT_FIELD
+from integrate.state import Link
+
+# In the reason of a record held because its create got no clear answer (see unclear.py).
+NO_CLEAR_ANSWER = "got no clear answer"
+
+
+class Links(Protocol):
+    """What classification reads of the link table."""
+
+    def linked_to(self, t: int, obj: str, id: str) -> str | None: ...
+
+    def taken(self, t: int, obj: str, id: str) -> bool: ...
+
+
+@dataclass
+class Claims:
+    """What this run's decisions claimed and has not committed yet, per side: match keys of
+    creates in flight, target records just matched. A record that claims what another one
+    already holds waits (never two creates for one key, never one record linked twice)."""
+
+    keys: tuple[dict[str, str], dict[str, str]] = field(default_factory=lambda: ({}, {}))
+    ids: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] = field(
+        default_factory=lambda: ({}, {})
+    )
+    # (side, id) of records whose create is unclear, being looked for (unclear.py)
+    unclear: set[tuple[int, str]] = field(default_factory=set)
+
+
+@dataclass
+class MatchView:
+    """How classification finds counterparts: the match index of a side, a record by id
+    (an operator's --map-to), the fresh version of a record read this run (two-way)."""
+
+    index: Callable[[int], TargetIndex]
+    fetch: Callable[[int, str], Candidate | None]
+    fresh: Callable[[str, str], Record | None] = lambda _obj, _id: None
+
+
+class Classifier:
+    def __init__(
+        self,
+        scope: FlowScope,
+        links: Links,
+        claims: Claims,
+        match: MatchView,
+        reconciler: Reconciler,
+    ):
+        self.scope = scope
+        self.flow = scope.flow
+        self.links = links
+        self.claims = claims
+        self.match = match
+        self.reconciler = reconciler
+
+    # ---- an item's way ----------------------------------------------------------------
+
+    def classify(self, item: Item, other: Record | None = None) -> list[Decision]:
+        """What to do with one record; `other` is its counterpart's fresh record, when that
+        changed too (two-way)."""
+        scope, s = self.scope, item.s
+        t = 1 - s
+        name = scope.names[s]
+        held = item.held
+        filt = self.flow.filters.get(name)
+        try:
+            if self.flow.lets and not self.flow.two_way:
+                item = _with(item, record=with_lets(item.record, self.flow.lets))
+            if filt is not None and not truthy(filt(item.record)):
+                line = filt.location.line
+                return [Skip(item, f"filtered out (filter at line {line})")]
+            rules = scope.rules(name, item.record, resolved=bool(held and held.resolution))
+        except RecordError as exc:
+            return [Fail(item, exc.message, "rules", exc.code, exc.location)]
+        if rules.action is not None:
+            return [self._terminal(item, rules)]
+        if item.link is not None:
+            return self.reconciler.reconcile(item, item.link, other, rules, fresh=False)
+        resolution = held.resolution if held is not None and held.kind == QUEUE else None
+        if resolution is not None:
+            return self._resolved(item, resolution, rules)
+        if not self.flow.writes_to(scope.names[t]):
+            return []
+        return self._unlinked(item, rules)
+
+    def _terminal(self, item: Item, rules: RuleResult) -> Decision:
+        assert rules.action is not None
+        if rules.action == SKIP:
+            return Skip(item, rules.reason)
+        if rules.action == "fail":
+            return Fail(item, rules.reason, "rules", "RULE", rules.location)
+        return Hold(item, rules.action, rules.reason, rules.location)
+
+    # ---- no link yet: match, or what `unmatched` says ----------------------------------
+
+    def _unlinked(self, item: Item, rules: RuleResult) -> list[Decision]:
+        scope, s = self.scope, item.s
+        t = 1 - s
+        flow = self.flow
+        if (s, item.sid) in self.claims.unclear:
+            return [Recheck(item, rules)]
+        if flow.upsert_on and scope.names[t] == "target":
+            return [self._upsert(item, rules)]
+        key: str | None = None
+        if flow.match:
+            try:
+                key = scope.key(s, item.record)
+            except RecordError as exc:
+                return [Fail(item, exc.message, "match", exc.code, exc.location)]
+            if key is not None:
+                claimed = self.claims.keys[t].get(key)
+                if claimed is not None and claimed != item.sid:
+                    return [
+                        Hold(item, QUEUE, f"record {claimed} of this run has the same match key")
+                    ]
+                candidates = self.match.index(t).find(key)
+                if len(candidates) > 1:
+                    ids = ", ".join(c.id for c in candidates[:5])
+                    found = f"{len(candidates)} records of {scope.sides[t].ref.text} match ({ids})"
+                    return [Hold(item, QUEUE, found)]
+                if candidates:
+                    return self.match_to(item, candidates[0], rules)
+        held = item.held
+        policy = flow.unmatched[scope.names[t]].for_run(scope.first_run)
+        if held is not None and held.kind == QUEUE:
+            policy = QUEUE  # a queued record waits for its operator, whatever the run
+        if policy == "create":
+            return [self.create(item, rules, key)]
+        if policy == "skip":
+            reason = f"no matching record in {scope.sides[t].ref.text} (unmatched: skip)"
+            return [Skip(item, reason)]
+        if held is not None and held.kind == QUEUE and NO_CLEAR_ANSWER in held.reason:
+            # Its create may have been made: what the operator is asked to check stands.
+            return [Hold(item, QUEUE, held.reason)]
+        label, suggestions = self._candidates(item.s, item.record)
+        reason = (
+            f"no record of {scope.sides[t].ref.text} matches {label}"
+            if label
+            else "waiting for an operator"
+        )
+        return [Hold(item, QUEUE, reason, candidates=suggestions)]
+
+    def _candidates(self, s: int, record: Record) -> tuple[str, list[dict[str, Any]]]:
+        """A label of the record's match key, and the records most like it (for the queue)."""
+        flow, t = self.flow, 1 - s
+        if not flow.match:
+            return "", []
+        name = self.scope.names[s]
+        parts = [key.exprs[name](record) for key in flow.match]
+        texts = [key.exprs[name].text for key in flow.match]
+        label = ", ".join(f"{t_} = {p!r}" for t_, p in zip(texts, parts, strict=True))
+        search = " ".join(str(p) for p in parts if p is not None)
+
+        def taken(obj: str, id_: str) -> bool:
+            return self.links.taken(t, obj, id_) or (obj, id_) in self.claims.ids[t]
+
+        return label, self.match.index(t).similar(search, taken)
+
+    def match_to(self, item: Item, candidate: Candidate, rules: RuleResult) -> list[Decision]:
+        """Link to the record found by its key (unless another record holds it), then make
+        both sides agree as for any linked pair."""
+        scope, s = self.scope, item.s
+        t = 1 - s
+        key = (candidate.object, candidate.id)
+        owner = self.links.linked_to(t, candidate.object, candidate.id)
+        owner = owner or self.claims.ids[t].get(key)
+        if owner is not None and owner != item.sid:
+            reason = f"its match {candidate.id} in {scope.sides[t].ref.text} is already linked to {owner}"
+            return [Hold(item, QUEUE, reason)]
+        current = self.match.fresh(candidate.object, candidate.id) or candidate.record
+        if scope.sides[t].ref.multi:
+            current = {**current, OBJECT_FIELD: candidate.object}
+        a_id, b_id = (item.sid, candidate.id) if s == 0 else (candidate.id, item.sid)
+        a_obj, b_obj = (item.obj, candidate.object) if s == 0 else (candidate.object, item.obj)
+        link = Link(a_id, b_id, a_obj, b_obj, {}, {})
+        return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=key)
+
+    def _resolved(
+        self, item: Item, resolution: dict[str, Any], rules: RuleResult
+    ) -> list[Decision]:
+        """An operator's decision on a queued record: create it, or map it to a record."""
+        t = 1 - item.s
+        if resolution.get("action") == "create":
+            try:
+                key = self.scope.key(item.s, item.record) if self.flow.match else None
+            except RecordError as exc:
+                return [Fail(item, exc.message, "map", exc.code, exc.location)]
+            return [self.create(item, rules, key, by_operator=True)]
+        target_id = str(resolution.get("target_id"))
+        index = self.match.index(t) if self.flow.match else None
+        candidate = index.get(target_id) if index is not None else None
+        if candidate is None:
+            candidate = self.match.fetch(t, target_id)
+        if candidate is None:
+            where = self.scope.sides[t].ref.text
+            message = f"the operator mapped it to {target_id}, but {where} has no such record"
+            return [Fail(item, message, "resolve", "MAPPED_MISSING")]
+        return self.match_to(item, candidate, rules)
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def create(
+        self, item: Item, rules: RuleResult, key: str | None, *, by_operator: bool = False
+    ) -> Decision:
+        scope, s = self.scope, item.s
+        t = 1 - s
+        try:
+            values = scope.make(t, item.record, rules)
+            t_obj = scope.target_object(t, values, rules)
+            extra = scope.on_create(t, item.record)
+        except RecordError as exc:
+            return Fail(item, exc.message, "map", exc.code, exc.location)
+        field_set = scope.field_sets[t]
+        snap_t = {f: v for f, v in values.items() if f in field_set}
+        if scope.sides[t].ref.multi:
+            snap_t[OBJECT_FIELD] = t_obj
+        snap_s = pick_all(item.record, scope.fields_of[s])
+        return Create(item, t, t_obj, values, extra, key, snap_t, snap_s, by_operator, rules)
+
+    def _upsert(self, item: Item, rules: RuleResult) -> Decision:
+        scope, s = self.scope, item.s
+        t = 1 - s
+        try:
+            values = scope.make(t, item.record, rules)
+            t_obj = scope.target_object(t, values, rules)
+        except RecordError as exc:
+            return Fail(item, exc.message, "map", exc.code, exc.location)
+        field_set = scope.field_sets[t]
+        snap_t = {f: v for f, v in values.items() if f in field_set}
+        snap_s = pick_all(item.record, scope.fields_of[s])
+        return Upsert(item, t, t_obj, values, snap_t, snap_s)
+
+
+def _with(item: Item, **changes: Any) -> Item:
+    return Item(
+        changes.get("s", item.s),
+        changes.get("obj", item.obj),
+        changes.get("sid", item.sid),
+        changes.get("record", item.record),
+        changes.get("held", item.held),
+        changes.get("link", item.link),
+    )
+
+
+__all__ = ["NO_CLEAR_ANSWER", "Claims", "Classifier", "LinkDraft", "Links", "MatchView"]

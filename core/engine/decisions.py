@@ -1,0 +1,161 @@
+"""Values the sync engine passes along: a record in flight (`Item`) and what was decided
+for it (`Decision`). Classification turns items into decisions; the applier turns the
+decisions into writes and state; nothing in between holds a closure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from integrate.connector import Record
+from integrate.engine.scope import RuleResult
+from integrate.errors import Location
+from integrate.state import Held, Link
+
+
+@dataclass(frozen=True)
+class Item:
+    """A record in flight: the side (0 or 1) and object it was read from, its id, its values
+    (with the flow's `let` values, when it has any), and what the state knows of it."""
+
+    s: int
+    obj: str
+    sid: str
+    record: Record
+    held: Held | None = None
+    link: Link | None = None
+
+
+class LinkDraft:
+    """A link as the writes of this run leave it: each write that lands sets its side's
+    snapshot (both directions of a two-way pair may write one link in a run)."""
+
+    def __init__(self, link: Link):
+        self.link = Link(
+            link.a_id,
+            link.b_id,
+            link.a_object,
+            link.b_object,
+            dict(link.a_values),
+            dict(link.b_values),
+        )
+        self._orig = (dict(link.a_values), dict(link.b_values))
+
+    def set_values(self, index: int, values: dict[str, Any]) -> None:
+        if index == 0:
+            self.link.a_values = dict(values)
+        else:
+            self.link.b_values = dict(values)
+
+    def changed(self) -> bool:
+        """Whether a snapshot differs from what the state holds (so the link is saved)."""
+        return (self.link.a_values, self.link.b_values) != self._orig
+
+
+# ---- decisions --------------------------------------------------------------------------
+# `t` is the side index a decision writes to; an item's `s` is the side it was read from.
+
+
+@dataclass(frozen=True)
+class Skip:
+    item: Item
+    reason: str
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Queued for an operator, or deferred: looked at again on every run."""
+
+    item: Item
+    kind: str  # queue | defer
+    reason: str
+    location: Location | None = None
+    candidates: list[dict[str, Any]] | None = None
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class Fail:
+    item: Item
+    message: str
+    stage: str
+    code: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Create:
+    item: Item
+    t: int
+    t_obj: str
+    values: dict[str, Any]  # the mapped values (what the link remembers)
+    extra: dict[str, Any]  # on_create values, sent with the create only
+    key: str | None  # the match key the create claims (None: none to claim)
+    snap_t: dict[str, Any]
+    snap_s: dict[str, Any]
+    by_operator: bool = False  # `pending resolve --create`: made whatever matches
+    rules: RuleResult = field(default_factory=RuleResult)  # what the rules set and route
+
+
+@dataclass(frozen=True)
+class Upsert:
+    item: Item
+    t: int
+    t_obj: str
+    values: dict[str, Any]
+    snap_t: dict[str, Any]
+    snap_s: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Update:
+    """Update the record linked on side t (and, with `move_from`, move it from that object to
+    `obj` first: a Lead becoming a Contact). `item` is the record whose change it carries."""
+
+    item: Item
+    t: int
+    obj: str
+    t_id: str
+    diff: dict[str, tuple[Any, Any]]
+    snap: dict[str, Any]
+    draft: LinkDraft
+    release: bool = False
+    move_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Relink:
+    """Keep a link as drafted, with no write of its own (a record just matched, or snapshots
+    that moved on), and let the record go from the held records."""
+
+    item: Item
+    draft: LinkDraft
+    claimed: tuple[str, str] | None = None  # the (object, id) of side t this match claimed
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    item: Item
+    t: int
+    t_obj: str
+    t_id: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """A held record whose counterpart already agrees: let it go."""
+
+    item: Item
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A record read again while its create is unclear: it is looked for as planned, and
+    then written with these newer values."""
+
+    item: Item
+    rules: RuleResult = field(default_factory=RuleResult)
+
+
+Decision = Skip | Hold | Fail | Create | Upsert | Update | Relink | Unchanged | Release | Recheck
+WRITES = (Create, Upsert, Update)

@@ -1,0 +1,1 @@
+"""The engine's classification, tested from plain records: no state file, no HTTP."""
