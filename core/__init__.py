@@ -51,6 +51,7 @@ from integrate.http import (
     SystemClock,
     retry_after,
 )
+from integrate.metacache import MetadataCache
 from integrate.oauth import OAuth2, TokenCache, consent_url, token_classifier
 from integrate.secrets import Secret, reveal
 from integrate.urls import path_segment
@@ -86,6 +87,7 @@ __all__ = [
     "HttpClient",
     "HttpEmulator",
     "IntegrateError",
+    "MetadataCache",
     "OAuth2",
     "ObjectInfo",
     "Page",

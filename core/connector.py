@@ -25,6 +25,7 @@ from integrate.http import (
     SystemClock,
     default_classifier,
 )
+from integrate.metacache import MetadataCache
 from integrate.oauth import TokenCache
 
 if TYPE_CHECKING:
@@ -153,7 +154,8 @@ class WriteResult:
 class ConnectorContext:
     """What the runtime hands a connector: its connection's alias, a logger, the HTTP
     transport to use (an emulator's in tests and sandboxes, the network otherwise), the
-    clock, the call counts, the token cache and the spec's limits for this connection."""
+    clock, the call counts, the token cache, the metadata cache and the spec's limits for
+    this connection."""
 
     connection: str
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("integrate.connector"))
@@ -161,6 +163,8 @@ class ConnectorContext:
     clock: Clock = field(default_factory=SystemClock)
     stats: CallStats = field(default_factory=CallStats)
     tokens: TokenCache | None = None
+    # Vendor metadata kept between runs (in the state file during a run; in memory here).
+    cache: MetadataCache = field(default_factory=MetadataCache)
     # The connection's `limits` from the spec (max_calls, calls_per_minute, concurrency ...).
     limits: Mapping[str, Any] = field(default_factory=dict)
     # The spec's folder: relative paths in a connection's config start here.
@@ -273,6 +277,12 @@ class Connector(ABC):
     @abstractmethod
     def describe(self, object: str) -> ObjectInfo:
         """The object's description; raise KeyError if the system has no such object."""
+
+    def forget_description(self, object: str) -> bool:
+        """Drop what is cached about the object (its field list ...) so that the next
+        describe() asks the system; True when a cached description was dropped. A run calls
+        it when the spec names a field the object's catalogue lacks, then checks again."""
+        return False
 
     @classmethod
     def offline_fields(

@@ -114,6 +114,12 @@ CREATE TABLE IF NOT EXISTS credential_tokens(
   data TEXT NOT NULL,
   expires_at REAL
 );
+CREATE TABLE IF NOT EXISTS metadata_cache(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  stored_at REAL NOT NULL,
+  expires_at REAL NOT NULL
+);
 """
 
 
@@ -665,8 +671,9 @@ class StateStore:
     # ---- maintenance --------------------------------------------------------------------
 
     def reset(self, flow: str | None = None) -> dict[str, int]:
-        """Forget cursors, links, held records and seen events (of one flow or all).
-        Never touches any system's data; run history and the failure ledger are kept."""
+        """Forget cursors, links, held records and seen events (of one flow or all; for all,
+        the cached vendor metadata too). Never touches any system's data; run history, the
+        failure ledger and access tokens are kept."""
         self._save_links()
         counts: dict[str, int] = {}
         with self.transaction():
@@ -681,6 +688,9 @@ class StateStore:
                 counts["tokens"] = self.db.execute(
                     "DELETE FROM tokens WHERE integration = ?", (self.integration,)
                 ).rowcount
+                # Shared by every integration in the file, but only a cache: the others read
+                # their metadata again once. A reset is how an operator says "start afresh".
+                counts["metadata_cache"] = self.db.execute("DELETE FROM metadata_cache").rowcount
         return counts
 
     def counts(self) -> dict[str, Any]:

@@ -107,8 +107,14 @@ def state_reset(
         counts = store.reset(flow)
     finally:
         store.close()
+    cached = (
+        f", {counts['metadata_cache']} cached metadata entries"
+        if "metadata_cache" in counts
+        else ""
+    )
     click.echo(
-        f"reset {what}: {counts['links']} links, {counts['held']} held records, {counts['flow_state']} cursors forgotten"
+        f"reset {what}: {counts['links']} links, {counts['held']} held records, "
+        f"{counts['flow_state']} cursors{cached} forgotten"
     )
 
 

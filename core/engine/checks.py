@@ -29,7 +29,7 @@ def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> N
     for name in selected:
         flow = spec.flows[name]
         if isinstance(flow, SyncFlow):
-            check_flow_fields(problems, flow, catalogue_of)
+            _check_fields(problems, flow, ctx, catalogue_of)
             for side in flow.sides:
                 for obj in side.ref.objects:
                     found = info(side.ref.connection, obj, side.ref.location)
@@ -77,6 +77,23 @@ def check_against_plugins(spec: Spec, ctx: RunContext, selected: list[str]) -> N
                             f"{plugin} offers no action '{handler.action}' on {flow.target.objects[0]}",
                         )
     problems.raise_if_any()
+
+
+def _check_fields(
+    problems: ProblemList, flow: SyncFlow, ctx: RunContext, catalogue_of: CatalogueOf
+) -> None:
+    """The flow's field names against its sides' catalogues. A catalogue may come from a
+    plugin's cache (kept between runs): when a name is missing, the cached ones are dropped
+    and the check made once more, so a field added at the vendor since is found."""
+    found = ProblemList()
+    check_flow_fields(found, flow, catalogue_of)
+    if found.errors:
+        # every object is asked (no short cut), so no stale catalogue stays behind
+        forgot = [ctx.forget(s.ref.connection, obj) for s in flow.sides for obj in s.ref.objects]
+        if any(forgot):
+            found = ProblemList()
+            check_flow_fields(found, flow, catalogue_of)
+    problems.extend(found.items)
 
 
 def _catalogue_of(ctx: RunContext) -> CatalogueOf:

@@ -93,6 +93,14 @@ class RunContext:
             self._infos[key] = info
         return info
 
+    def forget(self, connection: str, obj: str) -> bool:
+        """Drop the object's description here and its connector's cached one; True when the
+        connector had one cached (so a description asked for now may differ)."""
+        if not self.connectors[connection].forget_description(obj):
+            return False
+        self._infos.pop((connection, obj), None)
+        return True
+
     def id_of(self, connection: str, obj: str, record: Record) -> str | None:
         value = record.get(self.info(connection, obj).id_field)
         if value is None or value == "":

@@ -31,6 +31,7 @@ from integrate.errors import (
 )
 from integrate.functions import RunScope, run_scope
 from integrate.http import Clock, SystemClock
+from integrate.metacache import MetadataCache, StateEntries
 from integrate.model import Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
@@ -140,6 +141,7 @@ def open_connectors(
     """One connector per connection, configured (secrets resolved) and wired to its transport."""
     connectors: dict[str, Connector] = {}
     tokens = StateTokenCache(store)
+    metadata = MetadataCache(StateEntries(store), options.clock)
     for alias, connection in spec.connections.items():
         cls = plugins.connector(connection.plugin)
         if alias in options.configs:
@@ -153,6 +155,8 @@ def open_connectors(
             read_only=options.dry_run,
             clock=options.clock,
             tokens=tokens,
+            # by default, shared by the connections with this plugin and this very config
+            cache=metadata.account(connection.plugin, config),
             limits=connection.limits,
         )
         connectors[alias] = cls(config, context)

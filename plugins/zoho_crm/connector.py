@@ -28,7 +28,6 @@ from integrate import (
     Connector,
     ConnectorContext,
     ConnectorError,
-    FieldInfo,
     OAuth2,
     ObjectInfo,
     Page,
@@ -42,6 +41,7 @@ from integrate import (
 from integrate_zoho_crm.datacentres import NAMES, VENDOR_DOMAINS, data_centre
 from integrate_zoho_crm.extras import ZohoExtras
 from integrate_zoho_crm.keyset import KeysetRead
+from integrate_zoho_crm.metadata import METADATA_TTL, ZohoMetadata
 from integrate_zoho_crm.writes import ZohoWrites
 
 if TYPE_CHECKING:
@@ -122,6 +122,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
             "description": "Custom modules (by API name) besides the standard ones.",
         },
+        "metadata_ttl": {
+            "type": "integer",
+            "minimum": 0,
+            "description": f"Seconds the module and field lists are kept in the state file between runs, shared by every spec on these credentials; 0 reads them on every run. Default {METADATA_TTL}.",
+        },
     },
 }
 
@@ -149,7 +154,7 @@ def _code(response: httpx.Response) -> str:
     return str(body.get("code", "")) if isinstance(body, dict) else ""
 
 
-class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
+class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
     """Zoho CRM v8."""
 
     plugin = "zoho_crm"
@@ -186,8 +191,7 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
         self.http.auth = self.auth
         self.page_size = int(config.get("page_size", MAX_PAGE))
         self.batch_size = int(config.get("batch_size", MAX_BATCH))
-        self._modules: set[str] | None = None
-        self._catalogues: dict[str, dict[str, FieldInfo]] = {}
+        self._start_metadata(context, config, self.accounts_url)
 
     # ---- calls --------------------------------------------------------------------------
 
@@ -248,57 +252,13 @@ class ZohoCrmConnector(ZohoWrites, ZohoExtras, Connector):
 
     # ---- describing ---------------------------------------------------------------------
 
-    def objects(self) -> list[str]:
-        return sorted(self._module_names() | {"Users"})
-
-    def _module_names(self) -> set[str]:
-        if self._modules is None:
-            response = self.call("GET", ("settings", "modules"), label="modules")
-            if response.status_code != 200:
-                raise self.error(response, "listing modules")
-            self._modules = {
-                str(m["api_name"])
-                for m in response.json().get("modules", [])
-                if m.get("api_supported", True)
-            }
-        return self._modules
-
-    def catalogue(self, module: str) -> dict[str, FieldInfo]:
-        """The module's fields, from settings/fields (read once per connector)."""
-        found = self._catalogues.get(module)
-        if found is None:
-            response = self.call(
-                "GET", ("settings", "fields"), label="fields", params={"module": module}
-            )
-            if response.status_code == 204:
-                found = {}
-            elif response.status_code != 200:
-                raise self.error(response, f"reading the fields of {module}")
-            else:
-                found = {}
-                for f in response.json().get("fields", []):
-                    name = str(f["api_name"])
-                    read_only = bool(f.get("read_only")) or f.get("data_type") in (
-                        "autonumber",
-                        "formula",
-                    )
-                    found[name] = FieldInfo(
-                        name,
-                        type=str(f.get("data_type", "any")),
-                        label=str(f.get("field_label", "")),
-                        read_only=read_only,
-                        required=bool(f.get("system_mandatory")),
-                    )
-            self._catalogues[module] = found
-        return found
-
     def describe(self, object: str) -> ObjectInfo:
         if object == "Users":
             return ObjectInfo(
                 "Users", page_size=MAX_PAGE, write_batch=1, operations=frozenset({READ})
             )
         custom = set(self.config.get("modules", ()))
-        if object not in self._module_names() and object not in custom:
+        if object not in custom and not self.has_module(object):
             raise KeyError(object)
         operations = {READ, GET, CREATE, UPDATE}
         if object not in ("Notes", "Attachments"):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from integrate import Answer, Clock, Faults, HttpEmulator, Record
 from integrate_zoho_crm.emulator import persist, routes, writes
-from integrate_zoho_crm.emulator.catalogue import SE_MODULES, module_named
+from integrate_zoho_crm.emulator.catalogue import SE_MODULES, Field, module_named
 from integrate_zoho_crm.emulator.errors import (
     BAD_METHOD,
     BAD_URL,
@@ -56,6 +56,12 @@ ACCOUNT_KINDS = {
     "/oauth/v2/token/revoke": "revoke",
     "/oauth/v2/auth": "consent",
 }
+
+# The data types an admin's new field may have here (no picklist values or lookup target).
+PLAIN_TYPES = (
+    *("text", "textarea", "email", "phone", "website", "date", "datetime"),
+    *("integer", "bigint", "double", "currency", "boolean"),
+)
 
 
 class ZohoCrmEmulator(HttpEmulator):
@@ -187,10 +193,26 @@ class ZohoCrmEmulator(HttpEmulator):
         return self.org.store.users[0]
 
     def _module(self, object: str) -> Any:
-        module = module_named(object)
+        module = module_named(object, self.org.store.modules)
         if module is None:
             raise KeyError(f"Zoho CRM has no module {object!r}")
         return module
+
+    def add_field(
+        self, module: str, api_name: str, label: str, data_type: str = "text", length: int = 255
+    ) -> dict[str, Any]:
+        """An admin adds a custom field to a module in Zoho's setup (Modules and Fields): from
+        now on settings/fields lists it and records may hold it. Not kept by `save`."""
+        if data_type not in PLAIN_TYPES:
+            raise ValueError(f"add_field takes one of {', '.join(PLAIN_TYPES)}, not {data_type!r}")
+        with self.lock:
+            found = self._module(module)
+            if api_name in found.by_name:
+                raise ValueError(f"{found.api_name} already has a field {api_name}")
+            added = self.org.store.add_field(
+                found.api_name, Field(api_name, label, data_type, length)
+            )
+            return {"api_name": added.api_name, "id": added.id, "data_type": added.data_type}
 
     def seed(self, object: str, records: Sequence[Record]) -> list[Record]:
         """Insert records as a user would; the server sets ids, times, owners."""

@@ -7,6 +7,7 @@ types, mandatory fields, metadata answers) comes from here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 ORG = "5725767"  # every id in the emulated org starts with this (19-digit ids, §4.2)
@@ -105,6 +106,10 @@ class Module:
     sequence: int = 0
     by_name: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
     lookups: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    # field list -> how each field renders (worked out once: see store._plan)
+    plans: dict[tuple[str, ...] | None, tuple[tuple[str, str], ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self.by_name.update({f.api_name: f for f in self.fields})
@@ -118,6 +123,12 @@ class Module:
     @property
     def mandatory(self) -> list[str]:
         return [f.api_name for f in self.fields if f.system_mandatory]
+
+    def with_field(self, added: Field) -> Module:
+        """This module with one more (custom) field, its id the next of the module's."""
+        number = f"{ORG}{self.sequence:06d}{len(self.fields) + 1:06d}"
+        fields = (*self.fields, replace(added, id=number, custom_field=True))
+        return replace(self, fields=fields, by_name={}, lookups=(), plans={})
 
     def related_list(self, name: str) -> Related | None:
         for rel in self.related:
@@ -530,13 +541,14 @@ MODULES: dict[str, Module] = {
 RECORD_MODULES = ("Leads", "Accounts", "Contacts", "Deals", "Events", "Notes")
 
 
-def module_named(name: str) -> Module | None:
-    """Module names are case-insensitive in URLs ([obs] n8n calls /accounts)."""
-    module = MODULES.get(name)
+def module_named(name: str, modules: Mapping[str, Module] = MODULES) -> Module | None:
+    """Module names are case-insensitive in URLs ([obs] n8n calls /accounts). `modules`:
+    an org's own catalogue (with the custom fields its admin added)."""
+    module = modules.get(name)
     if module is not None:
         return module
     lowered = name.lower()
-    for candidate in MODULES.values():
+    for candidate in modules.values():
         if candidate.api_name.lower() == lowered:
             return candidate
     return None

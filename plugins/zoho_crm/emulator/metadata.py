@@ -18,6 +18,7 @@ from integrate_zoho_crm.emulator.catalogue import (
 )
 from integrate_zoho_crm.emulator.convert import TO_ACCOUNT, TO_CONTACT
 from integrate_zoho_crm.emulator.errors import INVALID_MODULE, Reply, ZohoError, missing_param
+from integrate_zoho_crm.emulator.org import Org
 
 PROFILES = [
     {"name": "Administrator", "id": f"{ORG}000000031151"},
@@ -262,34 +263,32 @@ def module_meta(module: Module, *, detailed: bool = False) -> dict[str, Any]:
     }
 
 
-def modules(name: str | None = None) -> Reply:
-    """GET /settings/modules and /settings/modules/{api_name}."""
+def modules(name: str | None, catalogue: Mapping[str, Module]) -> Reply:
+    """GET /settings/modules and /settings/modules/{api_name}, of the org's `catalogue`."""
     if name is None:
-        return Reply(200, {"modules": [module_meta(m) for m in MODULES.values()]})
-    module = module_named(name)
+        return Reply(200, {"modules": [module_meta(m) for m in catalogue.values()]})
+    module = module_named(name, catalogue)
     if module is None:
         raise ZohoError(400, "INVALID_MODULE", INVALID_MODULE, {"resource_path_index": 2})
     return Reply(200, {"modules": [module_meta(module, detailed=True)]})
 
 
-def _module_param(args: Mapping[str, str]) -> Module:
+def _module_param(args: Mapping[str, str], catalogue: Mapping[str, Module]) -> Module:
     name = args.get("module")
     if not name:
         raise missing_param("module")
-    module = module_named(name)
+    module = module_named(name, catalogue)
     if module is None:
         raise ZohoError(400, "INVALID_MODULE", INVALID_MODULE, {"api_name": "module"})
     return module
 
 
-def fields(
-    args: Mapping[str, str], unique: Mapping[str, set[str]], field_id: str | None = None
-) -> Reply:
+def fields(args: Mapping[str, str], org: Org, field_id: str | None = None) -> Reply:
     """GET /settings/fields?module=X (and /settings/fields/{id}?module=X)."""
-    module = _module_param(args)
+    module = _module_param(args, org.store.modules)
     if args.get("type") == "unused":
         return Reply(204)
-    chosen = unique.get(module.api_name, set())
+    chosen = org.unique.get(module.api_name, set())
     answer = [
         field_meta(module, f, i, f.api_name in chosen)
         for i, f in enumerate(module.fields)
@@ -300,9 +299,9 @@ def fields(
     return Reply(200, {"fields": answer})
 
 
-def related_lists(args: Mapping[str, str]) -> Reply:
+def related_lists(args: Mapping[str, str], catalogue: Mapping[str, Module]) -> Reply:
     """GET /settings/related_lists?module=X."""
-    module = _module_param(args)
+    module = _module_param(args, catalogue)
     answer = related_list_meta(module)
     if not answer:
         return Reply(204)

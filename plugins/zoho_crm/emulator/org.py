@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from integrate_zoho_crm.emulator.catalogue import MODULES, Module
+from integrate_zoho_crm.emulator.catalogue import Module
 from integrate_zoho_crm.emulator.errors import INVALID_DATA, ZohoError
 from integrate_zoho_crm.emulator.paging import PageTokens
 from integrate_zoho_crm.emulator.store import Row, Store, User
@@ -82,4 +82,4 @@ class Org:
         return sorted(self.unique.get(module.api_name, ()))
 
     def module(self, name: str) -> Module:
-        return MODULES[name]
+        return self.store.modules[name]

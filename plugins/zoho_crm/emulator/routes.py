@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrate_zoho_crm.emulator import convert, metadata, reads, writes
-from integrate_zoho_crm.emulator.catalogue import MODULES, RECORD_MODULES, Module, module_named
+from integrate_zoho_crm.emulator.catalogue import RECORD_MODULES, Module, module_named
 from integrate_zoho_crm.emulator.errors import INVALID_MODULE, Reply, ZohoError
 from integrate_zoho_crm.emulator.org import Call, Org
 from integrate_zoho_crm.emulator.watch import Watch
@@ -46,19 +46,19 @@ def resolve(org: Org, parts: list[str]) -> dict[str, Action]:
         what = parts[1]
         if what == "modules" and n <= 3:
             name = parts[2] if n == 3 else None
-            return {"GET": Action("modules", lambda c: metadata.modules(name), settings)}
+            catalogue = org.store.modules
+            return {"GET": Action("modules", lambda c: metadata.modules(name, catalogue), settings)}
         if what == "fields" and n <= 3:
             fid = parts[2] if n == 3 else None
-            run: Handler = lambda c: metadata.fields(c.args, org.unique, fid)  # noqa: E731
+            run: Handler = lambda c: metadata.fields(c.args, org, fid)  # noqa: E731
             return {"GET": Action("fields", run, settings)}
         if what == "related_lists" and n == 2:
-            return {
-                "GET": Action("related_lists", lambda c: metadata.related_lists(c.args), settings)
-            }
+            run = lambda c: metadata.related_lists(c.args, org.store.modules)  # noqa: E731
+            return {"GET": Action("related_lists", run, settings)}
         return {}
     if head == "actions" and parts[1:] == ["watch"]:
         return _watch_actions(org.watch)
-    module = module_named(head)
+    module = module_named(head, org.store.modules)
     if module is None or module.api_name not in RECORD_MODULES:
         if n > 3:
             return {}
@@ -154,7 +154,7 @@ def _note_under(org: Org, module: str, record_id: str, call: Call) -> Reply:
         "data": [({"Parent_Id": parent} | r) if isinstance(r, dict) else r for r in rows]
     }
     call.body = json_bytes(body)
-    return writes.insert(org, MODULES["Notes"], call)
+    return writes.insert(org, org.module("Notes"), call)
 
 
 def _refuse_module(call: Call) -> Reply:

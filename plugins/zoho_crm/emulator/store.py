@@ -8,13 +8,12 @@ are now.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from integrate_zoho_crm.emulator.catalogue import LAYOUT, MODULES, ORG
+from integrate_zoho_crm.emulator.catalogue import LAYOUT, MODULES, ORG, Field, Module
 from integrate_zoho_crm.emulator.values import iso
 
 RECYCLE_DAYS = 60  # recycle-bin entries are listed this long (§6)
@@ -65,6 +64,8 @@ class Store:
     def __init__(self, users: list[User]):
         self.users = users
         self.user_by_id = {u.id: u for u in users}
+        # the org's own catalogue: the default one, plus the custom fields an admin adds
+        self.modules: dict[str, Module] = dict(MODULES)
         self.rows: dict[str, dict[str, Row]] = {name: {} for name in MODULES}
         self.by_id: dict[str, Row] = {}
         # (child module, lookup field) -> parent id -> child ids (an ordered set)
@@ -76,12 +77,19 @@ class Store:
 
     # ---- ids and names ------------------------------------------------------------------
 
+    def add_field(self, module: str, added: Field) -> Field:
+        """A custom field made in the org's setup: listed, written and read from now on."""
+        self.version += 1
+        changed = self.modules[module].with_field(added)
+        self.modules[module] = changed
+        return changed.fields[-1]
+
     def new_id(self) -> str:
         self.counter += 1
         return f"{ORG}{self.counter:012d}"
 
     def display_name(self, row: Row) -> str | None:
-        name = row.values.get(MODULES[row.module].display_field)
+        name = row.values.get(self.modules[row.module].display_field)
         return name if isinstance(name, str) else None
 
     # ---- changes --------------------------------------------------------------------------
@@ -122,14 +130,14 @@ class Store:
         )
 
     def _link(self, row: Row) -> None:
-        for name in MODULES[row.module].lookups:
+        for name in self.modules[row.module].lookups:
             target = row.values.get(name)
             if isinstance(target, str):
                 index = self.children.setdefault((row.module, name), {})
                 index.setdefault(target, {})[row.id] = None
 
     def _unlink(self, row: Row) -> None:
-        for name in MODULES[row.module].lookups:
+        for name in self.modules[row.module].lookups:
             target = row.values.get(name)
             if isinstance(target, str):
                 self.children.get((row.module, name), {}).get(target, {}).pop(row.id, None)
@@ -178,7 +186,8 @@ class Store:
         """The record as the API shows it: the fields asked for (all when None) and id."""
         values = row.values
         out: dict[str, Any] = {}
-        for name, kind in _plan(row.module, None if names is None else tuple(names)):
+        module = self.modules[row.module]
+        for name, kind in _plan(module, None if names is None else tuple(names)):
             if kind is _PLAIN:
                 out[name] = values.get(name)
             elif kind is _MODIFIED:
@@ -278,11 +287,18 @@ _PLAIN, _CREATED, _MODIFIED, _USER, _BOOLEAN, _LAYOUT, _TAG, _LOOKUP, _ANY_LOOKU
 )
 
 
-@functools.lru_cache(maxsize=256)
-def _plan(module_name: str, names: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
+def _plan(module: Module, names: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
     """How each asked-for field of a module is rendered, worked out once per field list (a
     list call renders the same fields for every row of every page)."""
-    module = MODULES[module_name]
+    plan = module.plans.get(names)
+    if plan is None:
+        if len(module.plans) >= 256:
+            module.plans.clear()
+        plan = module.plans[names] = _work_out(module, names)
+    return plan
+
+
+def _work_out(module: Module, names: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
     wanted = [f.api_name for f in module.fields] if names is None else names
     plan = []
     for name in wanted:

@@ -958,6 +958,35 @@ def test_metadata_comes_from_the_catalogue(crm: Crm) -> None:
     assert crm.emulator.calls()["fields"] == 3
 
 
+def test_a_field_an_admin_adds_is_listed_written_and_read_in_that_org_only(crm: Crm) -> None:
+    added = crm.emulator.add_field("Accounts", "Tier", "Tier", "text", 40)
+
+    fields = crm.get("/settings/fields", params={"module": "Accounts"}).json()["fields"]
+    tier = next(f for f in fields if f["api_name"] == "Tier")
+    assert (tier["id"], tier["data_type"], tier["custom_field"], tier["length"]) == (
+        added["id"],
+        "text",
+        True,
+        40,
+    )
+    assert len({f["id"] for f in fields}) == len(fields)
+    body = {"data": [{"Account_Name": "Tiered Ltd", "Tier": "Gold"}]}
+    assert crm.post("/Accounts", json=body).status_code == 201
+    listed = crm.get("/Accounts", params={"fields": "Account_Name,Tier"}).json()["data"]
+    assert {r["Account_Name"]: r["Tier"] for r in listed}["Tiered Ltd"] == "Gold"
+    with pytest.raises(ValueError, match="already has a field Tier"):
+        crm.emulator.add_field("Accounts", "Tier", "Tier")
+
+    other = Crm()  # another org: the default catalogue
+    names = [
+        f["api_name"]
+        for f in other.get("/settings/fields", params={"module": "Accounts"}).json()["fields"]
+    ]
+    assert "Tier" not in names
+    refused = other.post("/Accounts", json=body).json()["data"][0]
+    assert (refused["code"], refused["details"]["api_name"]) == ("INVALID_DATA", "Tier")
+
+
 def test_count_is_a_string(crm: Crm) -> None:
     assert crm.get("/Accounts/actions/count").json() == {"count": "6"}
 
