@@ -43,7 +43,7 @@ from integrate import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    from integrate import HttpAnswer
 
 __version__ = "0.1.0"
 
@@ -170,10 +170,10 @@ ENTITY = {
 }
 
 
-def sdp_classifier(response: httpx.Response) -> str:
+def sdp_classifier(response: HttpAnswer) -> str:
     """HTTP 429 (or 4015 inside a 200) is a rate limit; 401/4022 an expired cloud token
     (refresh once) — the plugin turns an on-premises 4022 into "check the key"."""
-    if "/oauth/" in response.request.url.path:
+    if "/oauth/" in response.path:
         return token_classifier(response)
     status = response.status_code
     if status == 429 or RATE_LIMITED_CODE in _codes(response):
@@ -181,15 +181,12 @@ def sdp_classifier(response: httpx.Response) -> str:
     if status >= 500:
         return RETRY
     if status == 401:
-        return (
-            AUTH_EXPIRED
-            if "Zoho-oauthtoken" in response.request.headers.get("Authorization", "")
-            else FAIL
-        )
+        # Only a token (cloud) can be refreshed; a refused technician key is final.
+        return AUTH_EXPIRED if response.authenticated else FAIL
     return OK
 
 
-def _codes(response: httpx.Response) -> set[int]:
+def _codes(response: HttpAnswer) -> set[int]:
     try:
         body = response.json()
     except ValueError:
@@ -332,7 +329,7 @@ class ServiceDeskMspConnector(Connector):
 
     def _send(
         self, method: str, module: str, *, kind: str, label: str, id: str = "", **kwargs: Any
-    ) -> httpx.Response:
+    ) -> HttpAnswer:
         url = f"{self.api}/{path_segment(module)}{f'/{path_segment(id)}' if id else ''}"
         try:
             return self.http.request(
@@ -347,7 +344,7 @@ class ServiceDeskMspConnector(Connector):
                 ) from exc
             raise
 
-    def _json(self, response: httpx.Response, method: str, module: str) -> Any:
+    def _json(self, response: HttpAnswer, method: str, module: str) -> Any:
         try:
             return response.json()
         except ValueError as exc:
