@@ -53,6 +53,7 @@ BATCH = 25  # records per write() call: SDP has no batch endpoint, each is its o
 OBJECTS = ("accounts", "sites", "departments", "requesters")
 SUCCESS = 2000
 RATE_LIMITED_CODE = 4015
+RATE_LIMITED_DIGITS = str(RATE_LIMITED_CODE).encode()
 BAD_KEY = 4022
 ACCOUNTS = {
     "com": "https://accounts.zoho.com",
@@ -176,7 +177,7 @@ def sdp_classifier(response: HttpAnswer) -> str:
     if "/oauth/" in response.path:
         return token_classifier(response)
     status = response.status_code
-    if status == 429 or RATE_LIMITED_CODE in _codes(response):
+    if status == 429 or _rate_limited(response):
         return RATE_LIMITED
     if status >= 500:
         return RETRY
@@ -184,6 +185,13 @@ def sdp_classifier(response: HttpAnswer) -> str:
         # Only a token (cloud) can be refreshed; a refused technician key is final.
         return AUTH_EXPIRED if response.authenticated else FAIL
     return OK
+
+
+def _rate_limited(response: HttpAnswer) -> bool:
+    """4015 among the answer's status codes. The body is parsed only when those digits are in
+    it at all (a JSON integer is never escaped), so the plugin's own json() is the one parse
+    of an ordinary answer."""
+    return RATE_LIMITED_DIGITS in response.content and RATE_LIMITED_CODE in _codes(response)
 
 
 def _codes(response: HttpAnswer) -> set[int]:

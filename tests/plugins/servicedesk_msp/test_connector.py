@@ -211,6 +211,7 @@ def status(code: int, kind: str = "failed") -> dict[str, Any]:
     [
         (200, {"accounts": [], **status(2000, "success")}, False, OK),
         (200, status(4015), False, RATE_LIMITED),  # a rate limit inside HTTP 200
+        (200, {"accounts": [{"phone": "+1 555 4015"}], **status(2000, "success")}, False, OK),
         (429, None, False, RATE_LIMITED),
         (502, None, False, RETRY),
         (401, status(4022), True, AUTH_EXPIRED),  # a cloud token: refresh it once
