@@ -7,7 +7,8 @@ bounds each attempt by one deadline and each answer by a size cap (httpbody.py);
 hosts learned from answers that are not the vendor's or configured (hosts.py); keeps a
 per-connection call budget and concurrency limit; refreshes an expired token once, single
 flight, then retries; counts every call (reads, writes, auth, retries, seconds waited); and
-logs method, host and path only, never headers, query strings or bodies.
+logs method, host and path only, never headers, query strings or bodies. What a call
+returned is an `HttpAnswer` (httpanswer.py): the body read whole, the JSON parsed once.
 """
 
 from __future__ import annotations
@@ -24,13 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from integrate.clock import Clock, FakeClock, SystemClock
 from integrate.errors import AuthError, ConnectorError
 from integrate.hosts import HostTrust
-from integrate.httpbody import (
-    BrokenBody,
-    PastDeadline,
-    ResponseTooLarge,
-    is_json,
-    read_body,
-)
+from integrate.httpanswer import HttpAnswer
+from integrate.httpbody import BrokenBody, PastDeadline, ResponseTooLarge, read_body
 from integrate.httppolicy import CallStats, RetryPolicy
 from integrate.throttle import Throttle
 
@@ -49,6 +45,7 @@ __all__ = [
     "Classifier",
     "Clock",
     "FakeClock",
+    "HttpAnswer",
     "HttpClient",
     "RetryPolicy",
     "SystemClock",
@@ -66,7 +63,7 @@ RATE_LIMITED = "rate_limited"  # slow down: wait (Retry-After if given), then tr
 AUTH_EXPIRED = "auth_expired"  # refresh the credentials once, then try again
 FAIL = "fail"  # give up: raise ConnectorError (or AuthError)
 
-Classifier = Callable[["httpx.Response"], str]
+Classifier = Callable[[HttpAnswer], str]
 
 
 class Auth(Protocol):
@@ -84,7 +81,7 @@ class BudgetExhausted(ConnectorError):
     """The connection's call budget for this run is spent."""
 
 
-def default_classifier(response: httpx.Response) -> str:
+def default_classifier(response: HttpAnswer) -> str:
     status = response.status_code
     if status == 429:
         return RATE_LIMITED
@@ -95,9 +92,7 @@ def default_classifier(response: httpx.Response) -> str:
     return OK
 
 
-def retry_after(
-    response: httpx.Response, now: Callable[[], dt.datetime] | None = None
-) -> float | None:
+def retry_after(response: HttpAnswer, now: Callable[[], dt.datetime] | None = None) -> float | None:
     """Seconds the answer asks us to wait: Retry-After as seconds or an HTTP date."""
     value = response.headers.get("Retry-After")
     if not value:
@@ -184,7 +179,7 @@ class HttpClient:
         expect_json: bool = False,
         learned_from: str | None = None,
         **kwargs: Any,
-    ) -> httpx.Response:
+    ) -> HttpAnswer:
         """Send one request, retrying as the policy allows. `kind` is read, write or auth
         (for the counts); `idempotent` (default: not POST) says whether a failure after the
         request may have been sent can be retried safely; with `expect_json`, a body that is
@@ -222,6 +217,7 @@ class HttpClient:
                 except BaseException:
                     self.throttle.abandoned(probe)
                     raise
+            sends_credentials = self.auth is not None and authenticated
             request = self.client.build_request(
                 method, url, headers=headers, timeout=timeout, **kwargs
             )
@@ -238,8 +234,9 @@ class HttpClient:
                         )
                     finally:
                         response.close()
-                    # What httpx's own read() does; the body was read (and capped) above.
-                    response._content = content
+                answer = HttpAnswer.from_httpx(
+                    response, content=content, authenticated=sends_credentials
+                )
             except ResponseTooLarge:
                 self.throttle.abandoned(probe)
                 self.stats.failures += 1
@@ -262,14 +259,14 @@ class HttpClient:
                 self._unsure(what, idempotent, _describe(exc), exc)
                 self._retry_or_raise(attempt, _describe(exc), None)
                 continue
-            log.debug("%s %s %s → %s", self.connection, method, _where(url), response.status_code)
-            verdict = self.classify(response)
-            asked = retry_after(response)
+            log.debug("%s %s %s → %s", self.connection, method, _where(url), answer.status_code)
+            verdict = self.classify(answer)
+            asked = retry_after(answer)
             pause = self.throttle.answered(probe, verdict == RATE_LIMITED, asked)
-            if verdict == OK and expect_json and response.content and not is_json(response):
+            if verdict == OK and expect_json and answer.content and not answer.is_json():
                 if idempotent:
                     self._retry_or_raise(
-                        attempt, f"a cut or broken JSON answer ({response.status_code})", None
+                        attempt, f"a cut or broken JSON answer ({answer.status_code})", None
                     )
                     continue
                 self.stats.failures += 1
@@ -279,7 +276,7 @@ class HttpClient:
                     code="AMBIGUOUS",
                 )
             if verdict == OK:
-                return response
+                return answer
             if (
                 verdict == AUTH_EXPIRED
                 and self.auth is not None
@@ -293,7 +290,7 @@ class HttpClient:
             if verdict == AUTH_EXPIRED:
                 self.stats.failures += 1
                 raise AuthError(
-                    f"{self.connection}: the credentials were refused ({response.status_code}) even after "
+                    f"{self.connection}: the credentials were refused ({answer.status_code}) even after "
                     "a refresh; authorise again (`integrate auth`)",
                     code="NEEDS_REAUTH",
                 )
@@ -301,7 +298,7 @@ class HttpClient:
                 if limited + pause > policy.rate_limit_patience:
                     self.stats.failures += 1
                     raise ConnectorError(
-                        f"{self.connection}: still rate limited ({response.status_code}) after "
+                        f"{self.connection}: still rate limited ({answer.status_code}) after "
                         f"waiting {limited:,.0f} s; limits.rate_limit_patience "
                         f"({policy.rate_limit_patience:g} s) is spent. Try later, or raise "
                         "the connection's limits.rate_limit_patience",
@@ -311,22 +308,22 @@ class HttpClient:
                 log.info(
                     "%s: rate limited (%s); the connection waits %.2fs",
                     self.connection,
-                    response.status_code,
+                    answer.status_code,
                     pause,
                 )
                 self.stats.retries += 1
                 continue  # admit() waits the pause out, with every other call
             if verdict == RETRY and idempotent:
-                self._retry_or_raise(attempt, f"server error {response.status_code}", asked)
+                self._retry_or_raise(attempt, f"server error {answer.status_code}", asked)
                 continue
             if verdict == RETRY:
                 # Not safe to resend, a 503 included (it may have been carried out): the
                 # plugin reads what the server said (a create's outcome is then unknown).
-                return response
+                return answer
             self.stats.failures += 1
             raise ConnectorError(
-                f"{what} failed with {response.status_code}",
-                code=str(response.status_code),
+                f"{what} failed with {answer.status_code}",
+                code=str(answer.status_code),
             )
 
     def _unsure(self, what: str, idempotent: bool, reason: str, exc: BaseException) -> None:

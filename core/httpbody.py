@@ -9,13 +9,10 @@ each socket read is itself bounded by the time the call had left when it was sen
 
 from __future__ import annotations
 
-import json
 import time
 import zlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-import orjson
+from typing import TYPE_CHECKING
 
 from integrate.errors import ConnectorError
 
@@ -109,39 +106,3 @@ def _decoded(response: httpx.Response) -> Iterator[bytes]:
         yield decoder.flush()
     except zlib.error as exc:
         raise BrokenBody(f"a {encoding} body that does not decode") from exc
-
-
-def is_json(response: httpx.Response) -> bool:
-    """Whether the body is whole JSON. It is parsed here, once: the first `response.json()`
-    a plugin makes takes that value instead of parsing the body again."""
-    try:
-        parsed = _loads(response.content)
-    except ValueError:
-        return False
-    response.__dict__["json"] = _Parsed(parsed, response.content)
-    return True
-
-
-def _loads(content: bytes) -> Any:
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
-        # what orjson refuses but the standard library takes (NaN, integers past 64 bits)
-        return json.loads(content)
-
-
-class _Parsed:
-    """`response.json()` with the body parsed already: the first call takes that value,
-    later ones parse the body afresh (as httpx does), so no caller sees another's changes."""
-
-    def __init__(self, value: Any, content: bytes):
-        self.value: Any = value
-        self.content = content
-        self.given = False
-
-    def __call__(self, **_kwargs: Any) -> Any:
-        if self.given:
-            return _loads(self.content)
-        self.given = True
-        value, self.value = self.value, None
-        return value

@@ -9,14 +9,11 @@ import threading
 import urllib.parse
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from integrate.errors import AuthError, ConnectorError
-from integrate.http import OK, RATE_LIMITED, RETRY, Clock, HttpClient, form
+from integrate.http import OK, RATE_LIMITED, RETRY, Clock, HttpAnswer, HttpClient, form
 from integrate.secrets import REDACTOR, Secret, reveal
-
-if TYPE_CHECKING:
-    import httpx
 
 # Token answers whose `error` means "slow down" rather than "these credentials are wrong".
 THROTTLED = ("access denied", "too many requests", "slow_down")
@@ -58,7 +55,7 @@ def credential_key(token_url: str, client_id: str | Secret, refresh_token: str |
     return "oauth2:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def token_classifier(response: httpx.Response) -> str:
+def token_classifier(response: HttpAnswer) -> str:
     """Token endpoints answer errors with HTTP 200 and an `error` body; a throttle is a
     reason to wait, anything else is for the caller to read."""
     if response.status_code == 429:

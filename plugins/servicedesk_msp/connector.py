@@ -43,7 +43,7 @@ from integrate import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    from integrate import HttpAnswer
 
 __version__ = "0.1.0"
 
@@ -53,6 +53,7 @@ BATCH = 25  # records per write() call: SDP has no batch endpoint, each is its o
 OBJECTS = ("accounts", "sites", "departments", "requesters")
 SUCCESS = 2000
 RATE_LIMITED_CODE = 4015
+RATE_LIMITED_DIGITS = str(RATE_LIMITED_CODE).encode()
 BAD_KEY = 4022
 ACCOUNTS = {
     "com": "https://accounts.zoho.com",
@@ -170,26 +171,30 @@ ENTITY = {
 }
 
 
-def sdp_classifier(response: httpx.Response) -> str:
+def sdp_classifier(response: HttpAnswer) -> str:
     """HTTP 429 (or 4015 inside a 200) is a rate limit; 401/4022 an expired cloud token
     (refresh once) — the plugin turns an on-premises 4022 into "check the key"."""
-    if "/oauth/" in response.request.url.path:
+    if "/oauth/" in response.path:
         return token_classifier(response)
     status = response.status_code
-    if status == 429 or RATE_LIMITED_CODE in _codes(response):
+    if status == 429 or _rate_limited(response):
         return RATE_LIMITED
     if status >= 500:
         return RETRY
     if status == 401:
-        return (
-            AUTH_EXPIRED
-            if "Zoho-oauthtoken" in response.request.headers.get("Authorization", "")
-            else FAIL
-        )
+        # Only a token (cloud) can be refreshed; a refused technician key is final.
+        return AUTH_EXPIRED if response.authenticated else FAIL
     return OK
 
 
-def _codes(response: httpx.Response) -> set[int]:
+def _rate_limited(response: HttpAnswer) -> bool:
+    """4015 among the answer's status codes. The body is parsed only when those digits are in
+    it at all (a JSON integer is never escaped), so the plugin's own json() is the one parse
+    of an ordinary answer."""
+    return RATE_LIMITED_DIGITS in response.content and RATE_LIMITED_CODE in _codes(response)
+
+
+def _codes(response: HttpAnswer) -> set[int]:
     try:
         body = response.json()
     except ValueError:
@@ -333,7 +338,7 @@ class ServiceDeskMspConnector(Connector):
 
     def _send(
         self, method: str, module: str, *, kind: str, label: str, id: str = "", **kwargs: Any
-    ) -> httpx.Response:
+    ) -> HttpAnswer:
         url = f"{self.api}/{path_segment(module)}{f'/{path_segment(id)}' if id else ''}"
         try:
             return self.http.request(
@@ -348,7 +353,7 @@ class ServiceDeskMspConnector(Connector):
                 ) from exc
             raise
 
-    def _json(self, response: httpx.Response, method: str, module: str) -> Any:
+    def _json(self, response: HttpAnswer, method: str, module: str) -> Any:
         try:
             return response.json()
         except ValueError as exc:

@@ -45,7 +45,7 @@ from integrate_zoho_crm.metadata import METADATA_TTL, ZohoMetadata
 from integrate_zoho_crm.writes import ZohoWrites
 
 if TYPE_CHECKING:
-    import httpx
+    from integrate import HttpAnswer
 
 __version__ = "0.1.0"
 
@@ -131,10 +131,10 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-def zoho_classifier(response: httpx.Response) -> str:
+def zoho_classifier(response: HttpAnswer) -> str:
     """Token endpoints answer errors in HTTP 200; the API says INVALID_TOKEN (or
     AUTHENTICATION_FAILURE) for an expired token and TOO_MANY_REQUESTS with 429."""
-    if "/oauth/" in response.request.url.path:
+    if "/oauth/" in response.path:
         return token_classifier(response)
     status = response.status_code
     if status == 429:
@@ -146,7 +146,7 @@ def zoho_classifier(response: httpx.Response) -> str:
     return OK
 
 
-def _code(response: httpx.Response) -> str:
+def _code(response: HttpAnswer) -> str:
     try:
         body = response.json()
     except ValueError:
@@ -214,7 +214,7 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
         kind: str = "read",
         label: str = "",
         **kwargs: Any,
-    ) -> httpx.Response:
+    ) -> HttpAnswer:
         """One API call. `path` is one segment (a module name) or a tuple of segments; each
         is escaped, so a module name or an id from data never reaches another path."""
         segments = (path,) if isinstance(path, str) else path
@@ -229,7 +229,7 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
             **kwargs,
         )
 
-    def error(self, response: httpx.Response, what: str) -> ConnectorError:
+    def error(self, response: HttpAnswer, what: str) -> ConnectorError:
         """A request-level error as the core's exception, with Zoho's code and message."""
         try:
             body = response.json()

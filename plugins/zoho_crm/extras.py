@@ -9,11 +9,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from integrate import ConnectorError, Page, Record, path_segment
+from integrate import ConnectorError, HttpAnswer, Page, Record, path_segment
 
 if TYPE_CHECKING:
-    import httpx
-
     from integrate import ConnectorContext, FieldInfo, HttpClient
 
 ATTACHMENT_FIELDS = (
@@ -56,9 +54,9 @@ class ZohoExtras:
             kind: str = ...,
             label: str = ...,
             **kwargs: Any,
-        ) -> httpx.Response: ...
+        ) -> HttpAnswer: ...
 
-        def error(self, response: httpx.Response, what: str) -> ConnectorError: ...
+        def error(self, response: HttpAnswer, what: str) -> ConnectorError: ...
 
         def catalogue(self, module: str) -> dict[str, FieldInfo]: ...
 
@@ -112,7 +110,8 @@ class ZohoExtras:
             self.context.stats.kinds["read:download"] += 1
             if response.status_code != 200:
                 response.read()
-                raise self.error(response, f"downloading attachment {attachment_id}")
+                answer = HttpAnswer.from_httpx(response)
+                raise self.error(answer, f"downloading attachment {attachment_id}")
             size = int(response.headers.get("Content-Length") or 0)
             if size > limit:
                 raise ConnectorError(

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 from integrate import FieldInfo, reveal
 
 if TYPE_CHECKING:
-    import httpx
-
-    from integrate import ConnectorContext, ConnectorError, MetadataCache
+    from integrate import ConnectorContext, ConnectorError, HttpAnswer, MetadataCache
 
 METADATA_TTL = 3600  # seconds (see above)
 MODULES_KEY = "modules"
@@ -91,9 +89,9 @@ class ZohoMetadata:
             kind: str = ...,
             label: str = ...,
             **kwargs: Any,
-        ) -> httpx.Response: ...
+        ) -> HttpAnswer: ...
 
-        def error(self, response: httpx.Response, what: str) -> ConnectorError: ...
+        def error(self, response: HttpAnswer, what: str) -> ConnectorError: ...
 
     def _cache_get(self, key: str) -> Any:
         # max_age: lists another spec kept for longer are too old for this connection

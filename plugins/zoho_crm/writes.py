@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any
 from integrate import CREATE, MOVE, UPDATE, UPSERT, PluginError, WriteItem, WriteResult
 
 if TYPE_CHECKING:
-    import httpx
-
-    from integrate import ConnectorError, FieldInfo
+    from integrate import ConnectorError, FieldInfo, HttpAnswer
 
 BATCH = 100
 
@@ -33,9 +31,9 @@ class ZohoWrites:
             kind: str = ...,
             label: str = ...,
             **kwargs: Any,
-        ) -> httpx.Response: ...
+        ) -> HttpAnswer: ...
 
-        def error(self, response: httpx.Response, what: str) -> ConnectorError: ...
+        def error(self, response: HttpAnswer, what: str) -> ConnectorError: ...
 
         def catalogue(self, module: str) -> dict[str, FieldInfo]: ...
 

@@ -3,14 +3,28 @@ input_data, failures reported inside HTTP 200, both deployments, rate limits."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import pytest
 
-from integrate import AuthError, ConnectorContext, ConnectorError, FakeClock, WriteItem
+from integrate import (
+    AUTH_EXPIRED,
+    FAIL,
+    OK,
+    RATE_LIMITED,
+    RETRY,
+    AuthError,
+    ConnectorContext,
+    ConnectorError,
+    FakeClock,
+    HttpAnswer,
+    WriteItem,
+)
 from integrate.oauth import MemoryTokenCache
 from integrate_servicedesk_msp import ServiceDeskMspConnector
+from integrate_servicedesk_msp.connector import sdp_classifier
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 
 
@@ -186,3 +200,29 @@ def test_departments_are_read_only() -> None:
     info = connector.describe("departments")
 
     assert sorted(info.operations) == ["get", "read"]
+
+
+def status(code: int, kind: str = "failed") -> dict[str, Any]:
+    return {"response_status": [{"status_code": code, "status": kind}]}
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "authenticated", "verdict"),
+    [
+        (200, {"accounts": [], **status(2000, "success")}, False, OK),
+        (200, status(4015), False, RATE_LIMITED),  # a rate limit inside HTTP 200
+        (200, {"accounts": [{"phone": "+1 555 4015"}], **status(2000, "success")}, False, OK),
+        (429, None, False, RATE_LIMITED),
+        (502, None, False, RETRY),
+        (401, status(4022), True, AUTH_EXPIRED),  # a cloud token: refresh it once
+        (401, status(4022), False, FAIL),  # the technician key: nothing to refresh
+    ],
+)
+def test_the_sdp_classifier_reads_status_the_codes_inside_and_the_credentials_sent(
+    code: int, body: Any, authenticated: bool, verdict: str
+) -> None:
+    content = json.dumps(body).encode() if body is not None else b""
+    url = "https://sdp.example/api/v3/accounts"
+    answer = HttpAnswer(code, {}, content, "GET", url, authenticated=authenticated)
+
+    assert sdp_classifier(answer) == verdict

@@ -3,14 +3,27 @@ per-record write results, rate limits and token expiry, data centres."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import pytest
 
-from integrate import AuthError, ConnectorContext, FakeClock, WriteItem
+from integrate import (
+    AUTH_EXPIRED,
+    OK,
+    RATE_LIMITED,
+    RETRY,
+    AuthError,
+    ConnectorContext,
+    ConnectorError,
+    FakeClock,
+    HttpAnswer,
+    WriteItem,
+)
 from integrate.oauth import MemoryTokenCache
 from integrate_zoho_crm import ZohoCrmConnector
+from integrate_zoho_crm.connector import zoho_classifier
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.plugins.zoho_crm.emulator_kit import keyset_list_calls
 
@@ -331,8 +344,6 @@ def test_notes_attach_to_their_parent_and_deleted_records_are_listed() -> None:
 def test_notifications_subscribe_parse_and_check_the_channel_token() -> None:
     import datetime as dt
 
-    from integrate import ConnectorError
-
     clock = FakeClock()
     with ZohoCrmEmulator(clock=clock, accounts=2) as emulator:
         connector = open_connector(emulator, clock)
@@ -366,3 +377,38 @@ def test_notifications_subscribe_parse_and_check_the_channel_token() -> None:
         connector.unsubscribe(["1000000068001"])
         emulator.change("Accounts", account["id"], {"Phone": "+44 2"})
         assert emulator.notifications() == []
+
+
+def test_a_download_zoho_refuses_is_an_error_with_zohos_code() -> None:
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, accounts=20, seed=5) as emulator:
+        connector = open_connector(emulator, clock)
+        account = emulator.records("Accounts")[0]
+
+        with pytest.raises(ConnectorError) as caught:
+            b"".join(connector.download("Accounts", account["id"], "4000000000001"))
+
+        assert caught.value.code == "INVALID_DATA"
+        assert str(caught.value).startswith("crm: downloading attachment 4000000000001: ")
+
+
+@pytest.mark.parametrize(
+    ("status", "path", "body", "verdict"),
+    [
+        (401, "/crm/v8/Accounts", {"code": "INVALID_TOKEN"}, AUTH_EXPIRED),
+        (401, "/crm/v8/Accounts", {"code": "OAUTH_SCOPE_MISMATCH"}, OK),
+        (429, "/crm/v8/Accounts", {"code": "TOO_MANY_REQUESTS"}, RATE_LIMITED),
+        (503, "/crm/v8/Accounts", None, RETRY),
+        (200, "/oauth/v2/token", {"error": "Access Denied"}, RATE_LIMITED),
+        # An id from data, escaped into one segment, is not the token endpoint.
+        (200, "/crm/v8/Accounts/a%2Foauth%2Fb", {"error": "Access Denied"}, OK),
+    ],
+)
+def test_the_zoho_classifier_reads_status_path_and_code(
+    status: int, path: str, body: Any, verdict: str
+) -> None:
+    content = json.dumps(body).encode() if body is not None else b""
+    host = "https://accounts.zoho.com" if path.startswith("/oauth/") else "https://www.zohoapis.com"
+    answer = HttpAnswer(status, {}, content, "GET", host + path, authenticated=True)
+
+    assert zoho_classifier(answer) == verdict
