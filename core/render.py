@@ -12,6 +12,7 @@ from rich.table import Table
 
 from integrate.engine.plan import COLUMNS, Change, FlowStats
 from integrate.engine.runner import RunReport
+from integrate.links import Digest
 from integrate.secrets import REDACTOR
 
 
@@ -133,6 +134,8 @@ def change_line(change: Change) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, Digest):
+        return "…"  # what the target holds was not read; the link knows it only by digest
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 40 else text[:37] + "…"
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from integrate.errors import RunLocked, StateError
+from integrate.links import Link, LinkTable
 from integrate.permissions import private_file, private_folder, tighten, tighten_fd
 from integrate.secrets import REDACTOR
 from integrate.statecheck import check_integrity, state_error, translating
@@ -50,20 +51,6 @@ CREATE TABLE IF NOT EXISTS flow_state(
   updated_at TEXT NOT NULL,
   PRIMARY KEY(integration, flow, side)
 );
-CREATE TABLE IF NOT EXISTS links(
-  integration TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  a_id TEXT NOT NULL,
-  b_id TEXT NOT NULL,
-  a_object TEXT NOT NULL,
-  b_object TEXT NOT NULL,
-  a_values TEXT NOT NULL,
-  b_values TEXT NOT NULL,
-  run_id INTEGER,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY(integration, flow, a_object, a_id)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(integration, flow, b_object, b_id);
 CREATE TABLE IF NOT EXISTS held(
   integration TEXT NOT NULL,
   flow TEXT NOT NULL,
@@ -136,27 +123,6 @@ def loads(text: str | None) -> Any:
 
 
 @dataclass
-class Link:
-    """One pair of linked records and the values last synced on each side."""
-
-    a_id: str
-    b_id: str
-    a_object: str
-    b_object: str
-    a_values: dict[str, Any]
-    b_values: dict[str, Any]
-
-    def id_of(self, side_index: int) -> str:
-        return self.a_id if side_index == 0 else self.b_id
-
-    def object_of(self, side_index: int) -> str:
-        return self.a_object if side_index == 0 else self.b_object
-
-    def values_of(self, side_index: int) -> dict[str, Any]:
-        return self.a_values if side_index == 0 else self.b_values
-
-
-@dataclass
 class Held:
     """A record waiting: queued for an operator, deferred, or failed."""
 
@@ -206,6 +172,7 @@ class StateStore:
             if check:
                 check_integrity(self.db, target)
             self.db.executescript(_SCHEMA)
+            LinkTable.create(self.db)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -226,9 +193,7 @@ class StateStore:
             raise
         self._in_tx = False
         self._tx_time = ""  # one timestamp for every row a transaction writes
-        # links saved in this transaction, written together (in order) at commit and before
-        # anything reads the links table: every method that queries links calls _save_links()
-        self._new_links: list[tuple[Any, ...]] = []
+        self.link_table = LinkTable(self.db, integration)
 
     @classmethod
     def snapshot(cls, path: Path | None, integration: str) -> StateStore:
@@ -248,9 +213,15 @@ class StateStore:
                 raise state_error(path, exc) from exc
             try:
                 check_integrity(store.db, path)
+                # a file an older version wrote: its copy gets this version's tables
+                store.db.executescript(_SCHEMA)
+                LinkTable.create(store.db)
             except StateError:
                 store.close()
                 raise
+            except sqlite3.DatabaseError as exc:
+                store.close()
+                raise state_error(path, exc) from exc
         return store
 
     def _acquire_lock(self) -> None:
@@ -294,12 +265,12 @@ class StateStore:
         try:
             yield
             try:
-                self._save_links()
+                self.link_table.flush()
                 self.db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
                 raise state_error(self.file, exc) from exc
         except BaseException:
-            self._new_links.clear()
+            self.link_table.discard()
             self._rollback()
             raise
         finally:
@@ -398,110 +369,40 @@ class StateStore:
             for f, s, c, n, u in rows
         ]
 
-    # ---- links --------------------------------------------------------------------------
-
-    _LINK_COLS = "a_id, b_id, a_object, b_object, a_values, b_values"
-
-    def _link(self, row: Sequence[Any]) -> Link:
-        return Link(row[0], row[1], row[2], row[3], loads(row[4]), loads(row[5]))
+    # ---- links (links.py) ------------------------------------------------------------------
 
     def links(
         self, flow: str, side_index: int, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], Link]:
-        """Links whose (object, id) on side 0 (a) or 1 (b) is one of `keys`, keyed by it.
-        Ids are only unique within an object, so a link is found by both."""
-        self._save_links()
-        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
-        by_object: dict[str, set[str]] = {}
-        for obj, id_ in keys:
-            by_object.setdefault(obj, set()).add(id_)
-        out: dict[tuple[str, str], Link] = {}
-        for obj, wanted in by_object.items():
-            # object and id together, so the (integration, flow, object, id) index answers
-            ids = sorted(wanted)
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for row in self.db.execute(
-                    f"SELECT {self._LINK_COLS} FROM links WHERE integration = ? AND flow = ?"
-                    f" AND {obj_col} = ? AND {id_col} IN ({marks})",
-                    (self.integration, flow, obj, *chunk),
-                ):
-                    link = self._link(row)
-                    out[(obj, link.id_of(side_index))] = link
-        return out
+        """Links whose (object, id) on side 0 (a) or 1 (b) is one of `keys`, keyed by it."""
+        return self.link_table.links(flow, side_index, keys)
 
     def link(self, flow: str, side_index: int, obj: str, id: str) -> Link | None:
         return self.links(flow, side_index, [(obj, id)]).get((obj, id))
 
     def pairs(self, flow: str, *, not_b_object: str) -> list[tuple[str, str, str]]:
         """(a_id, b_id, a_object) of every link of a flow whose b side is not in `not_b_object`."""
-        self._save_links()
-        rows = self.db.execute(
-            "SELECT a_id, b_id, a_object FROM links WHERE integration = ? AND flow = ?"
-            " AND b_object != ?",
-            (self.integration, flow, not_b_object),
-        ).fetchall()
-        return [(a, b, o) for a, b, o in rows]
+        return self.link_table.pairs(flow, not_b_object=not_b_object)
 
     def linked_to(self, flow: str, side_index: int, id: str, obj: str | None = None) -> str | None:
         """The id on the other side that `id` (on side 0 or 1, in `obj` if given) is linked to."""
-        self._save_links()
-        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
-        other = "b_id" if side_index == 0 else "a_id"
-        sql = f"SELECT {other} FROM links WHERE integration = ? AND flow = ? AND {id_col} = ?"
-        args: list[Any] = [self.integration, flow, id]
-        if obj is not None:
-            sql += f" AND {obj_col} = ?"
-            args.append(obj)
-        row = self.db.execute(sql + " LIMIT 1", args).fetchone()
-        return row[0] if row else None
+        return self.link_table.linked_to(flow, side_index, id, obj)
 
-    def save_link(self, flow: str, link: Link, run_id: int | None) -> None:
-        self._new_links.append(
-            (
-                self.integration,
-                flow,
-                link.a_id,
-                link.b_id,
-                link.a_object,
-                link.b_object,
-                dumps(link.a_values),
-                dumps(link.b_values),
-                run_id,
-                self._tx_time if self._in_tx else now(),
-            )
-        )
+    def save_link(
+        self, flow: str, link: Link, run_id: int | None, *, compact: bool = False
+    ) -> None:
+        """Keep a link (with the transaction; at once outside one). `compact`: keep digests of
+        the snapshots' values, not the values (sync flows)."""
+        self.link_table.save(flow, link, run_id, compact=compact)
         if not self._in_tx:
-            self._save_links()
-
-    def _save_links(self) -> None:
-        if not self._new_links:
-            return
-        # REPLACE drops every older link that shares either end (a record relinked: moved, or
-        # mapped by an operator) before the new one goes in.
-        self.db.executemany(
-            "INSERT OR REPLACE INTO links(integration, flow, a_id, b_id, a_object, b_object,"
-            " a_values, b_values, run_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self._new_links,
-        )
-        self._new_links.clear()
+            self.link_table.flush()
 
     def delete_link(self, flow: str, side_index: int, obj: str, id: str) -> None:
-        self._save_links()
-        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
-        self.db.execute(
-            f"DELETE FROM links WHERE integration = ? AND flow = ? AND {obj_col} = ? AND {id_col} = ?",
-            (self.integration, flow, obj, id),
-        )
+        self.link_table.delete(flow, side_index, obj, id)
 
     def count_links(self, flow: str | None = None) -> dict[str, int]:
-        self._save_links()
-        rows = self.db.execute(
-            "SELECT flow, COUNT(*) FROM links WHERE integration = ? GROUP BY flow",
-            (self.integration,),
-        ).fetchall()
-        return {f: n for f, n in rows if flow is None or f == flow}
+        counts = self.link_table.count()
+        return {f: n for f, n in counts.items() if flow is None or f == flow}
 
     # ---- held records -------------------------------------------------------------------
 
@@ -674,10 +575,10 @@ class StateStore:
         """Forget cursors, links, held records and seen events (of one flow or all; for all,
         the cached vendor metadata too). Never touches any system's data; run history, the
         failure ledger and access tokens are kept."""
-        self._save_links()
         counts: dict[str, int] = {}
         with self.transaction():
-            for table in ("flow_state", "links", "held", "seen"):
+            counts["links"] = self.link_table.reset(flow)
+            for table in ("flow_state", "held", "seen"):
                 sql = f"DELETE FROM {table} WHERE integration = ?"
                 args: list[Any] = [self.integration]
                 if flow is not None:

@@ -29,8 +29,8 @@ from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.scratch import Candidate, TargetIndex
 from integrate.engine.values import pick_all, truthy, with_lets
 from integrate.errors import RecordError
+from integrate.links import Link
 from integrate.model import OBJECT_FIELD
-from integrate.state import Link
 
 # In the reason of a record held because its create got no clear answer (see unclear.py).
 NO_CLEAR_ANSWER = "got no clear answer"

@@ -31,8 +31,8 @@ from integrate.engine.outcomes import Failed, Outcomes
 from integrate.engine.plan import CREATE, QUEUE, SKIP, UNCHANGED, UPDATE, Change
 from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.values import nest, pick, without_lets
+from integrate.links import Link
 from integrate.model import OBJECT_FIELD
-from integrate.state import Link
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class SyncCommits:
             item, draft = decision.item, decision.draft
             if decision.claimed is not None:
                 self.claims.ids[1 - item.s].pop(decision.claimed, None)
-            store.save_link(flow, draft.link, self.ctx.run_id)
+            store.save_link(flow, draft.link, self.ctx.run_id, compact=True)
             if item.held is not None:
                 store.release(flow, names[item.s], item.sid)
         elif isinstance(decision, Release):
@@ -225,7 +225,7 @@ class SyncCommits:
             d.snap_s if s == 0 else stored_t,
             stored_t if s == 0 else d.snap_s,
         )
-        self.store.save_link(self.flow, link, self.ctx.run_id)
+        self.store.save_link(self.flow, link, self.ctx.run_id, compact=True)
         if item.held is not None:
             self.store.release(self.flow, self.scope.names[s], item.sid)
         payload = {**d.values, **d.extra}
@@ -245,7 +245,7 @@ class SyncCommits:
         assert result.id is not None
         stored_t = self._stored(t, result, d.snap_t)
         link = Link(item.sid, result.id, item.obj, d.t_obj, d.snap_s, stored_t)
-        self.store.save_link(self.flow, link, self.ctx.run_id)
+        self.store.save_link(self.flow, link, self.ctx.run_id, compact=True)
         if item.held is not None:
             self.store.release(self.flow, names[item.s], item.sid)
         self._written(t, d.t_obj, result, d.values, None)
@@ -279,7 +279,7 @@ class SyncCommits:
             if f in self.scope.field_sets[t]:
                 snap[f] = new
         d.draft.set_values(t, self._stored(t, result, snap))
-        self.store.save_link(self.flow, link, self.ctx.run_id)
+        self.store.save_link(self.flow, link, self.ctx.run_id, compact=True)
         if d.release:
             self.store.release(self.flow, names[item.s], item.sid)
         values = {f: new for f, (_old, new) in d.diff.items()}

@@ -10,7 +10,8 @@ from typing import Any
 from integrate.connector import Record
 from integrate.engine.scope import RuleResult
 from integrate.errors import Location
-from integrate.state import Held, Link
+from integrate.links import Link
+from integrate.state import Held
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from integrate.engine.outcomes import Failed, Outcomes
 from integrate.engine.plan import ACTION, FAIL, SKIP, Change, FlowStats
 from integrate.engine.values import same, truthy
 from integrate.errors import PluginError, RecordError
+from integrate.links import Link
 from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
-from integrate.state import Link
 
 SIDE = "source"
 NO_TARGET = ""  # b_object of a link for a record seen before the flow started (no target yet)

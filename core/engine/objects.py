@@ -113,6 +113,11 @@ class RunObjects:
         self.copies[(connection, obj)] = made
         return made
 
+    def peek(self, connection: str, obj: str, id: str) -> Record | None:
+        """A record of an object read in full already (no read is made for it)."""
+        copy = self.copies.get((connection, obj))
+        return copy.get(id) if copy is not None else None
+
     def forget(self, connection: str, obj: str) -> None:
         """Read it again next time (the system may hold what the run could not see); whoever
         listened builds anew from the next read."""

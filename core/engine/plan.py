@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from integrate.errors import Location
+from integrate.links import Digest
 
 CREATE = "create"
 UPDATE = "update"
@@ -63,7 +64,11 @@ class Change:
         if self.target_id:
             out["target_id"] = self.target_id
         if self.fields:
-            out["fields"] = {k: {"old": old, "new": new} for k, (old, new) in self.fields.items()}
+            # an old value the run did not read (the link knows it only by digest) is left out
+            out["fields"] = {
+                k: {"new": new} if isinstance(old, Digest) else {"old": old, "new": new}
+                for k, (old, new) in self.fields.items()
+            }
         if self.reason:
             out["reason"] = self.reason
         if self.location:

@@ -27,18 +27,28 @@ from integrate.engine.plan import QUEUE
 from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.values import pick, pick_all, same, snapped
 from integrate.errors import RecordError
+from integrate.links import Link
 from integrate.model import OBJECT_FIELD
-from integrate.state import Held, Link
+from integrate.state import Held
 
 # modified_field(side index, object) -> the field holding a record's last-modified time
 ModifiedField = Callable[[int, str], str | None]
+# current(side index, object, id) -> the record as the system holds it now, when the run has
+# read it already (a copy of the object read in full), else None
+Current = Callable[[int, str, str], Record | None]
 
 
 class Reconciler:
-    def __init__(self, scope: FlowScope, modified_field: ModifiedField):
+    def __init__(
+        self,
+        scope: FlowScope,
+        modified_field: ModifiedField,
+        current: Current = lambda _t, _obj, _id: None,
+    ):
         self.scope = scope
         self.flow = scope.flow
         self.modified_field = modified_field
+        self.current = current
 
     def reconcile(
         self,
@@ -130,8 +140,10 @@ class Reconciler:
                 f"both sides changed {'; '.join(conflicts)} since the last sync (conflict: queue)"
             )
             return [*out, Hold(item, QUEUE, reason)]
-        # What side t holds now: its fresh record, else what the link last saw of it.
-        current_t, value_t = (other, pick) if other is not None else (snap_t, snapped)
+        # What side t holds now: its fresh record, else its record as the run read it (an
+        # object read in full), else what the link last saw of it (values, or digests).
+        now_t = other if other is not None else self.current(t, link.object_of(t), link.id_of(t))
+        current_t, value_t = (now_t, pick) if now_t is not None else (snap_t, snapped)
         diff_t = {
             f: (value_t(current_t, f), v)
             for f, v in write_t.items()

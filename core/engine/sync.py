@@ -95,7 +95,7 @@ class SyncRun:
         self.unreadable_in: set[tuple[int, str]] = set()
         self._reported: set[tuple[int, str]] = set()
         match = MatchView(index=self._index, fetch=self._fetch, fresh=self._fresh)
-        reconciler = Reconciler(self.scope, self._modified_field)
+        reconciler = Reconciler(self.scope, self._modified_field, self._current)
         self.classifier = Classifier(
             self.scope, StoreLinks(self.store, flow.name), self.claims, match, reconciler
         )
@@ -104,6 +104,13 @@ class SyncRun:
 
     def run(self) -> FlowStats:
         flow = self.flow
+        for t, side in enumerate(self.sides):
+            if flow.writes_to(side.name):
+                for obj in side.ref.objects:
+                    if f"{side.ref.connection}.{obj}" in self.objects.looked_up:
+                        # read in full this run anyway (a lookup): read it now, and diff
+                        # against what the target holds
+                        self._copy(t, obj)
         if flow.only_to is not None:
             target = self.names.index(flow.only_to)
             self._stream(1 - target)
@@ -385,6 +392,9 @@ class SyncRun:
             if found:
                 return Candidate(target_id, obj, found[0])
         return None
+
+    def _current(self, t: int, obj: str, id: str) -> Record | None:
+        return self.objects.peek(self.sides[t].ref.connection, obj, id)
 
     def _modified_field(self, s: int, obj: str) -> str | None:
         return self.ctx.info(self.sides[s].ref.connection, obj).modified_field

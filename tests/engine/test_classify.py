@@ -24,9 +24,10 @@ from integrate.engine.decisions import (
 from integrate.engine.reconcile import Reconciler
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Candidate
+from integrate.links import Link
 from integrate.loader import load_text
 from integrate.model import SyncFlow
-from integrate.state import Held, Link
+from integrate.state import Held
 
 HEAD = """\
 integrate: 1

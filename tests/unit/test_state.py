@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from integrate.state import Link, StateStore
+from integrate.engine.values import same
+from integrate.links import Digest, Link
+from integrate.state import StateStore
 
 
 def _store(tmp_path: Path) -> StateStore:
@@ -51,3 +54,48 @@ def test_saving_the_same_link_again_updates_its_values(tmp_path: Path) -> None:
     link = store.link("f", 0, "accounts", "a1")
     assert link is not None
     assert link.a_values == {"name": "new"}
+
+
+def test_a_sync_flows_link_keeps_short_values_and_digests_of_long_ones(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state.db", "demo")
+    long = "a value longer than a digest"
+    link = Link("s1", "t1", "accounts", "companies", {}, {"n": 12, "name": long, "v": None})
+    store.save_link("flow", link, 1, compact=True)
+
+    [back] = store.links("flow", 0, [("accounts", "s1")]).values()
+
+    assert back.b_values["n"] == 12
+    assert back.b_values["v"] is None
+    assert isinstance(back.b_values["name"], Digest)
+    assert same(long, back.b_values["name"])
+    assert not same(long + "!", back.b_values["name"])
+    (size,) = store.db.execute("SELECT length(b_values) FROM links").fetchone()
+    assert size < 30
+    store.close()
+
+
+def test_a_state_file_an_older_version_wrote_is_converted_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE links(integration TEXT NOT NULL, flow TEXT NOT NULL, a_id TEXT NOT NULL,
+          b_id TEXT NOT NULL, a_object TEXT NOT NULL, b_object TEXT NOT NULL,
+          a_values TEXT NOT NULL, b_values TEXT NOT NULL, run_id INTEGER,
+          updated_at TEXT NOT NULL, PRIMARY KEY(integration, flow, a_object, a_id));
+        CREATE UNIQUE INDEX links_by_b ON links(integration, flow, b_object, b_id);
+        INSERT INTO links VALUES ('demo', 'accounts', 's1', 't1', 'Accounts', 'accounts',
+          '{}', '{"name":"Acme Ltd","city":"Leeds"}', 3, '2026-01-01');
+        INSERT INTO links VALUES ('other', 'accounts', 's1', 't9', 'Accounts', 'accounts',
+          '{}', '{}', 3, '2026-01-01');
+        """
+    )
+    db.close()
+
+    store = StateStore(path, "demo")
+    [back] = store.links("accounts", 0, [("Accounts", "s1")]).values()
+
+    assert (back.b_id, back.b_values) == ("t1", {"name": "Acme Ltd", "city": "Leeds"})
+    assert store.count_links() == {"accounts": 1}
+    assert StateStore(path, "other").linked_to("accounts", 0, "s1") == "t9"
+    store.close()

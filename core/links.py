@@ -1,0 +1,428 @@
+"""The link table: which record of one side is which record of the other, per flow, and what
+each side held when the flow last synced it.
+
+Compact by design (a link is written for every record a sync touches): flows and objects are
+integer keys (`names`), the table has no row id of its own, and a sync flow keeps of each field
+only a digest of its value — enough to tell whether it changed (change detection), whether a
+value that comes back is the one the sync wrote (echo suppression) and whether both sides
+changed it (conflicts). Event flows keep the values themselves: their handlers are told what a
+field was before.
+
+A snapshot is stored as one blob: `0` + JSON of {field: value}, or `1` + the id of its field
+list (`fieldsets`) + each field in that list's order: a value whose JSON fits in 8 bytes as its
+length and that JSON (so a plan can still show it), a longer one as `0` and an 8-byte digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS names(
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  UNIQUE(kind, name)
+);
+CREATE TABLE IF NOT EXISTS fieldsets(id INTEGER PRIMARY KEY, fields TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS links(
+  flow INTEGER NOT NULL,
+  a_object INTEGER NOT NULL,
+  a_id TEXT NOT NULL,
+  b_object INTEGER NOT NULL,
+  b_id TEXT NOT NULL,
+  a_values BLOB NOT NULL,
+  b_values BLOB NOT NULL,
+  run_id INTEGER,
+  PRIMARY KEY(flow, a_object, a_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(flow, b_object, b_id);
+"""
+
+_VALUES = b"\x00"
+_DIGESTS = b"\x01"
+_SIZE = 8  # bytes of digest per field
+
+
+class Digest(bytes):
+    """What a link keeps of a field's value in a sync flow: a fingerprint, equal for values
+    the engine counts as the same (1 and 1.0; a missing value and null)."""
+
+    def __repr__(self) -> str:
+        return "Digest(…)"
+
+
+def digest(value: Any) -> Digest:
+    if isinstance(value, Digest):
+        return value
+    data = orjson.dumps(_canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return Digest(hashlib.blake2b(data, digest_size=_SIZE).digest())
+
+
+def _slot(value: Any) -> bytes:
+    """One field of a compact snapshot: a value whose JSON is no longer than a digest is kept
+    as it is (a plan can show it), after its length; a longer one as 0 and its digest."""
+    if not isinstance(value, Digest):
+        data = orjson.dumps(
+            _canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        )
+        if len(data) <= _SIZE:
+            return bytes((len(data),)) + data
+    return b"\x00" + digest(value)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+@dataclass
+class Link:
+    """One pair of linked records and what each side held when last synced (values, or the
+    digests of the values)."""
+
+    a_id: str
+    b_id: str
+    a_object: str
+    b_object: str
+    a_values: dict[str, Any]
+    b_values: dict[str, Any]
+
+    def id_of(self, side_index: int) -> str:
+        return self.a_id if side_index == 0 else self.b_id
+
+    def object_of(self, side_index: int) -> str:
+        return self.a_object if side_index == 0 else self.b_object
+
+    def values_of(self, side_index: int) -> dict[str, Any]:
+        return self.a_values if side_index == 0 else self.b_values
+
+
+class LinkTable:
+    """The links of one integration in a state file (its SQLite connection)."""
+
+    def __init__(self, db: sqlite3.Connection, integration: str):
+        self.db = db
+        self.integration = integration
+        self._ids: dict[tuple[str, str], int] = {}
+        self._names: dict[int, str] = {}
+        self._fieldsets: dict[tuple[str, ...], int] = {}
+        self._fields_of: dict[int, tuple[str, ...]] = {}
+        # links saved in this transaction, written together at commit and before anything
+        # reads the table: every method that queries links calls flush() first
+        self._new: list[tuple[Any, ...]] = []
+
+    @staticmethod
+    def create(db: sqlite3.Connection) -> None:
+        """The tables, made from an older state file's links where there is one."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
+        if "integration" in columns:
+            _migrate(db)
+        else:
+            db.executescript(SCHEMA)
+
+    # ---- keys -------------------------------------------------------------------------------
+
+    def _id(self, kind: str, name: str, *, make: bool = True) -> int | None:
+        key = (kind, name)
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        row = self.db.execute(
+            "SELECT id FROM names WHERE kind = ? AND name = ?", (kind, name)
+        ).fetchone()
+        if row is None:
+            if not make:
+                return None
+            cur = self.db.execute("INSERT INTO names(kind, name) VALUES (?, ?)", (kind, name))
+            assert cur.lastrowid is not None
+            row = (cur.lastrowid,)
+        self._ids[key] = int(row[0])
+        self._names[int(row[0])] = name
+        return int(row[0])
+
+    def _name(self, id: int) -> str:
+        name = self._names.get(id)
+        if name is None:
+            row = self.db.execute("SELECT name FROM names WHERE id = ?", (id,)).fetchone()
+            name = str(row[0])
+            self._names[id] = name
+        return name
+
+    def _flow(self, flow: str, *, make: bool = False) -> int | None:
+        return self._id("flow", f"{self.integration}\x1f{flow}", make=make)
+
+    def _object(self, obj: str, *, make: bool = False) -> int | None:
+        return self._id("object", obj, make=make)
+
+    # ---- snapshots --------------------------------------------------------------------------
+
+    def encode(self, values: Mapping[str, Any], *, compact: bool) -> bytes:
+        if not compact:
+            data = {k: v for k, v in values.items() if not isinstance(v, Digest)}
+            return _VALUES + orjson.dumps(
+                data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+            )
+        fields = tuple(sorted(values))
+        fieldset = self._fieldsets.get(fields)
+        if fieldset is None:
+            text = orjson.dumps(list(fields)).decode()
+            row = self.db.execute("SELECT id FROM fieldsets WHERE fields = ?", (text,)).fetchone()
+            if row is None:
+                cur = self.db.execute("INSERT INTO fieldsets(fields) VALUES (?)", (text,))
+                row = (cur.lastrowid,)
+            fieldset = int(row[0])
+            self._fieldsets[fields] = fieldset
+            self._fields_of[fieldset] = fields
+        return b"".join((_DIGESTS, _varint(fieldset), *(_slot(values[f]) for f in fields)))
+
+    def decode(self, blob: bytes | str) -> dict[str, Any]:
+        if isinstance(blob, str):  # written by an older version
+            return dict(orjson.loads(blob))
+        if blob[:1] == _VALUES:
+            return dict(orjson.loads(blob[1:]))
+        fieldset, at = _read_varint(blob, 1)
+        fields = self._fields_of.get(fieldset)
+        if fields is None:
+            row = self.db.execute(
+                "SELECT fields FROM fieldsets WHERE id = ?", (fieldset,)
+            ).fetchone()
+            fields = tuple(orjson.loads(row[0]))
+            self._fields_of[fieldset] = fields
+        out: dict[str, Any] = {}
+        for f in fields:
+            size = blob[at]
+            if size:  # a short value, kept as it is
+                out[f] = orjson.loads(blob[at + 1 : at + 1 + size])
+                at += 1 + size
+            else:
+                out[f] = Digest(blob[at + 1 : at + 1 + _SIZE])
+                at += 1 + _SIZE
+        return out
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def _link(self, row: Sequence[Any]) -> Link:
+        a_id, a_obj, b_id, b_obj, a_values, b_values = row
+        return Link(
+            a_id,
+            b_id,
+            self._name(a_obj),
+            self._name(b_obj),
+            self.decode(a_values),
+            self.decode(b_values),
+        )
+
+    _COLS = "a_id, a_object, b_id, b_object, a_values, b_values"
+
+    def links(
+        self, flow: str, side_index: int, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], Link]:
+        """Links whose (object, id) on side 0 (a) or 1 (b) is one of `keys`, keyed by it.
+        Ids are only unique within an object, so a link is found by both."""
+        self.flush()
+        flow_id = self._flow(flow)
+        if flow_id is None:
+            return {}
+        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
+        by_object: dict[str, set[str]] = {}
+        for obj, id_ in keys:
+            by_object.setdefault(obj, set()).add(id_)
+        out: dict[tuple[str, str], Link] = {}
+        for obj, wanted in by_object.items():
+            obj_id = self._object(obj)
+            if obj_id is None:
+                continue
+            ids = sorted(wanted)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(
+                    f"SELECT {self._COLS} FROM links WHERE flow = ? AND {obj_col} = ?"
+                    f" AND {id_col} IN ({marks})",
+                    (flow_id, obj_id, *chunk),
+                ):
+                    link = self._link(row)
+                    out[(obj, link.id_of(side_index))] = link
+        return out
+
+    def pairs(self, flow: str, *, not_b_object: str) -> list[tuple[str, str, str]]:
+        """(a_id, b_id, a_object) of every link of a flow whose b side is not `not_b_object`."""
+        self.flush()
+        flow_id = self._flow(flow)
+        if flow_id is None:
+            return []
+        other = self._object(not_b_object)
+        rows = self.db.execute(
+            "SELECT a_id, b_id, a_object FROM links WHERE flow = ? AND b_object IS NOT ?",
+            (flow_id, other),
+        ).fetchall()
+        return [(a, b, self._name(o)) for a, b, o in rows]
+
+    def linked_to(self, flow: str, side_index: int, id: str, obj: str | None = None) -> str | None:
+        """The id on the other side that `id` (on side 0 or 1, in `obj` if given) is linked to."""
+        self.flush()
+        flow_id = self._flow(flow)
+        if flow_id is None:
+            return None
+        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
+        other = "b_id" if side_index == 0 else "a_id"
+        sql = f"SELECT {other} FROM links WHERE flow = ? AND {id_col} = ?"
+        args: list[Any] = [flow_id, id]
+        if obj is not None:
+            obj_id = self._object(obj)
+            if obj_id is None:
+                return None
+            sql += f" AND {obj_col} = ?"
+            args.append(obj_id)
+        row = self.db.execute(sql + " LIMIT 1", args).fetchone()
+        return row[0] if row else None
+
+    def count(self) -> dict[str, int]:
+        """Links per flow of this integration."""
+        self.flush()
+        prefix = f"{self.integration}\x1f"
+        rows = self.db.execute(
+            "SELECT n.name, COUNT(*) FROM links l JOIN names n ON n.id = l.flow"
+            " WHERE n.kind = 'flow' AND substr(n.name, 1, ?) = ? GROUP BY n.name",
+            (len(prefix), prefix),
+        ).fetchall()
+        return {name[len(prefix) :]: n for name, n in rows}
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    def save(self, flow: str, link: Link, run_id: int | None, *, compact: bool) -> None:
+        """Buffered until flush() (the transaction's end, or the next read)."""
+        flow_id = self._flow(flow, make=True)
+        self._new.append(
+            (
+                flow_id,
+                self._object(link.a_object, make=True),
+                link.a_id,
+                self._object(link.b_object, make=True),
+                link.b_id,
+                self.encode(link.a_values, compact=compact),
+                self.encode(link.b_values, compact=compact),
+                run_id,
+            )
+        )
+
+    def flush(self) -> None:
+        if not self._new:
+            return
+        # REPLACE drops every older link that shares either end (a record relinked: moved, or
+        # mapped by an operator) before the new one goes in.
+        self.db.executemany(
+            "INSERT OR REPLACE INTO links(flow, a_object, a_id, b_object, b_id, a_values,"
+            " b_values, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self._new,
+        )
+        self._new.clear()
+
+    def discard(self) -> None:
+        """The transaction was rolled back: what it saved is gone."""
+        self._new.clear()
+
+    def delete(self, flow: str, side_index: int, obj: str, id: str) -> None:
+        self.flush()
+        flow_id, obj_id = self._flow(flow), self._object(obj)
+        if flow_id is None or obj_id is None:
+            return
+        id_col, obj_col = ("a_id", "a_object") if side_index == 0 else ("b_id", "b_object")
+        self.db.execute(
+            f"DELETE FROM links WHERE flow = ? AND {obj_col} = ? AND {id_col} = ?",
+            (flow_id, obj_id, id),
+        )
+
+    def reset(self, flow: str | None = None) -> int:
+        """Forget the links of one flow of this integration, or of all its flows."""
+        self.flush()
+        flows = [flow] if flow is not None else list(self.count())
+        deleted = 0
+        for name in flows:
+            flow_id = self._flow(name)
+            if flow_id is not None:
+                deleted += self.db.execute("DELETE FROM links WHERE flow = ?", (flow_id,)).rowcount
+        return deleted
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        n |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return n, at
+        shift += 7
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """An older state file's links (text keys, JSON values) into this table: the values are
+    kept as they are, and become digests when a link is next saved."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DROP INDEX IF EXISTS links_by_b")
+        db.execute("ALTER TABLE links RENAME TO links_v1")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        names: dict[tuple[str, str], int] = {}
+
+        def key(kind: str, name: str) -> int:
+            found = names.get((kind, name))
+            if found is None:
+                db.execute("INSERT OR IGNORE INTO names(kind, name) VALUES (?, ?)", (kind, name))
+                (found,) = db.execute(
+                    "SELECT id FROM names WHERE kind = ? AND name = ?", (kind, name)
+                ).fetchone()
+                names[(kind, name)] = found
+            return found
+
+        rows = db.execute(
+            "SELECT integration, flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id"
+            " FROM links_v1"
+        )
+        batch: list[tuple[Any, ...]] = []
+        for integration, flow, a_obj, a_id, b_obj, b_id, a_values, b_values, run_id in rows:
+            batch.append(
+                (
+                    key("flow", f"{integration}\x1f{flow}"),
+                    key("object", a_obj),
+                    a_id,
+                    key("object", b_obj),
+                    b_id,
+                    _VALUES + a_values.encode(),
+                    _VALUES + b_values.encode(),
+                    run_id,
+                )
+            )
+        db.executemany("INSERT OR REPLACE INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        db.execute("DROP TABLE links_v1")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
