@@ -1,30 +1,26 @@
 """The zoho_crm connector: Zoho CRM's REST API v8 in the core's terms.
 
-Reads are by key (keyset.py): each page asks for the records modified at or after the last
-second read, sorted by Modified_Time, 200 a page, so records that change while a read pages
-are never skipped; the mandatory `fields` go in calls of at most 50, joined by id. The
-cursor is that second and a fingerprint of each record read at it: If-Modified-Since is
-inclusive, so those come again and are dropped unless they changed. Writes go 100 records a
-call and answer per record (see writes.py).
+Composed of parts that each get what they need passed in, never the connector: a ZohoApi
+(api.py: the HTTP client, OAuth, the api_domain, Zoho's errors) that the others share;
+Metadata (modules and field lists, kept between runs), Reads (by key, keyset.py), Writes
+(100 records a call, answered per record), Extras (related lists, attachments, deleted
+records, search) and Notifications (the watch API). The connector builds them from the
+connection's config and answers each Connector method by handing it to its part.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from integrate import (
-    AUTH_EXPIRED,
     CREATE,
     GET,
     MOVE,
-    OK,
-    RATE_LIMITED,
     READ,
-    RETRY,
     UPDATE,
     UPSERT,
-    AuthError,
     Connector,
     ConnectorContext,
     ConnectorError,
@@ -33,34 +29,29 @@ from integrate import (
     Page,
     Record,
     RetryPolicy,
+    WriteItem,
+    WriteResult,
     consent_url,
-    path_segment,
     reveal,
-    token_classifier,
 )
+from integrate_zoho_crm.api import ZohoApi, zoho_classifier
 from integrate_zoho_crm.datacentres import NAMES, VENDOR_DOMAINS, data_centre
-from integrate_zoho_crm.extras import ZohoExtras
-from integrate_zoho_crm.keyset import KeysetRead
-from integrate_zoho_crm.metadata import METADATA_TTL, ZohoMetadata
-from integrate_zoho_crm.writes import ZohoWrites
+from integrate_zoho_crm.extras import MAX_ATTACHMENT, Extras
+from integrate_zoho_crm.metadata import METADATA_TTL, Metadata, cache_of
+from integrate_zoho_crm.notifications import Notification, Notifications, parse_notification
+from integrate_zoho_crm.reads import MAX_PAGE, Reads
+from integrate_zoho_crm.writes import MAX_BATCH, Writes
 
 if TYPE_CHECKING:
-    from integrate import HttpAnswer
+    from integrate import FieldInfo, HttpAnswer, MetadataCache
 
 __version__ = "0.1.0"
 
-API = "/crm/v8"
-MAX_FIELDS = 50
-MAX_PAGE = 200
-MAX_BATCH = 100
-API_DOMAIN_SOURCE = "the token answer (api_domain)"
 SCOPES = (
     "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.READ,ZohoCRM.org.READ,"
     "ZohoCRM.notifications.ALL,ZohoCRM.coql.READ"
 )
 STANDARD_MODULES = ("Accounts", "Contacts", "Leads", "Deals", "Events", "Notes", "Users")
-# Codes that say "these credentials lack the rights" rather than "try again".
-DENIED = ("OAUTH_SCOPE_MISMATCH", "NO_PERMISSION", "AUTHORIZATION_FAILED", "NOT_SUPPORTED")
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -131,30 +122,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-def zoho_classifier(response: HttpAnswer) -> str:
-    """Token endpoints answer errors in HTTP 200; the API says INVALID_TOKEN (or
-    AUTHENTICATION_FAILURE) for an expired token and TOO_MANY_REQUESTS with 429."""
-    if "/oauth/" in response.path:
-        return token_classifier(response)
-    status = response.status_code
-    if status == 429:
-        return RATE_LIMITED
-    if status >= 500:
-        return RETRY
-    if status == 401 and _code(response) in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE"):
-        return AUTH_EXPIRED
-    return OK
-
-
-def _code(response: HttpAnswer) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    return str(body.get("code", "")) if isinstance(body, dict) else ""
-
-
-class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
+class ZohoCrmConnector(Connector):
     """Zoho CRM v8."""
 
     plugin = "zoho_crm"
@@ -167,9 +135,9 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
 
     def __init__(self, config: Mapping[str, Any], context: ConnectorContext):
         super().__init__(config, context)
-        accounts, api = data_centre(str(config.get("data_center", "com")))
+        accounts, api_host = data_centre(str(config.get("data_center", "com")))
         self.accounts_url = str(config.get("accounts_url") or accounts).rstrip("/")
-        self.default_api = api
+        self.default_api = api_host
         self.http = context.http(
             classify=zoho_classifier,
             policy=RetryPolicy(max_attempts=6, backoff=1.0, backoff_max=60.0),
@@ -191,20 +159,31 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
         self.http.auth = self.auth
         self.page_size = int(config.get("page_size", MAX_PAGE))
         self.batch_size = int(config.get("batch_size", MAX_BATCH))
-        self._start_metadata(context, config, self.accounts_url)
+        # The metadata cache of these credentials (shared by every spec on them), and how
+        # long what it keeps is good for.
+        self.metadata: MetadataCache = cache_of(context, config, self.accounts_url)
+        self.metadata_ttl = int(config.get("metadata_ttl", METADATA_TTL))
+
+        self.api = ZohoApi(
+            self.http,
+            self.auth,
+            connection=context.connection,
+            default_domain=api_host,
+            environment=str(config.get("environment", "production")),
+        )
+        # The parts, each handed what it needs; the methods below delegate to them.
+        self.org = Metadata(self.api, self.metadata, self.metadata_ttl)  # modules, fields
+        self.reads = Reads(self.api, self.org, self.page_size)
+        self.writes = Writes(self.api, self.org, config.get("triggers"))
+        self.extras = Extras(self.api, self.org, context)
+        self.notifications = Notifications(self.api)
 
     # ---- calls --------------------------------------------------------------------------
 
     @property
     def api_domain(self) -> str:
         """Always the api_domain the token answer gave (tokens only work there)."""
-        if self.auth.token() is None:
-            self.auth.headers()
-        domain = str(self.auth.extra.get("api_domain") or self.default_api).rstrip("/")
-        environment = self.config.get("environment", "production")
-        if environment != "production" and "://www." in domain:
-            domain = domain.replace("://www.", f"://{environment}.", 1)
-        return domain
+        return self.api.domain
 
     def call(
         self,
@@ -215,42 +194,32 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
         label: str = "",
         **kwargs: Any,
     ) -> HttpAnswer:
-        """One API call. `path` is one segment (a module name) or a tuple of segments; each
-        is escaped, so a module name or an id from data never reaches another path."""
-        segments = (path,) if isinstance(path, str) else path
-        url = f"{self.api_domain}{API}/{'/'.join(path_segment(p) for p in segments)}"
-        return self.http.request(
-            method,
-            url,
-            kind=kind,
-            label=label,
-            expect_json=True,
-            learned_from=API_DOMAIN_SOURCE,
-            **kwargs,
-        )
+        """One API call (see ZohoApi.call)."""
+        return self.api.call(method, path, kind=kind, label=label, **kwargs)
 
     def error(self, response: HttpAnswer, what: str) -> ConnectorError:
         """A request-level error as the core's exception, with Zoho's code and message."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        code = (
-            str(body.get("code", response.status_code))
-            if isinstance(body, dict)
-            else str(response.status_code)
-        )
-        message = body.get("message", "") if isinstance(body, dict) else ""
-        text = f"{self.context.connection}: {what}: {code}{f' ({message})' if message else ''}"
-        if code in DENIED or response.status_code == 403:
-            return AuthError(
-                text
-                + "; the connected Zoho user lacks the rights (check its profile and the scopes)",
-                code=code,
-            )
-        return ConnectorError(text, code=code, retriable=response.status_code >= 500)
+        return self.api.error(response, what)
+
+    def http_headers(self) -> dict[str, str]:
+        """The Authorization header, for a call made outside the HTTP layer."""
+        return self.api.headers()
 
     # ---- describing ---------------------------------------------------------------------
+
+    def objects(self) -> list[str]:
+        return self.org.objects()
+
+    def has_module(self, module: str) -> bool:
+        """Whether the org has the module (see Metadata.has_module)."""
+        return self.org.has_module(module)
+
+    def catalogue(self, module: str) -> dict[str, FieldInfo]:
+        """The module's fields (see Metadata.catalogue)."""
+        return self.org.catalogue(module)
+
+    def forget_description(self, object: str) -> bool:
+        return self.org.forget(object)
 
     def describe(self, object: str) -> ObjectInfo:
         if object == "Users":
@@ -258,14 +227,14 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
                 "Users", page_size=MAX_PAGE, write_batch=1, operations=frozenset({READ})
             )
         custom = set(self.config.get("modules", ()))
-        if object not in custom and not self.has_module(object):
+        if object not in custom and not self.org.has_module(object):
             raise KeyError(object)
         operations = {READ, GET, CREATE, UPDATE}
         if object not in ("Notes", "Attachments"):
             operations.add(UPSERT)
         if object == "Contacts":
             operations.add(MOVE)  # a Lead becomes a Contact by conversion
-        fields = self.catalogue(object) if object != "Attachments" else None
+        fields = self.org.catalogue(object) if object != "Attachments" else None
         return ObjectInfo(
             name=object,
             id_field="id",
@@ -278,7 +247,7 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
             description=f"Zoho CRM module {object}",
         )
 
-    # ---- reading ------------------------------------------------------------------------
+    # ---- records ------------------------------------------------------------------------
 
     def read(
         self,
@@ -288,130 +257,66 @@ class ZohoCrmConnector(ZohoMetadata, ZohoWrites, ZohoExtras, Connector):
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
     ) -> Iterator[Page]:
-        if object == "Users":
-            yield from self._users(page_size)
-            return
-        size = min(page_size or self.page_size, MAX_PAGE)
-        chunks = self._field_chunks(object, fields)
-        params = {
-            "fields": ",".join(chunks[0]),
-            "per_page": size,
-            "sort_by": "Modified_Time",
-            "sort_order": "asc",
-        }
-
-        def fetch(
-            since_time: str | None, page: int, token: str | None
-        ) -> tuple[list[Record], dict[str, Any]]:
-            query: dict[str, Any] = dict(params)
-            if token is not None:
-                query["page_token"] = token
-            else:
-                query["page"] = page
-            headers = {"If-Modified-Since": since_time} if since_time else {}
-            response = self.call("GET", object, label="list", params=query, headers=headers)
-            if response.status_code in (204, 304):
-                return [], {}
-            body = response.json()
-            if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
-                raise self.error(response, f"reading {object}")
-            records: list[Record] = body["data"]
-            if len(chunks) > 1 and records:
-                self._join(object, records, chunks[1:])
-            return records, dict(body.get("info") or {})
-
-        def times_of(ids: list[str]) -> dict[str, Any]:
-            return {
-                str(r.get("id")): r.get("Modified_Time")
-                for r in self.get(object, ids, fields=["Modified_Time"])
-            }
-
-        where = f"{self.context.connection}: {object}"
-        yield from KeysetRead(where, fetch, times_of, size).pages(since)
-
-    def _field_chunks(self, module: str, wanted: Sequence[str] | None) -> list[list[str]]:
-        """The fields to ask for, in calls of at most 50 (Modified_Time in the first)."""
-        catalogue = self.catalogue(module)
-        if wanted is None:
-            names = [n for n in catalogue if n != "id"]
-        else:
-            names = [
-                n for n in dict.fromkeys(wanted) if n != "id" and (not catalogue or n in catalogue)
-            ]
-        names = ["Modified_Time", *(n for n in names if n != "Modified_Time")]
-        return [names[i : i + MAX_FIELDS] for i in range(0, len(names), MAX_FIELDS)]
-
-    def _join(self, module: str, records: list[Record], chunks: list[list[str]]) -> None:
-        """Fetch the other field chunks for these records (by id) and merge them in."""
-        by_id = {str(r["id"]): r for r in records}
-        ids = list(by_id)
-        for chunk in chunks:
-            for start in range(0, len(ids), 100):
-                part = ids[start : start + 100]
-                response = self.call(
-                    "GET",
-                    module,
-                    label="list",
-                    params={"ids": ",".join(part), "fields": ",".join(chunk)},
-                )
-                if response.status_code in (204, 304):
-                    continue
-                if response.status_code != 200:
-                    raise self.error(response, f"reading more fields of {module}")
-                for row in response.json().get("data", []):
-                    by_id.get(str(row.get("id")), {}).update(row)
+        return self.reads.read(object, since=since, fields=fields, page_size=page_size)
 
     def get(
         self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
     ) -> list[Record]:
-        if object == "Users":
-            return [
-                u
-                for page in self._users(None)
-                for u in page.records
-                if str(u.get("id")) in set(ids)
-            ]
-        chunks = self._field_chunks(object, fields)
-        out: list[Record] = []
-        # Zoho reads `ids` as a comma-separated list: an id with a comma (or none at all)
-        # names no one record, so it is not sent (it would fetch other records).
-        id_list = [str(i) for i in ids if str(i) and "," not in str(i)]
-        for start in range(0, len(id_list), 100):
-            part = id_list[start : start + 100]
-            response = self.call(
-                "GET",
-                object,
-                label="get",
-                params={"ids": ",".join(part), "fields": ",".join(chunks[0])},
-            )
-            if response.status_code in (204, 304):
-                continue
-            if response.status_code != 200:
-                raise self.error(response, f"reading {object} by id")
-            rows = response.json().get("data", [])
-            if len(chunks) > 1 and rows:
-                self._join(object, rows, chunks[1:])
-            out.extend(rows)
-        return out
+        return self.reads.get(object, ids, fields)
 
-    def _users(self, page_size: int | None) -> Iterator[Page]:
-        page = 1
-        while True:
-            response = self.call(
-                "GET",
-                "users",
-                label="users",
-                params={"type": "AllUsers", "page": page, "per_page": page_size or MAX_PAGE},
-            )
-            if response.status_code == 204:
-                return
-            if response.status_code != 200:
-                raise self.error(response, "reading users")
-            body = response.json()
-            yield Page(body.get("users", []))
-            if not body.get("info", {}).get("more_records"):
-                return
-            page += 1
+    def write(self, object: str, operation: str, items: Sequence[WriteItem]) -> list[WriteResult]:
+        return self.writes.write(object, operation, items)
+
+    def related(self, object: str, id: str, related: str) -> Iterator[Page]:
+        return self.extras.related(object, id, related)
+
+    def download(
+        self, object: str, id: str, attachment_id: str, *, limit: int = MAX_ATTACHMENT
+    ) -> Iterator[bytes]:
+        """An attachment's bytes, streamed (see Extras.download)."""
+        return self.extras.download(object, id, attachment_id, limit=limit)
+
+    def deleted(self, object: str, since: str | None = None) -> Iterator[Page]:
+        """Records deleted (recycle bin and permanently), newest first, since a time."""
+        return self.extras.deleted(object, since)
+
+    def search(
+        self, object: str, criteria: Mapping[str, Any], fields: Sequence[str] | None = None
+    ) -> list[Record]:
+        """Records whose fields equal the criteria (Zoho's search API; at most 2,000)."""
+        return self.extras.search(object, criteria, fields)
+
+    # ---- notifications (watch) ----------------------------------------------------------
+
+    def subscribe(
+        self,
+        channel_id: str,
+        events: Sequence[str],
+        notify_url: str,
+        token: str,
+        expiry: dt.datetime,
+    ) -> dict[str, Any]:
+        """Watch events (Accounts.all, Deals.create ...) until `expiry` (at most a week)."""
+        return self.notifications.subscribe(channel_id, events, notify_url, token, expiry)
+
+    def renew(
+        self,
+        channel_id: str,
+        events: Sequence[str],
+        notify_url: str,
+        token: str,
+        expiry: dt.datetime,
+    ) -> dict[str, Any]:
+        """Extend a channel before it expires (Zoho replaces the channel's details)."""
+        return self.notifications.renew(channel_id, events, notify_url, token, expiry)
+
+    def unsubscribe(self, channel_ids: Sequence[str]) -> None:
+        self.notifications.unsubscribe(channel_ids)
+
+    @staticmethod
+    def parse_notification(body: Mapping[str, Any], expected_token: str) -> Notification:
+        """Check a callback's channel token and read it (see notifications.py)."""
+        return parse_notification(body, expected_token)
 
     # ---- authorisation (integrate auth) ---------------------------------------------------
 

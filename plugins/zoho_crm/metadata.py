@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from integrate import FieldInfo, reveal
 
 if TYPE_CHECKING:
-    from integrate import ConnectorContext, ConnectorError, HttpAnswer, MetadataCache
+    from integrate import ConnectorContext, MetadataCache
+    from integrate_zoho_crm.api import ZohoApi
 
 METADATA_TTL = 3600  # seconds (see above)
 MODULES_KEY = "modules"
@@ -66,39 +67,25 @@ def _from_kept(rows: Any) -> dict[str, FieldInfo] | None:
         return None
 
 
-class ZohoMetadata:
-    """The describing half of the Zoho CRM connector: modules and field catalogues."""
+class Metadata:
+    """The org's modules and each module's field catalogue, asked of `api` at most once per
+    connector and kept in `cache` for `ttl` seconds between runs (0: never kept)."""
 
-    def _start_metadata(
-        self, context: ConnectorContext, config: Mapping[str, Any], accounts_url: str
-    ) -> None:
-        self.metadata = cache_of(context, config, accounts_url)
-        self.metadata_ttl = int(config.get("metadata_ttl", METADATA_TTL))
+    def __init__(self, api: ZohoApi, cache: MetadataCache, ttl: int):
+        self.api = api
+        self.cache = cache
+        self.ttl = ttl
         self._modules: set[str] | None = None
         self._modules_fresh = False  # read from Zoho in this run (not from the cache)
         self._catalogues: dict[str, dict[str, FieldInfo]] = {}
         self._cached: set[str] = set()  # modules whose catalogue came from the cache
 
-    if TYPE_CHECKING:
-
-        def call(
-            self,
-            method: str,
-            path: str | tuple[str, ...],
-            *,
-            kind: str = ...,
-            label: str = ...,
-            **kwargs: Any,
-        ) -> HttpAnswer: ...
-
-        def error(self, response: HttpAnswer, what: str) -> ConnectorError: ...
-
     def _cache_get(self, key: str) -> Any:
         # max_age: lists another spec kept for longer are too old for this connection
-        ttl = self.metadata_ttl
-        return self.metadata.get(key, max_age=ttl) if ttl > 0 else None
+        return self.cache.get(key, max_age=self.ttl) if self.ttl > 0 else None
 
     def objects(self) -> list[str]:
+        """The org's modules the API supports, and Users."""
         return sorted(self._module_names() | {"Users"})
 
     def _module_names(self, *, fresh: bool = False) -> set[str]:
@@ -109,15 +96,15 @@ class ZohoMetadata:
         if isinstance(kept, list) and all(isinstance(name, str) for name in kept):
             self._modules = set(kept)
             return self._modules
-        response = self.call("GET", ("settings", "modules"), label="modules")
+        response = self.api.call("GET", ("settings", "modules"), label="modules")
         if response.status_code != 200:
-            raise self.error(response, "listing modules")
+            raise self.api.error(response, "listing modules")
         self._modules = {
             str(m["api_name"])
             for m in response.json().get("modules", [])
             if m.get("api_supported", True)
         }
-        self.metadata.put(MODULES_KEY, sorted(self._modules), self.metadata_ttl)
+        self.cache.put(MODULES_KEY, sorted(self._modules), self.ttl)
         self._modules_fresh = True
         return self._modules
 
@@ -141,28 +128,28 @@ class ZohoMetadata:
         if found is not None:
             self._cached.add(module)
         else:
-            response = self.call(
+            response = self.api.call(
                 "GET", ("settings", "fields"), label="fields", params={"module": module}
             )
             if response.status_code == 204:
                 found = {}
             elif response.status_code != 200:
-                raise self.error(response, f"reading the fields of {module}")
+                raise self.api.error(response, f"reading the fields of {module}")
             else:
                 found = {}
                 for meta in response.json().get("fields", []):
                     info = _field_info(meta)
                     found[info.name] = info
-            self.metadata.put(key, _kept(found), self.metadata_ttl)
+            self.cache.put(key, _kept(found), self.ttl)
         self._catalogues[module] = found
         return found
 
-    def forget_description(self, object: str) -> bool:
-        """Drop the module's catalogue if it came from the cache: the next describe() reads
+    def forget(self, module: str) -> bool:
+        """Drop the module's catalogue if it came from the cache: the next catalogue() reads
         settings/fields again (a field added in Zoho since is then known)."""
-        if object not in self._cached:
+        if module not in self._cached:
             return False
-        self._cached.discard(object)
-        self._catalogues.pop(object, None)
-        self.metadata.forget(f"fields:{object}")
+        self._cached.discard(module)
+        self._catalogues.pop(module, None)
+        self.cache.forget(f"fields:{module}")
         return True

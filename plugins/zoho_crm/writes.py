@@ -12,30 +12,21 @@ from typing import TYPE_CHECKING, Any
 from integrate import CREATE, MOVE, UPDATE, UPSERT, PluginError, WriteItem, WriteResult
 
 if TYPE_CHECKING:
-    from integrate import ConnectorError, FieldInfo, HttpAnswer
+    from integrate_zoho_crm.api import ZohoApi
+    from integrate_zoho_crm.metadata import Metadata
 
-BATCH = 100
+MAX_BATCH = 100  # records a call
 
 
-class ZohoWrites:
-    """The writing half of the Zoho CRM connector."""
+class Writes:
+    """Inserts, updates, upserts and lead conversions through `api`; a module's fields come
+    from `metadata`. `triggers` are the automations Zoho runs on our writes (None: Zoho's
+    default, all of them)."""
 
-    if TYPE_CHECKING:
-        config: Mapping[str, Any]
-
-        def call(
-            self,
-            method: str,
-            path: str | tuple[str, ...],
-            *,
-            kind: str = ...,
-            label: str = ...,
-            **kwargs: Any,
-        ) -> HttpAnswer: ...
-
-        def error(self, response: HttpAnswer, what: str) -> ConnectorError: ...
-
-        def catalogue(self, module: str) -> dict[str, FieldInfo]: ...
+    def __init__(self, api: ZohoApi, metadata: Metadata, triggers: Sequence[str] | None = None):
+        self.api = api
+        self.metadata = metadata
+        self.triggers = None if triggers is None else tuple(triggers)
 
     def write(self, object: str, operation: str, items: Sequence[WriteItem]) -> list[WriteResult]:
         if operation == MOVE:
@@ -43,14 +34,14 @@ class ZohoWrites:
         if operation not in (CREATE, UPDATE, UPSERT):
             raise PluginError(f"zoho_crm cannot {operation} records")
         results: list[WriteResult] = []
-        for start in range(0, len(items), BATCH):
-            results.extend(self._batch(object, operation, items[start : start + BATCH]))
+        for start in range(0, len(items), MAX_BATCH):
+            results.extend(self._batch(object, operation, items[start : start + MAX_BATCH]))
         return results
 
     def _row(self, module: str, values: Mapping[str, Any], id: str | None) -> dict[str, Any]:
         """One record as Zoho takes it. Fields this module does not have are left out: on a
         side spanning Leads and Contacts, a spec writes both modules' field names."""
-        catalogue = self.catalogue(module)
+        catalogue = self.metadata.catalogue(module)
         row = {
             k: v
             for k, v in values.items()
@@ -67,19 +58,19 @@ class ZohoWrites:
                 for item in items
             ]
         }
-        if "triggers" in self.config:
-            body["trigger"] = list(self.config["triggers"])
+        if self.triggers is not None:
+            body["trigger"] = list(self.triggers)
         if operation == CREATE:
-            response = self.call(
+            response = self.api.call(
                 "POST", module, kind="write", label="insert", json=body, idempotent=False
             )
         elif operation == UPDATE:
-            response = self.call("PUT", module, kind="write", label="update", json=body)
+            response = self.api.call("PUT", module, kind="write", label="update", json=body)
         else:
             keys = list(items[0].keys) if items and items[0].keys else []
             if keys:
                 body["duplicate_check_fields"] = keys
-            response = self.call(
+            response = self.api.call(
                 "POST", (module, "upsert"), kind="write", label="upsert", json=body, idempotent=True
             )
         try:
@@ -93,7 +84,7 @@ class ZohoWrites:
             said = f"Zoho answered {response.status_code}{f' {code}' if code else ''} to the insert"
             return [WriteResult.ambiguous(item.ref, said) for item in items]
         if not isinstance(data, list):
-            raise self.error(response, f"writing {module}")
+            raise self.api.error(response, f"writing {module}")
         results = []
         for n, item in enumerate(items):
             if n >= len(data):
@@ -128,7 +119,7 @@ class ZohoWrites:
                     }
                 ]
             }
-            response = self.call(
+            response = self.api.call(
                 "POST",
                 ("Leads", item.id, "actions", "convert"),
                 kind="write",

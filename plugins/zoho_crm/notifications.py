@@ -1,0 +1,130 @@
+"""Zoho CRM's notifications (watch) API: subscribe a URL to a module's events, renew the
+channel before it expires, end it; and the check of a callback's channel token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from integrate import ConnectorError
+
+if TYPE_CHECKING:
+    from integrate_zoho_crm.api import ZohoApi
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification callback, checked: which records of which module changed how."""
+
+    module: str
+    operation: str  # insert | update | delete
+    ids: tuple[str, ...]
+    channel_id: str
+    fields: Mapping[str, tuple[str, ...]]
+
+
+class Notifications:
+    """Notification channels of the connection, through `api`."""
+
+    def __init__(self, api: ZohoApi):
+        self.api = api
+
+    def subscribe(
+        self,
+        channel_id: str,
+        events: Sequence[str],
+        notify_url: str,
+        token: str,
+        expiry: dt.datetime,
+    ) -> dict[str, Any]:
+        """Watch events (Accounts.all, Deals.create ...) until `expiry` (at most a week)."""
+        if len(token) > 50:
+            raise ConnectorError(
+                "a Zoho channel token is at most 50 characters", code="INVALID_DATA"
+            )
+        body = {
+            "watch": [
+                {
+                    "channel_id": channel_id,
+                    "events": list(events),
+                    "notify_url": notify_url,
+                    "token": token,
+                    "channel_expiry": expiry.isoformat(timespec="seconds"),
+                    "return_affected_field_values": True,
+                    "notify_on_related_action": True,
+                }
+            ]
+        }
+        response = self.api.call(
+            "POST", ("actions", "watch"), kind="write", label="watch", json=body, idempotent=True
+        )
+        answer = response.json().get("watch", [{}])[0] if response.content else {}
+        if answer.get("status") != "success":
+            raise self.api.error(response, "subscribing to notifications")
+        details: dict[str, Any] = answer.get("details", {})
+        return details
+
+    def renew(
+        self,
+        channel_id: str,
+        events: Sequence[str],
+        notify_url: str,
+        token: str,
+        expiry: dt.datetime,
+    ) -> dict[str, Any]:
+        """Extend a channel before it expires (Zoho replaces the channel's details)."""
+        body = {
+            "watch": [
+                {
+                    "channel_id": channel_id,
+                    "events": list(events),
+                    "notify_url": notify_url,
+                    "token": token,
+                    "channel_expiry": expiry.isoformat(timespec="seconds"),
+                }
+            ]
+        }
+        response = self.api.call(
+            "PUT", ("actions", "watch"), kind="write", label="watch", json=body
+        )
+        answer = response.json().get("watch", [{}])[0] if response.content else {}
+        if answer.get("status") != "success":
+            raise self.api.error(response, "renewing notifications")
+        details: dict[str, Any] = answer.get("details", {})
+        return details
+
+    def unsubscribe(self, channel_ids: Sequence[str]) -> None:
+        response = self.api.call(
+            "DELETE",
+            ("actions", "watch"),
+            kind="write",
+            label="watch",
+            params={"channel_ids": ",".join(channel_ids)},
+        )
+        if response.status_code not in (200, 204):
+            raise self.api.error(response, "ending notifications")
+
+
+def parse_notification(body: Mapping[str, Any], expected_token: str) -> Notification:
+    """Check a callback's channel token (constant time) and read it. Raises
+    ConnectorError for a wrong or missing token. The callback carries ids only: the
+    records are read through the API afterwards."""
+    token = str(body.get("token") or "")
+    if not token or not hmac.compare_digest(token.encode(), expected_token.encode()):
+        raise ConnectorError(
+            "a notification with a wrong or missing channel token", code="BAD_TOKEN"
+        )
+    fields: dict[str, tuple[str, ...]] = {}
+    for entry in body.get("affected_fields") or []:
+        for record_id, names in entry.items():
+            fields[str(record_id)] = tuple(names)
+    return Notification(
+        module=str(body.get("module", "")),
+        operation=str(body.get("operation", "")),
+        ids=tuple(str(i) for i in body.get("ids", [])),
+        channel_id=str(body.get("channel_id", "")),
+        fields=fields,
+    )

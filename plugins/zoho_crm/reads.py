@@ -1,0 +1,171 @@
+"""Reading Zoho CRM records: a module page by page from a cursor (by key, see keyset.py),
+records by id, and the org's users.
+
+Each page asks for the records modified at or after the last second read, sorted by
+Modified_Time, 200 a page, so records that change while a read pages are never skipped; the
+mandatory `fields` go in calls of at most 50, joined by id. The cursor is that second and a
+fingerprint of each record read at it: If-Modified-Since is inclusive, so those come again
+and are dropped unless they changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from integrate import Page, Record
+from integrate_zoho_crm.keyset import KeysetRead
+
+if TYPE_CHECKING:
+    from integrate_zoho_crm.api import ZohoApi
+    from integrate_zoho_crm.metadata import Metadata
+
+MAX_FIELDS = 50  # fields a call
+MAX_PAGE = 200  # records a page
+
+
+class Reads:
+    """Record reads through `api`; which fields a module has comes from `metadata`.
+    `page_size` is the connection's records a page (at most 200)."""
+
+    def __init__(self, api: ZohoApi, metadata: Metadata, page_size: int = MAX_PAGE):
+        self.api = api
+        self.metadata = metadata
+        self.page_size = page_size
+
+    def read(
+        self,
+        object: str,
+        *,
+        since: Any = None,
+        fields: Sequence[str] | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Page]:
+        """Pages of the module's records changed at or after the cursor `since` (all when
+        None), in Modified_Time order; Users, which has no such order, page by page."""
+        if object == "Users":
+            yield from self._users(page_size)
+            return
+        size = min(page_size or self.page_size, MAX_PAGE)
+        chunks = self._field_chunks(object, fields)
+        params = {
+            "fields": ",".join(chunks[0]),
+            "per_page": size,
+            "sort_by": "Modified_Time",
+            "sort_order": "asc",
+        }
+
+        def fetch(
+            since_time: str | None, page: int, token: str | None
+        ) -> tuple[list[Record], dict[str, Any]]:
+            query: dict[str, Any] = dict(params)
+            if token is not None:
+                query["page_token"] = token
+            else:
+                query["page"] = page
+            headers = {"If-Modified-Since": since_time} if since_time else {}
+            response = self.api.call("GET", object, label="list", params=query, headers=headers)
+            if response.status_code in (204, 304):
+                return [], {}
+            body = response.json()
+            if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
+                raise self.api.error(response, f"reading {object}")
+            records: list[Record] = body["data"]
+            if len(chunks) > 1 and records:
+                self._join(object, records, chunks[1:])
+            return records, dict(body.get("info") or {})
+
+        def times_of(ids: list[str]) -> dict[str, Any]:
+            return {
+                str(r.get("id")): r.get("Modified_Time")
+                for r in self.get(object, ids, fields=["Modified_Time"])
+            }
+
+        where = f"{self.api.connection}: {object}"
+        yield from KeysetRead(where, fetch, times_of, size).pages(since)
+
+    def _field_chunks(self, module: str, wanted: Sequence[str] | None) -> list[list[str]]:
+        """The fields to ask for, in calls of at most 50 (Modified_Time in the first)."""
+        catalogue = self.metadata.catalogue(module)
+        if wanted is None:
+            names = [n for n in catalogue if n != "id"]
+        else:
+            names = [
+                n for n in dict.fromkeys(wanted) if n != "id" and (not catalogue or n in catalogue)
+            ]
+        names = ["Modified_Time", *(n for n in names if n != "Modified_Time")]
+        return [names[i : i + MAX_FIELDS] for i in range(0, len(names), MAX_FIELDS)]
+
+    def _join(self, module: str, records: list[Record], chunks: list[list[str]]) -> None:
+        """Fetch the other field chunks for these records (by id) and merge them in."""
+        by_id = {str(r["id"]): r for r in records}
+        ids = list(by_id)
+        for chunk in chunks:
+            for start in range(0, len(ids), 100):
+                part = ids[start : start + 100]
+                response = self.api.call(
+                    "GET",
+                    module,
+                    label="list",
+                    params={"ids": ",".join(part), "fields": ",".join(chunk)},
+                )
+                if response.status_code in (204, 304):
+                    continue
+                if response.status_code != 200:
+                    raise self.api.error(response, f"reading more fields of {module}")
+                for row in response.json().get("data", []):
+                    by_id.get(str(row.get("id")), {}).update(row)
+
+    def get(
+        self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> list[Record]:
+        """The records with these ids (those that exist), 100 a call."""
+        if object == "Users":
+            return [
+                u
+                for page in self._users(None)
+                for u in page.records
+                if str(u.get("id")) in set(ids)
+            ]
+        chunks = self._field_chunks(object, fields)
+        out: list[Record] = []
+        # Zoho reads `ids` as a comma-separated list: an id with a comma (or none at all)
+        # names no one record, so it is not sent (it would fetch other records).
+        id_list = [str(i) for i in ids if str(i) and "," not in str(i)]
+        for start in range(0, len(id_list), 100):
+            part = id_list[start : start + 100]
+            response = self.api.call(
+                "GET",
+                object,
+                label="get",
+                params={"ids": ",".join(part), "fields": ",".join(chunks[0])},
+            )
+            if response.status_code in (204, 304):
+                continue
+            if response.status_code != 200:
+                raise self.api.error(response, f"reading {object} by id")
+            rows = response.json().get("data", [])
+            if len(chunks) > 1 and rows:
+                self._join(object, rows, chunks[1:])
+            out.extend(rows)
+        return out
+
+    def _users(self, page_size: int | None) -> Iterator[Page]:
+        """The org's users (active or not), page by page."""
+        page = 1
+        while True:
+            response = self.api.call(
+                "GET",
+                "users",
+                label="users",
+                params={"type": "AllUsers", "page": page, "per_page": page_size or MAX_PAGE},
+            )
+            if response.status_code == 204:
+                return
+            if response.status_code != 200:
+                raise self.api.error(response, "reading users")
+            body = response.json()
+            yield Page(body.get("users", []))
+            if not body.get("info", {}).get("more_records"):
+                return
+            page += 1
