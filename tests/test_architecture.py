@@ -81,3 +81,27 @@ def test_every_package_is_in_the_wheel() -> None:
             relative = init.parent.relative_to(base)
             found.add(".".join([name, *relative.parts]) if relative.parts else name)
     assert sorted(found - listed) == []
+
+
+def _type_checking_stubs(path: Path) -> list[str]:
+    """`file:line` of each statement under `if TYPE_CHECKING:` that is not an import (a stub
+    re-declaring another class's methods so that mypy follows a mixin)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        test = node.test if isinstance(node, ast.If) else None
+        name = test.attr if isinstance(test, ast.Attribute) else getattr(test, "id", "")
+        if name == "TYPE_CHECKING":
+            assert isinstance(node, ast.If)
+            found.extend(
+                f"{path.relative_to(ROOT)}:{statement.lineno}"
+                for statement in node.body
+                if not isinstance(statement, ast.Import | ast.ImportFrom)
+            )
+    return found
+
+
+def test_no_class_is_split_across_files_by_type_checking_stubs() -> None:
+    # Composition only (issue 10): parts are objects a class holds, not mixins whose methods
+    # are re-declared for the type checker.
+    files = [*(ROOT / "core").rglob("*.py"), *(ROOT / "plugins").rglob("*.py")]
+    assert [stub for path in sorted(files) for stub in _type_checking_stubs(path)] == []
