@@ -48,6 +48,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(flow, b_object, b_id);
 _VALUES = b"\x00"
 _DIGESTS = b"\x01"
 _SIZE = 8  # bytes of digest per field
+_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+_SHORT = tuple(bytes((n,)) for n in range(_SIZE + 1))  # a short value's length byte
+_LONG = b"\x00"
 
 
 class Digest(bytes):
@@ -59,22 +62,20 @@ class Digest(bytes):
 
 
 def digest(value: Any) -> Digest:
-    if isinstance(value, Digest):
+    if type(value) is Digest:
         return value
-    data = orjson.dumps(_canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    return Digest(hashlib.blake2b(data, digest_size=_SIZE).digest())
+    return Digest(_blake(_dumps(value)))
 
 
-def _slot(value: Any) -> bytes:
-    """One field of a compact snapshot: a value whose JSON is no longer than a digest is kept
-    as it is (a plan can show it), after its length; a longer one as 0 and its digest."""
-    if not isinstance(value, Digest):
-        data = orjson.dumps(
-            _canonical(value), option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-        )
-        if len(data) <= _SIZE:
-            return bytes((len(data),)) + data
-    return b"\x00" + digest(value)
+def _dumps(value: Any) -> bytes:
+    kind = type(value)
+    if kind is float or kind is dict or kind is list or kind is tuple:
+        value = _canonical(value)
+    return orjson.dumps(value, option=_OPTIONS)
+
+
+def _blake(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=_SIZE).digest()
 
 
 def _canonical(value: Any) -> Any:
@@ -119,6 +120,8 @@ class LinkTable:
         self._names: dict[int, str] = {}
         self._fieldsets: dict[tuple[str, ...], int] = {}
         self._fields_of: dict[int, tuple[str, ...]] = {}
+        # a snapshot's keys as given -> (its fields in order, its field list's id, encoded)
+        self._orders: dict[tuple[str, ...], tuple[tuple[str, ...], bytes]] = {}
         # links saved in this transaction, written together at commit and before anything
         # reads the table: every method that queries links calls flush() first
         self._new: list[tuple[Any, ...]] = []
@@ -174,7 +177,28 @@ class LinkTable:
             return _VALUES + orjson.dumps(
                 data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
             )
-        fields = tuple(sorted(values))
+        order = tuple(values)
+        known = self._orders.get(order)
+        if known is None:
+            fields = tuple(sorted(values))
+            known = self._orders[order] = (fields, _varint(self._fieldset(fields)))
+        fields, head = known
+        # each field: a value whose JSON fits in a digest's room as it is, after its length
+        # (a plan can show it), a longer one as 0 and its digest
+        parts = [_DIGESTS, head]
+        for f in fields:
+            value = values[f]
+            if type(value) is Digest:
+                parts += (_LONG, value)
+                continue
+            data = _dumps(value)
+            if len(data) <= _SIZE:
+                parts += (_SHORT[len(data)], data)
+            else:
+                parts += (_LONG, _blake(data))
+        return b"".join(parts)
+
+    def _fieldset(self, fields: tuple[str, ...]) -> int:
         fieldset = self._fieldsets.get(fields)
         if fieldset is None:
             text = orjson.dumps(list(fields)).decode()
@@ -185,7 +209,7 @@ class LinkTable:
             fieldset = int(row[0])
             self._fieldsets[fields] = fieldset
             self._fields_of[fieldset] = fields
-        return b"".join((_DIGESTS, _varint(fieldset), *(_slot(values[f]) for f in fields)))
+        return fieldset
 
     def decode(self, blob: bytes | str) -> dict[str, Any]:
         if isinstance(blob, str):  # written by an older version
