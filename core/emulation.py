@@ -1,6 +1,6 @@
 """The base of HTTP emulators: a WSGI app with the awkward parts every vendor has (rate
 limits, server errors, latency, truncated bodies), call counts by kind, a request log for
-assertions, an in-process transport and a real loopback server.
+assertions, a gauge of the calls in flight, an in-process transport and a real loopback server.
 
 A plugin's emulator subclasses `HttpEmulator` and implements `route(request)`, answering
 with `self.json(...)` / `self.empty(...)`; the base decides first whether a fault answers
@@ -124,6 +124,11 @@ class HttpEmulator(Emulator):
         # Body bytes of chunked answers the server has written so far (`Faults.chunked`):
         # how far a client read before it hung up.
         self.streamed = 0
+        # Calls in flight: from entering the app until their answer has been written (the
+        # body sent, for a served emulator); and the most seen at once since the last reset.
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._gauge = threading.Lock()  # its own lock: waiting for `lock` is being in flight
 
     # ---- for subclasses ---------------------------------------------------------------
 
@@ -169,6 +174,31 @@ class HttpEmulator(Emulator):
     # ---- the WSGI app -------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self._enter()
+        try:
+            body = self._answer(environ, start_response)
+        except BaseException:
+            self._leave()
+            raise
+        return _Written(body, self._leave)
+
+    def reset_max_in_flight(self) -> None:
+        """Start `max_in_flight` again from the calls in flight now (e.g. between runs)."""
+        with self._gauge:
+            self.max_in_flight = self.in_flight
+
+    def _enter(self) -> None:
+        with self._gauge:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._gauge:
+            self.in_flight -= 1
+
+    def _answer(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """One call: faults or the subclass's answer, counted and logged; the latency and a
+        held-back answer are waited out outside the lock, so concurrent calls overlap."""
         from werkzeug.wrappers import Request
 
         request = Request(environ)
@@ -320,6 +350,33 @@ class HttpEmulator(Emulator):
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+
+
+class _Written:
+    """An answer's body that tells `done` once it has been written: the server asked for
+    the piece after the last (the body is sent), or closed it (a client that hung up, or an
+    in-process response closed before its end). `done` runs once."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]):
+        self._body = body
+        self._done: Callable[[], None] | None = done
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._body
+        self._finish()
+
+    def close(self) -> None:
+        close = getattr(self._body, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 
 
 def _raw_path(environ: Mapping[str, Any]) -> str:
