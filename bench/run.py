@@ -36,13 +36,22 @@ import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-import latency  # bench/latency.py: scenario L (run.py's own folder is on the path)
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/zoho_crm-servicedesk_msp.yaml"
+
+
+def scenario_l_module() -> ModuleType:
+    """bench/latency.py (scenario L), however this script was loaded (run or imported)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import latency
+
+    return latency
 
 
 def median_range(values: list[float], fmt: str = "{:.3f}") -> str:
@@ -786,7 +795,7 @@ def report(results: dict[str, Any], runs: int) -> str:
     if "T" in results:
         lines += t_report(results["T"])
     if "L" in results:
-        lines += latency.l_report(results["L"], median_range)
+        lines += scenario_l_module().l_report(results["L"], median_range)
     return "\n".join(lines)
 
 
@@ -972,7 +981,7 @@ def main() -> None:
         ("T", lambda: scenario_t(args.runs, args.t_accounts)),
         (
             "L",
-            lambda: latency.scenario_l(
+            lambda: scenario_l_module().scenario_l(
                 args.runs, 100 if args.quick else args.l_accounts, args.l_latency
             ),
         ),
