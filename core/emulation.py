@@ -124,8 +124,8 @@ class HttpEmulator(Emulator):
         # Body bytes of chunked answers the server has written so far (`Faults.chunked`):
         # how far a client read before it hung up.
         self.streamed = 0
-        # Calls in flight: from entering the app until their answer has been written (the
-        # body sent, for a served emulator); and the most seen at once since the last reset.
+        # Calls in flight: from entering the app until the server holds the last piece of the
+        # answer to send (see `_Written`); and the most seen at once since the last reset.
         self.in_flight = 0
         self.max_in_flight = 0
         self._gauge = threading.Lock()  # its own lock: waiting for `lock` is being in flight
@@ -176,11 +176,11 @@ class HttpEmulator(Emulator):
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         self._enter()
         try:
-            body = self._answer(environ, start_response)
+            pieces, chunked = self._answer(environ, start_response)
         except BaseException:
             self._leave()
             raise
-        return _Written(body, self._leave)
+        return _Written(pieces, self._leave, self._streamed if chunked else None)
 
     def reset_max_in_flight(self) -> None:
         """Start `max_in_flight` again from the calls in flight now (e.g. between runs)."""
@@ -196,9 +196,12 @@ class HttpEmulator(Emulator):
         with self._gauge:
             self.in_flight -= 1
 
-    def _answer(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def _answer(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> tuple[list[bytes], bool]:
         """One call: faults or the subclass's answer, counted and logged; the latency and a
-        held-back answer are waited out outside the lock, so concurrent calls overlap."""
+        held-back answer are waited out outside the lock, so concurrent calls overlap. Returns
+        the body's pieces and whether they go chunked."""
         from werkzeug.wrappers import Request
 
         request = Request(environ)
@@ -240,20 +243,17 @@ class HttpEmulator(Emulator):
         piece = self.faults.chunked
         if piece > 0 and answer.body and kind not in self.faults.spare:
             start_response(status, list(answer.headers.items()))
-            return self._pieces(answer.body, piece)
+            view = memoryview(answer.body)
+            return [bytes(view[at : at + piece]) for at in range(0, len(answer.body), piece)], True
         headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
         start_response(status, headers)
-        return [answer.body]
+        return [answer.body], False
 
-    def _pieces(self, body: bytes, size: int) -> Iterator[bytes]:
-        """A body in pieces, each counted in `streamed` once the server has written it (a
-        client that hangs up stops the rest)."""
-        view = memoryview(body)
-        for start in range(0, len(body), size):
-            piece = bytes(view[start : start + size])
-            yield piece
-            with self.lock:
-                self.streamed += len(piece)
+    def _streamed(self, size: int) -> None:
+        """A piece of a chunked body the server has written (a client that hangs up stops the
+        rest)."""
+        with self.lock:
+            self.streamed += size
 
     def _refusal(self, request: Request, kind: str) -> Answer | None:
         """A 429 or a 500 decided before the call is carried out: the system did nothing."""
@@ -353,25 +353,34 @@ class HttpEmulator(Emulator):
 
 
 class _Written:
-    """An answer's body that tells `done` once it has been written: the server asked for
-    the piece after the last (the body is sent), or closed it (a client that hung up, or an
-    in-process response closed before its end). `done` runs once."""
+    """An answer's body, piece by piece, that tells `done` once it is written but for the
+    sending: just before the server takes the last piece (a chunked body is in flight while
+    its earlier pieces go out), or when it is closed first (a client that hung up). Not after
+    the last send: a server thread that gets to run again late would still count a call its
+    client has finished and followed with the next. `sent` hears of each piece written."""
 
-    def __init__(self, body: Iterable[bytes], done: Callable[[], None]):
-        self._body = body
+    def __init__(
+        self,
+        pieces: list[bytes],
+        done: Callable[[], None],
+        sent: Callable[[int], None] | None = None,
+    ):
+        self._pieces = pieces
         self._done: Callable[[], None] | None = done
+        self._sent = sent
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._body
-        self._finish()
+        last = len(self._pieces) - 1
+        for at, piece in enumerate(self._pieces):
+            if at == last:
+                self._finish()
+            yield piece
+            if self._sent is not None:
+                self._sent(len(piece))
+        self._finish()  # no pieces at all
 
     def close(self) -> None:
-        close = getattr(self._body, "close", None)
-        try:
-            if close is not None:
-                close()
-        finally:
-            self._finish()
+        self._finish()
 
     def _finish(self) -> None:
         done, self._done = self._done, None
