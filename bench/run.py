@@ -2,17 +2,19 @@
 
     .venv/bin/python bench/run.py                 # every scenario this script has so far
     .venv/bin/python bench/run.py --only S,A      # some of them
-    .venv/bin/python bench/run.py --large         # scenario M up to 1,000,000 records
+    .venv/bin/python bench/run.py --quick         # M without 1,000,000 records, L at 100 accounts
 
-Scenarios so far (issue 5 lists the rest; T, the throughput comparison with peers, is not
-written yet):
+Scenarios:
 
   S  start-up: wall time of `integrate --help` and `integrate validate`
   A  API economy: the Zoho CRM → ServiceDesk Plus MSP spec on its emulators, 5,000 accounts and
      20,000 contacts: calls by kind for a first run, a no-change rerun and a 1%-changed rerun,
      next to the theoretical minimum
   I  incremental: wall time of the 1%-changed rerun as a fraction of the first run (from A)
-  M  memory: peak RSS of a files → files sync at 10k and 100k records (1M with --large)
+  M  memory: peak RSS of a files → files sync at 10k, 100k and 1M records (no 1M with --quick)
+  T  throughput: 100,000 Zoho Accounts over loopback HTTP, integrate against a floor and peers
+  L  latency-bound first sync: the Zoho CRM → SDP spec against both emulators served with 50 ms
+     a call: wall time against the least the calls allow, and the most calls in flight
 
 Every figure is the median of --runs runs (default 3) with the lowest and highest beside it.
 """
@@ -34,11 +36,22 @@ import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/zoho_crm-servicedesk_msp.yaml"
+
+
+def scenario_l_module() -> ModuleType:
+    """bench/latency.py (scenario L), however this script was loaded (run or imported)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import latency
+
+    return latency
 
 
 def median_range(values: list[float], fmt: str = "{:.3f}") -> str:
@@ -619,19 +632,32 @@ def import_leaders(top: int = 8) -> list[dict[str, Any]]:
 # ---- the report ---------------------------------------------------------------------------
 
 
+def environment() -> list[str]:
+    """The machine and versions a recording was made with (kept with its figures)."""
+    return [
+        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}.",
+        f"Versions: integrate-sync {version('integrate-sync')}, httpx {version('httpx')}, "
+        f"jmespath {version('jmespath')}, orjson {version('orjson')}.",
+    ]
+
+
 def report(results: dict[str, Any], runs: int) -> str:
     lines = [
         "# Benchmark results",
         "",
         f"Recorded {results.get('recorded') or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/run.py` "
-        f"({runs} runs each; medians, lowest to highest in brackets).",
+        f"({results.get('runs', runs)} runs each; medians, lowest to highest in brackets).",
         "",
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python "
-        f"{platform.python_version()}, {platform.system()} {platform.release()}.",
-        f"Versions: integrate-sync {version('integrate-sync')}, httpx {version('httpx')}, "
-        f"jmespath {version('jmespath')}, orjson {version('orjson')}.",
+        *results.get("environment", environment()),
         "",
     ]
+    for name, when in sorted(results.get("separately", {}).items()):
+        lines += [
+            f"Scenario {name} recorded on its own, {when['recorded']} ({when['runs']} "
+            f"run{'s' if when['runs'] != 1 else ''} a figure). {' '.join(when['environment'])}",
+            "",
+        ]
     if "S" in results:
         s = results["S"]
         holds = statistics.median(s["validate"]) < s["target_validate"]
@@ -768,7 +794,27 @@ def report(results: dict[str, Any], runs: int) -> str:
         ]
     if "T" in results:
         lines += t_report(results["T"])
+    if "L" in results:
+        lines += scenario_l_module().l_report(results["L"], median_range)
     return "\n".join(lines)
+
+
+def splice(old: str, new: str, names: set[str]) -> str:
+    """The new report's header and sections of `names`, every other section as it was (its
+    words as they were recorded: the report's text may have moved on since)."""
+
+    def sections(text: str) -> tuple[str, dict[str, str]]:
+        head, *parts = re.split(r"(?m)^(?=## )", text)
+        return head, {part[3:].split(":", 1)[0]: part for part in parts}
+
+    _, before = sections(old)
+    head, after = sections(new)
+    kept = {
+        name: (after[name] if name in names and name in after else part)
+        for name, part in before.items()
+    }
+    kept.update({name: part for name, part in after.items() if name not in kept})
+    return head + "".join(part.rstrip("\n") + "\n\n" for part in kept.values())
 
 
 def profile_table(rows: list[dict[str, Any]]) -> list[str]:
@@ -869,10 +915,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="S,A,I,M,T", help="scenarios, comma-separated")
+    parser.add_argument("--only", default="S,A,I,M,T,L", help="scenarios, comma-separated")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
-        "--quick", action="store_true", help="scenario M only up to 100,000 records (no 1M)"
+        "--quick",
+        action="store_true",
+        help="scenario M only up to 100,000 records (no 1M); scenario L at 100 accounts",
+    )
+    parser.add_argument(
+        "--l-accounts",
+        type=int,
+        default=1000,
+        help="scenario L: Zoho accounts, all in SDP by name, 3 contacts each (--quick: 100)",
+    )
+    parser.add_argument(
+        "--l-latency", type=float, default=0.05, help="scenario L: seconds added to every call"
     )
     parser.add_argument(
         "--t-accounts", type=int, default=100_000, help="scenario T: Accounts served"
@@ -897,7 +954,23 @@ def main() -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    results: dict[str, Any] = {"recorded": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    recorded = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results: dict[str, Any] = {
+        "recorded": recorded,
+        "runs": args.runs,
+        "environment": environment(),
+    }
+    saved_path = Path(args.out).with_suffix(".json")
+    merged = not only >= {"S", "A", "I", "M", "T", "L"} and saved_path.exists()
+    if merged:
+        # Some scenarios only: the others stay as recorded, and the report says which are new.
+        results = json.loads(saved_path.read_text())
+        for name in only | ({"A"} if "I" in only else set()):
+            results.setdefault("separately", {})[name] = {
+                "recorded": recorded,
+                "runs": args.runs,
+                "environment": environment(),
+            }
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("S", lambda: scenario_s(max(args.runs, 5))),
         ("A", lambda: scenario_a(args.runs, args.accounts, 4)),
@@ -906,6 +979,12 @@ def main() -> None:
             lambda: scenario_m([10_000, 100_000] + ([] if args.quick else [1_000_000]), args.runs),
         ),
         ("T", lambda: scenario_t(args.runs, args.t_accounts)),
+        (
+            "L",
+            lambda: scenario_l_module().scenario_l(
+                args.runs, 100 if args.quick else args.l_accounts, args.l_latency
+            ),
+        ),
     ]
     for name, step in steps:
         if name in only or (name == "A" and "I" in only):
@@ -916,13 +995,15 @@ def main() -> None:
     if "I" in only and "A" in results:
         results["I"] = True
     # Where a target does not hold, the profile that shows why goes under it.
-    if "T" in results and not t_holds(results["T"]):
+    if "T" in only and not t_holds(results["T"]):
         print("scenario T: profiling integrate …", file=sys.stderr, flush=True)
         results["T"]["profile"] = profile_integrate_t(args.t_accounts)
-    if "S" in results and statistics.median(results["S"]["validate"]) >= 0.5:
+    if "S" in only and statistics.median(results["S"]["validate"]) >= 0.5:
         results["S"]["imports"] = import_leaders()
     text = report(results, args.runs)
-    Path(args.out).write_text(text + "\n")
+    if merged and Path(args.out).exists():
+        text = splice(Path(args.out).read_text(), text, only | ({"A"} if "I" in only else set()))
+    Path(args.out).write_text(text.rstrip("\n") + "\n")
     (Path(args.out).with_suffix(".json")).write_text(json.dumps(results, indent=1, default=str))
     print(text)
 

@@ -1,6 +1,6 @@
 """The base of HTTP emulators: a WSGI app with the awkward parts every vendor has (rate
 limits, server errors, latency, truncated bodies), call counts by kind, a request log for
-assertions, an in-process transport and a real loopback server.
+assertions, a gauge of the calls in flight, an in-process transport and a real loopback server.
 
 A plugin's emulator subclasses `HttpEmulator` and implements `route(request)`, answering
 with `self.json(...)` / `self.empty(...)`; the base decides first whether a fault answers
@@ -124,6 +124,11 @@ class HttpEmulator(Emulator):
         # Body bytes of chunked answers the server has written so far (`Faults.chunked`):
         # how far a client read before it hung up.
         self.streamed = 0
+        # Calls in flight: from entering the app until the server holds the last piece of the
+        # answer to send (see `_Written`); and the most seen at once since the last reset.
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._gauge = threading.Lock()  # its own lock: waiting for `lock` is being in flight
 
     # ---- for subclasses ---------------------------------------------------------------
 
@@ -169,6 +174,34 @@ class HttpEmulator(Emulator):
     # ---- the WSGI app -------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self._enter()
+        try:
+            pieces, chunked = self._answer(environ, start_response)
+        except BaseException:
+            self._leave()
+            raise
+        return _Written(pieces, self._leave, self._streamed if chunked else None)
+
+    def reset_max_in_flight(self) -> None:
+        """Start `max_in_flight` again from the calls in flight now (e.g. between runs)."""
+        with self._gauge:
+            self.max_in_flight = self.in_flight
+
+    def _enter(self) -> None:
+        with self._gauge:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._gauge:
+            self.in_flight -= 1
+
+    def _answer(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> tuple[list[bytes], bool]:
+        """One call: faults or the subclass's answer, counted and logged; the latency and a
+        held-back answer are waited out outside the lock, so concurrent calls overlap. Returns
+        the body's pieces and whether they go chunked."""
         from werkzeug.wrappers import Request
 
         request = Request(environ)
@@ -210,20 +243,17 @@ class HttpEmulator(Emulator):
         piece = self.faults.chunked
         if piece > 0 and answer.body and kind not in self.faults.spare:
             start_response(status, list(answer.headers.items()))
-            return self._pieces(answer.body, piece)
+            view = memoryview(answer.body)
+            return [bytes(view[at : at + piece]) for at in range(0, len(answer.body), piece)], True
         headers = [*answer.headers.items(), ("Content-Length", str(len(answer.body)))]
         start_response(status, headers)
-        return [answer.body]
+        return [answer.body], False
 
-    def _pieces(self, body: bytes, size: int) -> Iterator[bytes]:
-        """A body in pieces, each counted in `streamed` once the server has written it (a
-        client that hangs up stops the rest)."""
-        view = memoryview(body)
-        for start in range(0, len(body), size):
-            piece = bytes(view[start : start + size])
-            yield piece
-            with self.lock:
-                self.streamed += len(piece)
+    def _streamed(self, size: int) -> None:
+        """A piece of a chunked body the server has written (a client that hangs up stops the
+        rest)."""
+        with self.lock:
+            self.streamed += size
 
     def _refusal(self, request: Request, kind: str) -> Answer | None:
         """A 429 or a 500 decided before the call is carried out: the system did nothing."""
@@ -320,6 +350,42 @@ class HttpEmulator(Emulator):
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+
+
+class _Written:
+    """An answer's body, piece by piece, that tells `done` once it is written but for the
+    sending: just before the server takes the last piece (a chunked body is in flight while
+    its earlier pieces go out), or when it is closed first (a client that hung up). Not after
+    the last send: a server thread that gets to run again late would still count a call its
+    client has finished and followed with the next. `sent` hears of each piece written."""
+
+    def __init__(
+        self,
+        pieces: list[bytes],
+        done: Callable[[], None],
+        sent: Callable[[int], None] | None = None,
+    ):
+        self._pieces = pieces
+        self._done: Callable[[], None] | None = done
+        self._sent = sent
+
+    def __iter__(self) -> Iterator[bytes]:
+        last = len(self._pieces) - 1
+        for at, piece in enumerate(self._pieces):
+            if at == last:
+                self._finish()
+            yield piece
+            if self._sent is not None:
+                self._sent(len(piece))
+        self._finish()  # no pieces at all
+
+    def close(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done()
 
 
 def _raw_path(environ: Mapping[str, Any]) -> str:

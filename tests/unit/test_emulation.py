@@ -1,14 +1,17 @@
 """The emulation kit's faults: refused calls take no effect; lost answers come after the
-call took effect (an error instead of the answer, or the answer too late for the client)."""
+call took effect (an error instead of the answer, or the answer too late for the client).
+The gauge of calls in flight, and latency that overlaps between concurrent calls."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from integrate import Answer, Faults, HttpEmulator
+from integrate import Answer, Faults, HttpEmulator, SystemClock
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -90,3 +93,70 @@ def test_faults_from_a_mapping_take_lists_of_kinds() -> None:
 
     assert faults.lose_kinds == frozenset({"insert"})
     assert (faults.lose_answer, faults.error_status) == (0.5, 503)
+
+
+def test_a_call_is_in_flight_until_the_last_piece_of_its_answer_is_handed_over() -> None:
+    notes = Notes(faults=Faults(chunked=1000))  # a body of 100 pieces, read as it streams
+    notes.notes.append("x" * 100_000)
+    with httpx.Client(transport=notes.transport(), base_url="http://notes.test") as client:
+        with client.stream("GET", "/notes") as first:
+            assert first.status_code == 200
+            with client.stream("GET", "/notes") as second:
+                assert (notes.in_flight, notes.max_in_flight) == (2, 2)
+                second.read()
+            assert notes.in_flight == 1  # the second's body is written; the first's is not
+            notes.reset_max_in_flight()
+            assert notes.max_in_flight == 1  # the call still in flight counts after a reset
+            assert len(first.read()) > 100_000
+        assert notes.in_flight == 0
+
+    assert notes.streamed == 2 * len(first.content)
+
+
+def test_a_call_has_left_the_count_once_the_server_holds_the_last_piece_of_its_answer() -> None:
+    # A server sends what it is handed; its client may have the whole answer, and send the
+    # next call, before the server's thread runs again: that call must not count as a second.
+    from werkzeug.test import EnvironBuilder
+
+    notes = Notes()
+
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    first = iter(notes(EnvironBuilder(path="/notes").get_environ(), start_response))
+    handed = next(first)  # the whole body, handed to the server to send
+    second = notes(EnvironBuilder(path="/notes").get_environ(), start_response)
+
+    assert handed == b'{"notes":[]}'
+    assert notes.max_in_flight == 1
+    assert b"".join(second) == handed
+    assert list(first) == []
+    assert (notes.in_flight, notes.max_in_flight) == (0, 1)
+
+
+class Rendezvous(SystemClock):
+    """The system clock, whose sleeps first wait (at most 5 s) until `parties` calls sleep
+    at once: a latency waited out one call at a time breaks the barrier."""
+
+    def __init__(self, parties: int):
+        self.barrier = threading.Barrier(parties, timeout=5)
+
+    def sleep(self, seconds: float) -> None:
+        self.barrier.wait()
+        super().sleep(seconds)
+
+
+def test_latency_on_a_served_emulator_overlaps_between_concurrent_calls() -> None:
+    clock = Rendezvous(5)
+    notes = Notes(clock=clock, faults=Faults(latency=0.05))
+    url = notes.serve()
+    try:
+        with ThreadPoolExecutor(5) as pool:
+            statuses = list(pool.map(lambda _: httpx.get(f"{url}/notes").status_code, range(5)))
+    finally:
+        notes.close()
+
+    assert statuses == [200] * 5
+    assert not clock.barrier.broken  # all 5 calls waited out their latency at the same time
+    assert notes.max_in_flight == 5
+    assert notes.calls() == {"list": 5}
