@@ -173,10 +173,8 @@ class LinkTable:
 
     def encode(self, values: Mapping[str, Any], *, compact: bool) -> bytes:
         if not compact:
-            data = {k: v for k, v in values.items() if not isinstance(v, Digest)}
-            return _VALUES + orjson.dumps(
-                data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-            )
+            kept = {k: v for k, v in values.items() if not isinstance(v, Digest)}
+            return _VALUES + orjson.dumps(kept, option=_OPTIONS)
         order = tuple(values)
         known = self._orders.get(order)
         if known is None:
