@@ -51,6 +51,7 @@ _SIZE = 8  # bytes of digest per field
 _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _SHORT = tuple(bytes((n,)) for n in range(_SIZE + 1))  # a short value's length byte
 _LONG = b"\x00"
+_NOTHING = _VALUES + b"{}"  # an empty snapshot, in either form
 
 
 class Digest(bytes):
@@ -175,6 +176,8 @@ class LinkTable:
         if not compact:
             kept = {k: v for k, v in values.items() if not isinstance(v, Digest)}
             return _VALUES + orjson.dumps(kept, option=_OPTIONS)
+        if not values:
+            return _NOTHING
         order = tuple(values)
         known = self._orders.get(order)
         if known is None:

@@ -301,6 +301,8 @@ class SyncCommits:
     ) -> None:
         """Keep the run's copies of side t's object (match index, lookups) as written."""
         connection = self.scope.sides[t].ref.connection
+        if not self.objects.watched(connection, obj) and moved_from is None:
+            return
         id_field = self.ctx.info(connection, obj).id_field
         self.objects.written(connection, obj, id_field, result, nest(values), old_id, moved_from)
 

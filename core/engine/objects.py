@@ -134,6 +134,11 @@ class RunObjects:
             while listener in listeners:
                 listeners.remove(listener)
 
+    def watched(self, connection: str, obj: str) -> bool:
+        """Whether the run keeps a copy of this object or anyone listens to its writes."""
+        key = (connection, obj)
+        return key in self.copies or bool(self.listeners.get(key))
+
     def written(
         self,
         connection: str,
