@@ -255,6 +255,10 @@ class Connector(ABC):
     # The config key of an OAuth refresh token `integrate auth` stores (None: no OAuth).
     oauth_refresh_field: ClassVar[str | None] = None
     config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    # True when `read` may run in a thread of its own while the run writes through the same
+    # connector (an HTTP plugin on the shared HttpClient): the core then fetches the next
+    # page while this one is handled.
+    reads_ahead: ClassVar[bool] = False
     description: ClassVar[str] = ""
     # The vendor's documented hosts (`www.zohoapis.com`, or `*.example.com` for any
     # subdomain): a URL learned from an answer may point there (over https) or at a host

@@ -187,16 +187,20 @@ class LinkTable:
         # each field: a value whose JSON fits in a digest's room as it is, after its length
         # (a plan can show it), a longer one as 0 and its digest
         parts = [_DIGESTS, head]
-        for f in fields:
+        dumps, blake, short, options = orjson.dumps, hashlib.blake2b, _SHORT, _OPTIONS
+        for f in fields:  # the hot loop of a sync's commits: calls kept to the C ones
             value = values[f]
-            if type(value) is Digest:
+            kind = type(value)
+            if kind is Digest:
                 parts += (_LONG, value)
                 continue
-            data = _dumps(value)
+            if kind is float or kind is dict or kind is list or kind is tuple:
+                value = _canonical(value)
+            data = dumps(value, option=options)
             if len(data) <= _SIZE:
-                parts += (_SHORT[len(data)], data)
+                parts += (short[len(data)], data)
             else:
-                parts += (_LONG, _blake(data))
+                parts += (_LONG, blake(data, digest_size=_SIZE).digest())
         return b"".join(parts)
 
     def _fieldset(self, fields: tuple[str, ...]) -> int:

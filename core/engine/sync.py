@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from integrate.connector import AMBIGUOUS, MOVE, UPDATE, UPSERT, BadRecord, Page, Record
+from integrate.engine.ahead import read_ahead
 from integrate.engine.apply import Applier, Write
 from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.commits import Checkpoint, SyncCommits, UnclearCreate
@@ -306,7 +307,10 @@ class SyncRun:
         connector = self.ctx.connectors[side.ref.connection]
         info = self.ctx.info(side.ref.connection, obj)
         page_size = min(self.flow.common.page_size or info.page_size, info.page_size)
-        for page in connector.read(obj, since=since, fields=fields, page_size=page_size):
+        pages = connector.read(obj, since=since, fields=fields, page_size=page_size)
+        if connector.reads_ahead:
+            pages = read_ahead(pages)  # the next page is fetched while this one is handled
+        for page in pages:
             self.ctx.stop.check()  # a safe point: between pages
             if side.ref.multi:
                 for record in page.records:

@@ -249,6 +249,7 @@ class ServiceDeskMspConnector(Connector):
     config_schema = CONFIG_SCHEMA
     known_objects = OBJECTS
     oauth_refresh_field = "refresh_token"
+    reads_ahead = True
     vendor_domains = VENDOR_DOMAINS
     description = "ManageEngine ServiceDesk Plus MSP (API v3): accounts (customers), sites, departments, requesters."
 

@@ -130,6 +130,7 @@ class ZohoCrmConnector(Connector):
     config_schema = CONFIG_SCHEMA
     known_objects = STANDARD_MODULES
     oauth_refresh_field = "refresh_token"
+    reads_ahead = True
     vendor_domains = VENDOR_DOMAINS
     description = "Zoho CRM (REST API v8): Accounts, Contacts, Leads, Deals, Events, Notes, Users and custom modules."
 

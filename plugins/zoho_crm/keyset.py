@@ -68,7 +68,14 @@ class Boundary:
         if last is None:
             return self
         stamp = str(last["Modified_Time"])
-        at_last = [r for r in records if same_instant(r.get("Modified_Time"), stamp)]
+        moment = instant(stamp)
+        at_last = []
+        for record in reversed(records):  # sorted: the last second's records end the page
+            value = record.get("Modified_Time")
+            if value == stamp or (value is not None and instant(value) == moment):
+                at_last.append(record)
+            elif instant(value) is not None:
+                break
         out = Boundary(stamp, {})
         if self.time is not None and same_instant(self.time, stamp):
             out = Boundary(self.time, dict(self.seen))
