@@ -43,7 +43,7 @@ class ServedEmulator:
         first = self.process.stdout.readline() if self.process.stdout else ""
         if not first.startswith("{"):
             self.close()
-            raise SystemExit(f"scenario L: the {plugin} emulator did not start: {first!r}")
+            raise SystemExit(f"bench: the {plugin} emulator did not start: {first!r}")
         started = json.loads(first)
         self.url: str = started["url"]
         self.config: dict[str, Any] = started["config"]

@@ -1,18 +1,28 @@
 """The hand-written floor for scenario T: httpx, a loop over pages, a dict per record.
 
     python bench/contenders/floor.py --api URL --token TOKEN --out FILE [--codec json|orjson|jmespath]
+    python bench/contenders/floor.py --api URL --token TOKEN --out FILE --durable [--state FILE]
 
 `json` and `orjson` map with a dict literal (the floor, with either JSON codec);
 `jmespath` maps each field with a compiled `jmespath` expression (what a naive
 expression-driven engine pays per field), with orjson as the codec.
+
+`--durable` is the durable floor: the orjson floor doing what a sync must do to survive a
+kill, per 1,000 records (integrate's batch for a files target): append the mapped records
+(each with the id it gets in the file) to the JSONL file and fsync it, then one SQLite
+transaction (WAL, synchronous=FULL, as integrate's state store) of one link row per record:
+source id, target id, a 16-byte digest of the line written (a small snapshot).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
+import sqlite3
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import jmespath
@@ -74,15 +84,86 @@ def by_jmespath() -> Callable[[dict[str, Any]], dict[str, Any]]:
     return lambda r: {key: expr.search(r) for key, expr in compiled}
 
 
+BATCH = 1000  # records per fsync and per transaction, as integrate's batch to a files target
+LINKS = """
+CREATE TABLE IF NOT EXISTS links(
+  a_id TEXT PRIMARY KEY,
+  b_id TEXT NOT NULL,
+  snapshot BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(b_id);
+"""
+
+
+class Durable:
+    """The durable floor's writer: lines and link rows held until 1,000 records, then the
+    lines appended and fsynced, then the link rows committed in one transaction."""
+
+    def __init__(self, out: BinaryIO, state: str):
+        self.out = out
+        self.db = sqlite3.connect(state, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = FULL")
+        self.db.executescript(LINKS)
+        self.lines: list[bytes] = []
+        self.links: list[tuple[str, str, bytes]] = []
+        self.next_id = 1
+
+    def add(self, page: list[dict[str, Any]]) -> None:
+        for r in page:
+            record = by_hand(r)
+            target = str(self.next_id)
+            self.next_id += 1
+            record["id"] = target
+            line = orjson.dumps(record)
+            self.lines.append(line + b"\n")
+            self.links.append(
+                (record["zoho_id"], target, hashlib.blake2b(line, digest_size=16).digest())
+            )
+            if len(self.lines) >= BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        self.out.write(b"".join(self.lines))
+        self.out.flush()
+        os.fsync(self.out.fileno())
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("INSERT INTO links(a_id, b_id, snapshot) VALUES (?, ?, ?)", self.links)
+        self.db.execute("COMMIT")
+        self.lines.clear()
+        self.links.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--api", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--codec", choices=("json", "orjson", "jmespath"), default="json")
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="the durable floor (orjson): per 1,000 records, fsync the file, then commit links",
+    )
+    parser.add_argument(
+        "--state", help="--durable: the SQLite file of links (default: beside --out)"
+    )
     args = parser.parse_args()
     with open(args.out, "wb") as out:
-        if args.codec == "json":
+        if args.durable:
+            durable = Durable(
+                out, args.state or os.path.join(os.path.dirname(args.out), "links.db")
+            )
+            for page in pages(args.api, args.token, orjson.loads):
+                durable.add(page)
+            durable.close()
+        elif args.codec == "json":
             for page in pages(args.api, args.token, json.loads):
                 out.write(
                     "".join(

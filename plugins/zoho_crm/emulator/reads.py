@@ -4,8 +4,8 @@ count and users (§2, §5, §6)."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, overload
 from urllib.parse import quote
 
 import orjson
@@ -111,7 +111,7 @@ def list_records(org: Org, module: Module, call: Call) -> Reply:
         return sort_rows(rows, sort)
 
     # The sorted listing is kept per store version whatever If-Modified-Since asks (a read by
-    # key asks from a new second every page); the filter then takes a slice of it.
+    # key asks from a new second every page); the filter then takes a window on it.
     base = signature(module.api_name, sort.by, sort.order, converted, args.get("ids"))
     rows = _since(org.listing(base, ordered), since, sort)
     page = paginate(rows, args, tokens=org.pages, signature=bound, now=call.now, sort=sort)
@@ -122,15 +122,42 @@ def list_records(org: Org, module: Module, call: Call) -> Reply:
     return Reply(200, raw=body, content_type=JSON)
 
 
-def _since(rows: list[Row], since: int | None, sort: Sorting) -> list[Row]:
-    """The rows modified at or after `since` (If-Modified-Since), in the listing's order."""
+def _since(rows: list[Row], since: int | None, sort: Sorting) -> Sequence[Row]:
+    """The rows modified at or after `since` (If-Modified-Since), in the listing's order.
+    Sorted by Modified_Time, a window on the listing rather than a copy of it: a read by key
+    asks from a new second every page, and copying the rest of a big listing for each page
+    would cost more than the page."""
     if since is None:
         return rows
     if sort.by != "Modified_Time":
         return [r for r in rows if r.modified >= since]
     if sort.order == "asc":
-        return rows[bisect.bisect_left(rows, since, key=lambda r: r.modified) :]
-    return rows[: bisect.bisect_right(rows, -since, key=lambda r: -r.modified)]
+        return _Window(rows, bisect.bisect_left(rows, since, key=lambda r: r.modified), len(rows))
+    return _Window(rows, 0, bisect.bisect_right(rows, -since, key=lambda r: -r.modified))
+
+
+class _Window(Sequence[Row]):
+    """rows[start:stop] without copying them; a slice of the window is a list."""
+
+    def __init__(self, rows: list[Row], start: int, stop: int):
+        self.rows, self.start, self.stop = rows, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            first, last, step = index.indices(len(self))
+            return self.rows[self.start + first : self.start + last : step]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.rows[self.start + index % len(self)]
 
 
 def get_record(org: Org, module: Module, record_id: str, call: Call) -> Reply:
