@@ -591,12 +591,16 @@ def profile_rows(path: Path, top: int = 12) -> list[dict[str, Any]]:
 
 
 PHASES: list[tuple[str, Callable[[str, str], bool]]] = [
-    ("reading Zoho (HTTP, JSON, the cursor)", lambda f, n: n == "read" and "zoho_crm/" in f),
-    ("mapping the 10 fields", lambda f, n: n == "_make" and "engine/flowrun.py" in f),
+    # the pages are fetched one ahead by a thread of their own: this is the run waiting
+    ("waiting for Zoho's pages", lambda f, n: n == "read_ahead" and "engine/ahead.py" in f),
+    ("mapping the 10 fields", lambda f, n: n == "make" and "engine/scope.py" in f),
     ("writing the JSONL file (append, fsync)", lambda f, n: n == "write" and "files/" in f),
     (
-        "state store: link look-ups, link writes, commits (fsync)",
-        lambda f, n: "core/state.py" in f and n in ("transaction", "links"),
+        "state store: link look-ups and writes (digests), commits (fsync)",
+        lambda f, n: (
+            ("core/state.py" in f and n in ("transaction", "links"))
+            or ("core/links.py" in f and n == "save")
+        ),
     ),
 ]
 
