@@ -308,15 +308,16 @@ class SyncCommits:
 
     def _stored(self, t: int, result: WriteResult, fallback: dict[str, Any]) -> dict[str, Any]:
         """What the link remembers of side t: the record as stored, when the API returned it."""
-        if not result.record:
+        stored = result.record
+        if not stored:
             return fallback
         snap = dict(fallback)
         for f in self.scope.fields_of[t]:
             if f == OBJECT_FIELD:
                 continue
-            value = pick(result.record, f)
-            if value is not None or f in fallback:
-                snap[f] = value if value is not None else fallback.get(f)
+            value = stored.get(f) if "." not in f else pick(stored, f)
+            if value is not None:  # else what was sent stands (or nothing, if nothing was)
+                snap[f] = value
         return snap
 
     def _write_failed(self, item: Item, result: WriteResult, op: str, obj: str) -> None:

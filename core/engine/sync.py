@@ -90,6 +90,7 @@ class SyncRun:
         )
         self.indexes: dict[int, TargetIndex] = {}
         self.stash: Stash | None = None
+        self._targets: dict[tuple[int, str, str], tuple[Any, int, bool]] = {}
         self.final_cursors: dict[int, dict[str, Any]] = {}
         # (side, object) pairs a page of which held unreadable records: their cursor stays
         # where it was, so those records are read again (once fixed) on the next run.
@@ -229,6 +230,12 @@ class SyncRun:
     def _target(self, t: int, obj: str, op: str) -> tuple[Any, int, bool]:
         """The connector of side t, the batch limit for `obj` and whether it takes one record
         a call; refused when the plugin cannot do `op` on it."""
+        known = self._targets.get((t, obj, op))
+        if known is None:
+            known = self._targets[(t, obj, op)] = self._target_of(t, obj, op)
+        return known
+
+    def _target_of(self, t: int, obj: str, op: str) -> tuple[Any, int, bool]:
         side = self.sides[t]
         info = self.ctx.info(side.ref.connection, obj)
         connector = self.ctx.connectors[side.ref.connection]
