@@ -31,6 +31,8 @@ _WRITES = frozenset({"create", "update", "upsert", "move"})
 _AHEAD = 2
 # Cursors of pages that wrote nothing, saved together once there are this many.
 _LONE_CHECKPOINTS = 10
+# Pages a batch short of its limit may hold the cursor back before it is sent as it is.
+_STALE_BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,16 @@ class Applier:
         with the transaction of the batch that makes it safe. Pages that write nothing keep
         their cursors for a while, then save them in a transaction of their own."""
         self._checkpoints.append((next(self._seq), save))
-        if len(self._checkpoints) >= _LONE_CHECKPOINTS and not self._pending():
+        if len(self._checkpoints) < _LONE_CHECKPOINTS:
+            return
+        if not self._pending():
             self._commit([])
+        elif len(self._checkpoints) >= _STALE_BATCH:
+            # A batch short of its limit has waited many pages: send it, so that the cursor
+            # (and a run killed now) can move past it.
+            for key in list(self.queues):
+                while self.queues[key]:
+                    self._send(key)
 
     def pending(self, source: Hashable) -> bool:
         """Whether a write decided for this record is queued or in flight, not committed."""
@@ -239,6 +249,8 @@ class Applier:
                 try:
                     results = call.collect()  # waits for the oldest when it must
                 except BaseException:
+                    if done:
+                        self._commit(done)  # what landed before it stands
                     self._abandon()
                     raise
                 self._inflight.popleft()
