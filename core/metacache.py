@@ -14,7 +14,6 @@ import hashlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
@@ -22,6 +21,7 @@ import orjson
 from integrate.clock import Clock, SystemClock
 from integrate.errors import PluginError, StateError
 from integrate.secrets import REDACTOR, reveal
+from integrate.state import side_connection
 
 if TYPE_CHECKING:
     from integrate.state import StateStore
@@ -66,28 +66,10 @@ class StateEntries:
     in-memory copy of the file: that copy is written, never the file."""
 
     def __init__(self, store: StateStore):
-        self.path = store.path
-        self._memory = store.db if store.path is None else None
+        self.store = store
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        if self._memory is not None:
-            try:
-                yield self._memory
-            except sqlite3.Error as exc:
-                raise StateError(f"cannot use the metadata cache: {exc}") from exc
-            return
-        assert self.path is not None
-        try:
-            db = sqlite3.connect(str(self.path), isolation_level=None, timeout=5.0)
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open the state file {self.path}: {exc}") from exc
-        try:
-            yield db
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot use the metadata cache in {self.path}: {exc}") from exc
-        finally:
-            db.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return side_connection(self.store, "the metadata cache")
 
     def load(self, key: str) -> tuple[str, float, float] | None:
         with self._db() as db:

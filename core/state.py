@@ -139,6 +139,30 @@ class Held:
     last_seen: str
 
 
+@contextlib.contextmanager
+def side_connection(store: StateStore, what: str) -> Iterator[sqlite3.Connection]:
+    """A connection of its own to a store's file, for state kept beside the runs (tokens,
+    vendor metadata): each statement commits at once, never inside a run's batch
+    transaction. A dry run's store is an in-memory copy: that copy is used. `what` names
+    the state in errors."""
+    if store.path is None:
+        try:
+            yield store.db
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot use {what}: {exc}") from exc
+        return
+    try:
+        db = sqlite3.connect(str(store.path), isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot open the state file {store.path}: {exc}") from exc
+    try:
+        yield db
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot use {what} in {store.path}: {exc}") from exc
+    finally:
+        db.close()
+
+
 @translating
 class StateStore:
     """State of one integration in one SQLite file. Every sqlite3 error of its methods is a

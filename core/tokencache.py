@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from integrate.errors import StateError
-from integrate.state import StateStore, dumps, loads
+from integrate.state import StateStore, dumps, loads, side_connection
 
 
 class StateTokenCache:
@@ -29,30 +29,16 @@ class StateTokenCache:
     transaction), with a cross-process lock for refreshes."""
 
     def __init__(self, store: StateStore):
-        self.path = store.path
-        self._memory = store.db if store.path is None else None  # a dry run's snapshot
+        self.store = store
+        self.path = store.path  # a dry run's snapshot
         self._thread_lock = threading.Lock()
 
     @property
     def lock_path(self) -> Path | None:
         return None if self.path is None else self.path.with_name(f"{self.path.name}.tokens.lock")
 
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        if self._memory is not None:
-            yield self._memory
-            return
-        assert self.path is not None
-        try:
-            db = sqlite3.connect(str(self.path), isolation_level=None, timeout=5.0)
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open the state file {self.path}: {exc}") from exc
-        try:
-            yield db
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot read or write tokens in {self.path}: {exc}") from exc
-        finally:
-            db.close()
+    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return side_connection(self.store, "the access tokens")
 
     def load(self, key: str) -> dict[str, Any] | None:
         with self._db() as db:
