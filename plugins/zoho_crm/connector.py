@@ -23,7 +23,6 @@ from integrate import (
     UPSERT,
     Connector,
     ConnectorContext,
-    ConnectorError,
     OAuth2,
     ObjectInfo,
     Page,
@@ -43,7 +42,7 @@ from integrate_zoho_crm.reads import MAX_PAGE, Reads
 from integrate_zoho_crm.writes import MAX_BATCH, Writes
 
 if TYPE_CHECKING:
-    from integrate import FieldInfo, HttpAnswer, MetadataCache
+    from integrate import FieldInfo, MetadataCache
 
 __version__ = "0.1.0"
 
@@ -172,39 +171,13 @@ class ZohoCrmConnector(Connector):
             default_domain=api_host,
             environment=str(config.get("environment", "production")),
         )
-        # The parts, each handed what it needs; the methods below delegate to them.
+        # The parts, each handed what it needs; the methods below delegate to them, and
+        # the calls themselves go through self.api.
         self.org = Metadata(self.api, self.metadata, self.metadata_ttl)  # modules, fields
         self.reads = Reads(self.api, self.org, self.page_size)
         self.writes = Writes(self.api, self.org, config.get("triggers"))
         self.extras = Extras(self.api, self.org, context)
         self.notifications = Notifications(self.api)
-
-    # ---- calls --------------------------------------------------------------------------
-
-    @property
-    def api_domain(self) -> str:
-        """Always the api_domain the token answer gave (tokens only work there)."""
-        return self.api.domain
-
-    def call(
-        self,
-        method: str,
-        path: str | tuple[str, ...],
-        *,
-        kind: str = "read",
-        label: str = "",
-        **kwargs: Any,
-    ) -> HttpAnswer:
-        """One API call (see ZohoApi.call)."""
-        return self.api.call(method, path, kind=kind, label=label, **kwargs)
-
-    def error(self, response: HttpAnswer, what: str) -> ConnectorError:
-        """A request-level error as the core's exception, with Zoho's code and message."""
-        return self.api.error(response, what)
-
-    def http_headers(self) -> dict[str, str]:
-        """The Authorization header, for a call made outside the HTTP layer."""
-        return self.api.headers()
 
     # ---- describing ---------------------------------------------------------------------
 
