@@ -41,31 +41,10 @@ class Notifications:
         expiry: dt.datetime,
     ) -> dict[str, Any]:
         """Watch events (Accounts.all, Deals.create ...) until `expiry` (at most a week)."""
-        if len(token) > 50:
-            raise ConnectorError(
-                "a Zoho channel token is at most 50 characters", code="INVALID_DATA"
-            )
-        body = {
-            "watch": [
-                {
-                    "channel_id": channel_id,
-                    "events": list(events),
-                    "notify_url": notify_url,
-                    "token": token,
-                    "channel_expiry": expiry.isoformat(timespec="seconds"),
-                    "return_affected_field_values": True,
-                    "notify_on_related_action": True,
-                }
-            ]
-        }
-        response = self.api.call(
-            "POST", ("actions", "watch"), kind="write", label="watch", json=body, idempotent=True
-        )
-        answer = response.json().get("watch", [{}])[0] if response.content else {}
-        if answer.get("status") != "success":
-            raise self.api.error(response, "subscribing to notifications")
-        details: dict[str, Any] = answer.get("details", {})
-        return details
+        channel = _channel(channel_id, events, notify_url, token, expiry)
+        channel["return_affected_field_values"] = True
+        channel["notify_on_related_action"] = True
+        return self._watch("POST", channel, "subscribing to notifications")
 
     def renew(
         self,
@@ -76,23 +55,22 @@ class Notifications:
         expiry: dt.datetime,
     ) -> dict[str, Any]:
         """Extend a channel before it expires (Zoho replaces the channel's details)."""
-        body = {
-            "watch": [
-                {
-                    "channel_id": channel_id,
-                    "events": list(events),
-                    "notify_url": notify_url,
-                    "token": token,
-                    "channel_expiry": expiry.isoformat(timespec="seconds"),
-                }
-            ]
-        }
+        channel = _channel(channel_id, events, notify_url, token, expiry)
+        return self._watch("PUT", channel, "renewing notifications")
+
+    def _watch(self, method: str, channel: dict[str, Any], what: str) -> dict[str, Any]:
+        """Send one channel to the watch endpoint; its details, or the API's error."""
         response = self.api.call(
-            "PUT", ("actions", "watch"), kind="write", label="watch", json=body
+            method,
+            ("actions", "watch"),
+            kind="write",
+            label="watch",
+            json={"watch": [channel]},
+            idempotent=True,  # the channel id makes sending it again harmless
         )
         answer = response.json().get("watch", [{}])[0] if response.content else {}
         if answer.get("status") != "success":
-            raise self.api.error(response, "renewing notifications")
+            raise self.api.error(response, what)
         details: dict[str, Any] = answer.get("details", {})
         return details
 
@@ -106,6 +84,25 @@ class Notifications:
         )
         if response.status_code not in (200, 204):
             raise self.api.error(response, "ending notifications")
+
+
+def _channel(
+    channel_id: str,
+    events: Sequence[str],
+    notify_url: str,
+    token: str,
+    expiry: dt.datetime,
+) -> dict[str, Any]:
+    """One channel's entry of a watch body."""
+    if len(token) > 50:
+        raise ConnectorError("a Zoho channel token is at most 50 characters", code="INVALID_DATA")
+    return {
+        "channel_id": channel_id,
+        "events": list(events),
+        "notify_url": notify_url,
+        "token": token,
+        "channel_expiry": expiry.isoformat(timespec="seconds"),
+    }
 
 
 def parse_notification(body: Mapping[str, Any], expected_token: str) -> Notification:
