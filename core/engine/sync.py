@@ -207,11 +207,9 @@ class SyncRun:
                 if d.key is not None:
                     # Until this create is committed, another record with the same key waits.
                     self.claims.keys[d.t][d.key] = d.item.sid
-                self.applier.write(self._create(d))
-            elif isinstance(d, Upsert):
-                self.applier.write(self._upsert(d))
-            elif isinstance(d, Update):
-                self.applier.write(self._update(d))
+                self.applier.write(self._write(d))
+            elif isinstance(d, (Upsert, Update)):
+                self.applier.write(self._write(d))
             elif isinstance(d, Relink):
                 if d.claimed is not None:
                     self.claims.ids[1 - d.item.s][d.claimed] = d.item.sid
@@ -246,53 +244,31 @@ class SyncRun:
         limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
         return connector, limit, info.one_per_call
 
-    def _create(self, d: Create) -> Write:
-        connector, limit, single = self._target(d.t, d.t_obj, "create")
+    def _write(self, d: Create | Upsert | Update) -> Write:
+        """The write that carries out a create, upsert or update decision."""
         item = d.item
+        extra: dict[str, Any] = {}
+        if isinstance(d, Create):
+            obj, op, values = d.t_obj, "create", {**d.values, **d.extra}
+        elif isinstance(d, Upsert):
+            obj, op, values = d.t_obj, UPSERT, d.values
+            extra["keys"] = self.flow.upsert_on
+        else:
+            obj, op = d.obj, (MOVE if d.move_from is not None else UPDATE)
+            values = {f: new for f, (_old, new) in d.diff.items()}
+            extra.update(id=d.t_id, from_object=d.move_from)
+        connector, limit, single = self._target(d.t, obj, op)
         return Write(
             d,
             self.names[d.t],
             connector,
-            d.t_obj,
-            "create",
-            limit,
-            {**d.values, **d.extra},
-            source=(item.s, item.obj, item.sid),
-            one_per_call=single,
-        )
-
-    def _upsert(self, d: Upsert) -> Write:
-        connector, limit, single = self._target(d.t, d.t_obj, UPSERT)
-        item = d.item
-        return Write(
-            d,
-            self.names[d.t],
-            connector,
-            d.t_obj,
-            UPSERT,
-            limit,
-            d.values,
-            keys=self.flow.upsert_on,
-            source=(item.s, item.obj, item.sid),
-            one_per_call=single,
-        )
-
-    def _update(self, d: Update) -> Write:
-        op = MOVE if d.move_from is not None else UPDATE
-        connector, limit, single = self._target(d.t, d.obj, op)
-        item = d.item
-        return Write(
-            d,
-            self.names[d.t],
-            connector,
-            d.obj,
+            obj,
             op,
             limit,
-            {f: new for f, (_old, new) in d.diff.items()},
-            id=d.t_id,
-            from_object=d.move_from,
+            values,
             source=(item.s, item.obj, item.sid),
             one_per_call=single,
+            **extra,
         )
 
     # ---- reading --------------------------------------------------------------------------
