@@ -25,6 +25,7 @@ from integrate.connector import (
     Unsupported,
     WriteItem,
     WriteResult,
+    merge_values,
 )
 from integrate.emulation import Answer, Faults, HttpEmulator
 from integrate.emulator import Emulator
@@ -106,6 +107,7 @@ __all__ = [
     "__version__",
     "consent_url",
     "hookimpl",
+    "merge_values",
     "path_segment",
     "retry_after",
     "reveal",

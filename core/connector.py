@@ -48,6 +48,19 @@ MOVE = "move"
 AMBIGUOUS = "AMBIGUOUS"
 
 
+def merge_values(record: Mapping[str, Any], values: Mapping[str, Any]) -> Record:
+    """`record` with an update's values written over it: a nested value changes only what it
+    names (`{"address": {"city": "X"}}` keeps the street). What a write's values mean, for a
+    plugin that keeps whole records and for the engine's copy of one."""
+    out = dict(record)
+    for key, value in values.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge_values(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 @dataclass(frozen=True)
 class FieldInfo:
     """One field of an object's catalogue."""

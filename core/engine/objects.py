@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from integrate.connector import Page, Record, WriteResult
+from integrate.connector import Page, Record, WriteResult, merge_values
 from integrate.engine.scratch import Scratch
 from integrate.expressions import Expr
 
@@ -165,7 +165,7 @@ class RunObjects:
         if result.record:
             record = dict(result.record)
         else:
-            record = _merged(before or {}, values)
+            record = merge_values(before or {}, values)
         record.setdefault(id_field, new_id)
         if copy is not None:
             if old_id and old_id != new_id:
@@ -173,18 +173,6 @@ class RunObjects:
             copy.put(record)
         for listener in listeners:
             listener(obj, record, old_id or new_id)
-
-
-def _merged(base: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A record with nested values written over it (`{"address": {"city": "X"}}` changes
-    only the city)."""
-    out = dict(base)
-    for key, value in values.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 _LOOKUP = re.compile(r"""lookup\(\s*['"]([^'"]+)['"]""")

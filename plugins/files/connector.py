@@ -23,6 +23,7 @@ from integrate import (
     PluginError,
     WriteItem,
     WriteResult,
+    merge_values,
     reveal,
 )
 from integrate_files.rows import BadRow
@@ -218,7 +219,7 @@ class FilesConnector(Connector):
                     WriteResult.failure(item.ref, f"no record with id {item.id}", "NOT_FOUND")
                 )
                 continue
-            record = _merge(current, item.values)
+            record = merge_values(current, item.values)
             record[table.id_field] = current[table.id_field]
             self._stamp(obj, record)
             rows.append(record)
@@ -259,7 +260,9 @@ class FilesConnector(Connector):
                     WriteResult.failure(item.ref, f"no record with id {item.id}", "NOT_FOUND")
                 )
                 continue
-            moved = _merge({k: v for k, v in current.items() if k != source.id_field}, item.values)
+            moved = merge_values(
+                {k: v for k, v in current.items() if k != source.id_field}, item.values
+            )
             [created] = self._create(obj, [WriteItem(item.ref, moved)])
             if created.ok:
                 source.replace([{source.id_field: current[source.id_field], DELETED: True}])
@@ -320,13 +323,3 @@ def _pick(record: Mapping[str, Any], path: str) -> Any:
             return None
         value = value.get(part)
     return value
-
-
-def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in changes.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
