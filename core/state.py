@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS held(
   first_seen TEXT NOT NULL,
   last_seen TEXT NOT NULL,
   run_id INTEGER,
+  code TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(integration, flow, side, source_id)
 );
 CREATE TABLE IF NOT EXISTS failures(
@@ -137,6 +138,17 @@ class Held:
     attempts: int
     first_seen: str
     last_seen: str
+    code: str = ""  # why, for the engine: AMBIGUOUS for a create with no clear answer
+
+
+def _create_tables(db: sqlite3.Connection) -> None:
+    """This version's tables, in a new file or one an older version wrote (which gains the
+    columns added since)."""
+    db.executescript(_SCHEMA)
+    held_columns = {row[1] for row in db.execute("PRAGMA table_info(held)")}
+    if "code" not in held_columns:
+        db.execute("ALTER TABLE held ADD COLUMN code TEXT NOT NULL DEFAULT ''")
+    LinkTable.create(db)
 
 
 @contextlib.contextmanager
@@ -195,8 +207,7 @@ class StateStore:
                 self.db.execute("PRAGMA synchronous = FULL")
             if check:
                 check_integrity(self.db, target)
-            self.db.executescript(_SCHEMA)
-            LinkTable.create(self.db)
+            _create_tables(self.db)
             self.db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
@@ -238,8 +249,7 @@ class StateStore:
             try:
                 check_integrity(store.db, path)
                 # a file an older version wrote: its copy gets this version's tables
-                store.db.executescript(_SCHEMA)
-                LinkTable.create(store.db)
+                _create_tables(store.db)
             except StateError:
                 store.close()
                 raise
@@ -440,13 +450,14 @@ class StateStore:
         record: dict[str, Any],
         run_id: int | None,
         candidates: list[dict[str, Any]] | None = None,
+        code: str = "",
     ) -> None:
         stamp = now()
         self.db.execute(
             "INSERT INTO held(integration, flow, side, source_id, kind, reason, record, candidates,"
-            " first_seen, last_seen, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " first_seen, last_seen, run_id, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(integration, flow, side, source_id) DO UPDATE SET kind = excluded.kind,"
-            " reason = excluded.reason, record = excluded.record,"
+            " reason = excluded.reason, record = excluded.record, code = excluded.code,"
             " candidates = COALESCE(excluded.candidates, held.candidates),"
             " attempts = held.attempts + 1, last_seen = excluded.last_seen, run_id = excluded.run_id,"
             " resolution = CASE WHEN held.kind = excluded.kind THEN held.resolution ELSE NULL END",
@@ -462,6 +473,7 @@ class StateStore:
                 stamp,
                 stamp,
                 run_id,
+                code,
             ),
         )
 
@@ -480,7 +492,7 @@ class StateStore:
     ) -> list[Held]:
         sql = (
             "SELECT flow, side, source_id, kind, reason, record, candidates, resolution, attempts,"
-            " first_seen, last_seen FROM held WHERE integration = ?"
+            " first_seen, last_seen, code FROM held WHERE integration = ?"
         )
         args: list[Any] = [self.integration]
         if flow is not None:
@@ -506,6 +518,7 @@ class StateStore:
                 r[8],
                 r[9],
                 r[10],
+                r[11],
             )
             for r in self.db.execute(sql, args)
         ]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from integrate.connector import Record
+from integrate.connector import AMBIGUOUS, Record
 from integrate.engine.decisions import (
     Create,
     Decision,
@@ -31,9 +31,6 @@ from integrate.engine.values import pick_all, truthy, with_lets
 from integrate.errors import RecordError
 from integrate.links import Link
 from integrate.model import OBJECT_FIELD
-
-# In the reason of a record held because its create got no clear answer (see unclear.py).
-NO_CLEAR_ANSWER = "got no clear answer"
 
 
 class Links(Protocol):
@@ -160,9 +157,9 @@ class Classifier:
         if policy == "skip":
             reason = f"no matching record in {scope.sides[t].ref.text} (unmatched: skip)"
             return [Skip(item, reason)]
-        if held is not None and held.kind == QUEUE and NO_CLEAR_ANSWER in held.reason:
+        if held is not None and held.kind == QUEUE and held.code == AMBIGUOUS:
             # Its create may have been made: what the operator is asked to check stands.
-            return [Hold(item, QUEUE, held.reason)]
+            return [Hold(item, QUEUE, held.reason, code=AMBIGUOUS)]
         label, suggestions = self._candidates(item.s, item.record)
         reason = (
             f"no record of {scope.sides[t].ref.text} matches {label}"
@@ -273,4 +270,4 @@ def _with(item: Item, **changes: Any) -> Item:
     )
 
 
-__all__ = ["NO_CLEAR_ANSWER", "Claims", "Classifier", "LinkDraft", "Links", "MatchView"]
+__all__ = ["Claims", "Classifier", "LinkDraft", "Links", "MatchView"]

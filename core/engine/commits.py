@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrate.connector import AMBIGUOUS, MOVE, UPSERT, WriteResult
-from integrate.engine.classify import NO_CLEAR_ANSWER, Claims
+from integrate.engine.classify import Claims
 from integrate.engine.context import RunContext
 from integrate.engine.decisions import (
     Create,
@@ -33,6 +33,9 @@ from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.values import nest, pick, without_lets
 from integrate.links import Link
 from integrate.model import OBJECT_FIELD
+
+# What the reasons say of a create whose answer said nothing sure.
+NO_CLEAR_ANSWER = "got no clear answer"
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ class SyncCommits:
                 decision.kind,
                 decision.reason,
                 decision.candidates,
+                decision.code,
             )
         elif isinstance(decision, Relink):
             item, draft = decision.item, decision.draft
@@ -358,7 +362,9 @@ class SyncCommits:
             if d.key is not None:
                 self.claims.keys[t].pop(d.key, None)
             self.store.release(flow, name, item.sid)  # an operator's earlier decision is spent
-            self.store.hold(flow, name, item.sid, QUEUE, reason, kept, self.ctx.run_id)
+            self.store.hold(
+                flow, name, item.sid, QUEUE, reason, kept, self.ctx.run_id, code=AMBIGUOUS
+            )
             names = self.scope.names
             self.emit(
                 Change(

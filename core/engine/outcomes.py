@@ -170,6 +170,7 @@ class Outcomes:
         kind: str,
         reason: str,
         candidates: list[dict[str, Any]] | None = None,
+        code: str = "",
     ) -> None:
         """Inside a state transaction: queued for an operator or deferred."""
         self.store.hold(
@@ -181,4 +182,5 @@ class Outcomes:
             dict(without_lets(record)),
             self.ctx.run_id,
             candidates,
+            code,
         )

@@ -21,7 +21,7 @@ from integrate.connector import AMBIGUOUS, MOVE, UPDATE, UPSERT, BadRecord, Page
 from integrate.engine.ahead import read_ahead
 from integrate.engine.apply import Applier, Write
 from integrate.engine.classify import Claims, Classifier, MatchView
-from integrate.engine.commits import Checkpoint, SyncCommits, UnclearCreate
+from integrate.engine.commits import NO_CLEAR_ANSWER, Checkpoint, SyncCommits, UnclearCreate
 from integrate.engine.context import RunContext
 from integrate.engine.decisions import (
     Create,
@@ -457,7 +457,7 @@ class SyncRun:
             item = u.item
             where = f"{self.sides[1 - item.s].ref.connection}.{u.t_obj}"
             message = (
-                f"its create in {where} got no clear answer {ROUNDS + 1} times; "
+                f"its create in {where} {NO_CLEAR_ANSWER} {ROUNDS + 1} times; "
                 "it is looked for again on the next run"
             )
             self._apply([Fail(item, message, "write", AMBIGUOUS)])
@@ -476,7 +476,7 @@ class SyncRun:
         if len(found) > 1:
             ids = ", ".join(c.id for c in found[:5])
             reason = (
-                f"its create got no clear answer, and {len(found)} records of "
+                f"its create {NO_CLEAR_ANSWER}, and {len(found)} records of "
                 f"{self.sides[t].ref.text} have its match key ({ids})"
             )
             self._apply([Hold(item, QUEUE, reason)])

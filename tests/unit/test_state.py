@@ -99,3 +99,36 @@ def test_a_state_file_an_older_version_wrote_is_converted_on_open(tmp_path: Path
     assert store.count_links() == {"accounts": 1}
     assert StateStore(path, "other").linked_to("accounts", 0, "s1") == "t9"
     store.close()
+
+
+def test_records_an_older_version_held_stay_held_and_new_ones_keep_their_code(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE held(integration TEXT NOT NULL, flow TEXT NOT NULL, side TEXT NOT NULL,
+          source_id TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+          record TEXT NOT NULL, candidates TEXT, resolution TEXT,
+          attempts INTEGER NOT NULL DEFAULT 1, first_seen TEXT NOT NULL,
+          last_seen TEXT NOT NULL, run_id INTEGER,
+          PRIMARY KEY(integration, flow, side, source_id));
+        INSERT INTO held(integration, flow, side, source_id, kind, reason, record, first_seen,
+          last_seen) VALUES ('demo', 'accounts', 'crm', 'a1', 'queue', 'no record matches',
+          '{"name":"Acme"}', '2026-01-01', '2026-01-01');
+        """
+    )
+    db.close()
+
+    store = StateStore(path, "demo")
+    store.hold(
+        "accounts", "crm", "a2", "queue", "its create got no clear answer", {}, 1, code="AMBIGUOUS"
+    )
+    held = {h.source_id: (h.reason, h.record, h.code) for h in store.held("accounts")}
+    store.close()
+
+    assert held == {
+        "a1": ("no record matches", {"name": "Acme"}, ""),
+        "a2": ("its create got no clear answer", {}, "AMBIGUOUS"),
+    }
