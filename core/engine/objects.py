@@ -178,8 +178,8 @@ class RunObjects:
 _LOOKUP = re.compile(r"""lookup\(\s*['"]([^'"]+)['"]""")
 
 
-def looked_up(spec: Any) -> set[str]:
-    """Every "connection.Object" a spec's expressions look up (by a literal reference)."""
+def looked_up(flows: Iterable[Any]) -> set[str]:
+    """Every "connection.Object" the flows' expressions look up (by a literal reference)."""
     found: set[str] = set()
 
     def walk(value: Any) -> None:
@@ -195,6 +195,6 @@ def looked_up(spec: Any) -> set[str]:
             for v in value:
                 walk(v)
 
-    for flow in spec.flows.values():
+    for flow in flows:
         walk(flow)
     return found

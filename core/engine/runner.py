@@ -272,7 +272,9 @@ def _run_flows(
 ) -> IntegrateError | None:
     """Run the selected flows in order until one fails or a signal stops the run; returns
     what stopped it. A stop asked for is honoured between flows, pages and batches."""
-    objects = RunObjects(ctx.scratch, looked_up(spec))
+    # only what the flows that run look up is read in full for them
+    running = [spec.flows[name] for name in selected if spec.flows[name].common.enabled]
+    objects = RunObjects(ctx.scratch, looked_up(running))
     lookups = LookupCache(ctx, objects)
     linked = _linked(spec, ctx)
     for name in selected:

@@ -1,5 +1,6 @@
 """Zoho CRM through the engine: per-record failures reach the failure ledger with Zoho's
-codes; a canary secret appears in nothing a run writes."""
+codes; a canary secret appears in nothing a run writes; an object is read whole only for
+the look-ups of the flows that run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from integrate import FakeClock, IntegrateError
@@ -182,3 +184,65 @@ def test_no_zoho_secret_appears_in_anything_a_run_writes(
         if c in text
     ]
     assert leaks == []
+
+
+LOOKUP_SPEC = SPEC.replace(
+    "flows:\n",
+    """flows:
+  companies:
+    from: src.companies
+    to: crm.Accounts
+    match: [[name, Account_Name]]
+    fields:
+      Account_Name: name
+""",
+).replace(
+    "    match: [[email, Email]]\n",
+    """    match: [[email, Email]]
+    let:
+      account: "lookup('crm.Accounts', {Account_Name: company})"
+""",
+)
+
+
+class Watched(httpx.BaseTransport):
+    """The emulator's transport, keeping the fields each list of Accounts asked for."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner = inner
+        self.asked: list[set[str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.endswith("/Accounts"):
+            self.asked.append(set(request.url.params["fields"].split(",")))
+        return self.inner.handle_request(request)
+
+
+@pytest.mark.parametrize(
+    ("flows", "whole"),
+    [(("companies",), False), (None, True)],
+    ids=["--flow companies: its own fields", "every flow: whole records for the look-up"],
+)
+def test_an_object_is_read_whole_only_for_a_look_up_of_a_flow_that_runs(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, flows: tuple[str, ...] | None, whole: bool
+) -> None:
+    clock = FakeClock()
+    write_jsonl(workdir / "src/companies.jsonl", [{"id": "k1", "name": "Acme"}])
+    write_jsonl(
+        workdir / "src/people.jsonl",
+        [{"id": "s1", "last": "Lee", "email": "lee@x.test", "company": "Acme"}],
+    )
+    Path("spec.yaml").write_text(LOOKUP_SPEC)
+    with ZohoCrmEmulator(clock=clock) as emulator:
+        zoho_env(monkeypatch, emulator)
+        plugins = make_plugins()
+        spec = load_spec("spec.yaml", plugins)
+        watched = Watched(emulator.transport())
+        run_spec(spec, plugins, RunOptions(transports={"crm": watched}, clock=clock, flows=flows))
+        accounts = emulator.records("Accounts")
+
+    assert [a["Account_Name"] for a in accounts] == ["Acme"]
+    assert watched.asked
+    asked = set().union(*watched.asked)
+    assert ("Industry" in asked) is whole  # a field only a whole record has
+    assert "Account_Name" in asked
