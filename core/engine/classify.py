@@ -51,7 +51,7 @@ class Claims:
     ids: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]] = field(
         default_factory=lambda: ({}, {})
     )
-    # (side, id) of records whose create is unclear, being looked for (unclear.py)
+    # (side, id) of records whose create is unclear, being looked for (SyncCommits._unclear)
     unclear: set[tuple[int, str]] = field(default_factory=set)
 
 
