@@ -99,22 +99,27 @@ class Reads:
     def _join(self, module: str, records: list[Record], chunks: list[list[str]]) -> None:
         """Fetch the other field chunks for these records (by id) and merge them in."""
         by_id = {str(r["id"]): r for r in records}
-        ids = list(by_id)
         for chunk in chunks:
-            for start in range(0, len(ids), 100):
-                part = ids[start : start + 100]
-                response = self.api.call(
-                    "GET",
-                    module,
-                    label="list",
-                    params={"ids": ",".join(part), "fields": ",".join(chunk)},
-                )
-                if response.status_code in (204, 304):
-                    continue
-                if response.status_code != 200:
-                    raise self.api.error(response, f"reading more fields of {module}")
-                for row in response.json().get("data", []):
-                    by_id.get(str(row.get("id")), {}).update(row)
+            for row in self._by_ids(module, list(by_id), chunk, "list", f"more fields of {module}"):
+                by_id.get(str(row.get("id")), {}).update(row)
+
+    def _by_ids(
+        self, module: str, ids: list[str], fields: list[str], label: str, what: str
+    ) -> Iterator[Record]:
+        """The module's records with these ids, with these fields: 100 ids a call."""
+        for start in range(0, len(ids), 100):
+            part = ids[start : start + 100]
+            response = self.api.call(
+                "GET",
+                module,
+                label=label,
+                params={"ids": ",".join(part), "fields": ",".join(fields)},
+            )
+            if response.status_code in (204, 304):
+                continue
+            if response.status_code != 200:
+                raise self.api.error(response, f"reading {what}")
+            yield from response.json().get("data", [])
 
     def get(
         self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None
@@ -128,26 +133,12 @@ class Reads:
                 if str(u.get("id")) in set(ids)
             ]
         chunks = self._field_chunks(object, fields)
-        out: list[Record] = []
         # Zoho reads `ids` as a comma-separated list: an id with a comma (or none at all)
         # names no one record, so it is not sent (it would fetch other records).
         id_list = [str(i) for i in ids if str(i) and "," not in str(i)]
-        for start in range(0, len(id_list), 100):
-            part = id_list[start : start + 100]
-            response = self.api.call(
-                "GET",
-                object,
-                label="get",
-                params={"ids": ",".join(part), "fields": ",".join(chunks[0])},
-            )
-            if response.status_code in (204, 304):
-                continue
-            if response.status_code != 200:
-                raise self.api.error(response, f"reading {object} by id")
-            rows = response.json().get("data", [])
-            if len(chunks) > 1 and rows:
-                self._join(object, rows, chunks[1:])
-            out.extend(rows)
+        out = list(self._by_ids(object, id_list, chunks[0], "get", f"{object} by id"))
+        if len(chunks) > 1 and out:
+            self._join(object, out, chunks[1:])
         return out
 
     def _users(self, page_size: int | None) -> Iterator[Page]:
