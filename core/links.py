@@ -2,7 +2,8 @@
 each side held when the flow last synced it.
 
 Compact by design (a link is written for every record a sync touches): flows and objects are
-integer keys (`names`), the table has no row id of its own, and a sync flow keeps of each field
+integer keys (`names`), rows are appended in the order they are written (so a batch dirties
+few pages, whatever order its source is read in), and a sync flow keeps of each field
 only a digest of its value — enough to tell whether it changed (change detection), whether a
 value that comes back is the one the sync wrote (echo suppression) and whether both sides
 changed it (conflicts). Event flows keep the values themselves: their handlers are told what a
@@ -39,11 +40,16 @@ CREATE TABLE IF NOT EXISTS links(
   b_id TEXT NOT NULL,
   a_values BLOB NOT NULL,
   b_values BLOB NOT NULL,
-  run_id INTEGER,
-  PRIMARY KEY(flow, a_object, a_id)
-) WITHOUT ROWID;
+  run_id INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS links_by_a ON links(flow, a_object, a_id);
 CREATE UNIQUE INDEX IF NOT EXISTS links_by_b ON links(flow, b_object, b_id);
 """
+# Rows go in the order they are written (a rowid table), each end found by its own index.
+# The versions before kept the table in a-id order (WITHOUT ROWID): a source read in another
+# order (by modification time) then rewrote pages all over the table in every batch, which
+# cost more than the rest of a batch's commit (bench/RESULTS.md, scenario T).
+_CLUSTERED = "WITHOUT ROWID"
 
 _VALUES = b"\x00"
 _DIGESTS = b"\x01"
@@ -52,6 +58,9 @@ _OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 _SHORT = tuple(bytes((n,)) for n in range(_SIZE + 1))  # a short value's length byte
 _LONG = b"\x00"
 _NOTHING = _VALUES + b"{}"  # an empty snapshot, in either form
+# digests of recent values kept by a LinkTable (a bounded cache: at most 4,096 values of up
+# to 256 bytes each)
+_DIGESTS_KEPT, _DIGEST_KEPT_SIZE = 4096, 256
 
 
 class Digest(bytes):
@@ -123,6 +132,9 @@ class LinkTable:
         self._fields_of: dict[int, tuple[str, ...]] = {}
         # a snapshot's keys as given -> (its fields in order, its field list's id, encoded)
         self._orders: dict[tuple[str, ...], tuple[tuple[str, ...], bytes]] = {}
+        # the digests of recent values (an encoded value -> its digest): a link's
+        # two snapshots mostly hold the same values, and many values repeat across records
+        self._digests: dict[bytes, bytes] = {}
         # links saved in this transaction, written together at commit and before anything
         # reads the table: every method that queries links calls flush() first
         self._new: list[tuple[Any, ...]] = []
@@ -133,6 +145,8 @@ class LinkTable:
         columns = {row[1] for row in db.execute("PRAGMA table_info(links)")}
         if "integration" in columns:
             _migrate(db)
+        elif _CLUSTERED in _table_sql(db):
+            _unclustered(db)
         else:
             db.executescript(SCHEMA)
 
@@ -188,6 +202,8 @@ class LinkTable:
         # (a plan can show it), a longer one as 0 and its digest
         parts = [_DIGESTS, head]
         dumps, blake, short, options = orjson.dumps, hashlib.blake2b, _SHORT, _OPTIONS
+        digests = self._digests
+        known_digest = digests.get
         for f in fields:  # the hot loop of a sync's commits: calls kept to the C ones
             value = values[f]
             kind = type(value)
@@ -200,7 +216,14 @@ class LinkTable:
             if len(data) <= _SIZE:
                 parts += (short[len(data)], data)
             else:
-                parts += (_LONG, blake(data, digest_size=_SIZE).digest())
+                hashed = known_digest(data)
+                if hashed is None:
+                    hashed = blake(data, digest_size=_SIZE).digest()
+                    if len(data) <= _DIGEST_KEPT_SIZE:
+                        if len(digests) >= _DIGESTS_KEPT:
+                            digests.clear()
+                        digests[data] = hashed
+                parts += (_LONG, hashed)
         return b"".join(parts)
 
     def _fieldset(self, fields: tuple[str, ...]) -> int:
@@ -409,6 +432,35 @@ def _read_varint(data: bytes, at: int) -> tuple[int, int]:
         shift += 7
 
 
+def _table_sql(db: sqlite3.Connection) -> str:
+    row = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'links'"
+    ).fetchone()
+    return str(row[0]).upper() if row else ""
+
+
+def _unclustered(db: sqlite3.Connection) -> None:
+    """A state file whose links are kept in a-id order (WITHOUT ROWID) into this table, rows
+    and values as they are, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("DROP INDEX IF EXISTS links_by_b")
+        db.execute("ALTER TABLE links RENAME TO links_v2")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id)"
+            " SELECT flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id"
+            " FROM links_v2"
+        )
+        db.execute("DROP TABLE links_v2")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """An older state file's links (text keys, JSON values) into this table: the values are
     kept as they are, and become digests when a link is next saved."""
@@ -449,7 +501,11 @@ def _migrate(db: sqlite3.Connection) -> None:
                     run_id,
                 )
             )
-        db.executemany("INSERT OR REPLACE INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        db.executemany(
+            "INSERT OR REPLACE INTO links(flow, a_object, a_id, b_object, b_id, a_values,"
+            " b_values, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            batch,
+        )
         db.execute("DROP TABLE links_v1")
         db.execute("COMMIT")
     except BaseException:

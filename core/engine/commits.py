@@ -163,7 +163,10 @@ class SyncCommits:
 
     def commit(self, decision: Any, result: WriteResult | None) -> None:
         store, flow, names = self.store, self.flow, self.scope.names
-        if isinstance(decision, Checkpoint):
+        if isinstance(decision, Create):  # the commonest first
+            assert result is not None
+            self._created(decision, result)
+        elif isinstance(decision, Checkpoint):
             self._save_cursor(decision.s, decision.cursors)
         elif isinstance(decision, Failed):
             self.out.keep(decision)
@@ -190,9 +193,6 @@ class SyncCommits:
                 store.release(flow, names[item.s], item.sid)
         elif isinstance(decision, Release):
             store.release(flow, names[decision.item.s], decision.item.sid)
-        elif isinstance(decision, Create):
-            assert result is not None
-            self._created(decision, result)
         elif isinstance(decision, Upsert):
             assert result is not None
             self._upserted(decision, result)

@@ -191,7 +191,7 @@ def state_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "state.db"
 
 
-def test_state_bytes_are_the_pages_of_links_and_links_by_b_over_the_links(
+def test_state_bytes_are_the_pages_of_links_and_its_indexes_over_the_links(
     throughput: ModuleType, state_file: Path
 ) -> None:
     state = throughput.state_bytes(state_file)
@@ -199,7 +199,14 @@ def test_state_bytes_are_the_pages_of_links_and_links_by_b_over_the_links(
     assert state["links"] == 300
     db = sqlite3.connect(state_file)
     page = db.execute("PRAGMA page_size").fetchone()[0]
+    each = dict(
+        db.execute(
+            "SELECT name, SUM(pgsize) FROM dbstat WHERE name IN ('links_by_a', 'links_by_b')"
+            " GROUP BY name"
+        ).fetchall()
+    )
     db.close()
+    assert state["index_bytes"] == each["links_by_a"] + each["links_by_b"]
     assert state["table_bytes"] > 0
     assert state["table_bytes"] % page == 0
     assert state["index_bytes"] > 0

@@ -101,6 +101,53 @@ def test_a_state_file_an_older_version_wrote_is_converted_on_open(tmp_path: Path
     store.close()
 
 
+def test_links_an_older_version_kept_in_id_order_are_kept_in_write_order_after_open(
+    tmp_path: Path,
+) -> None:
+    """Versions up to 0.10 kept links WITHOUT ROWID; opening such a file converts the table,
+    links and snapshots as they were, and a relinked record still drops its older link."""
+    path = tmp_path / "state.db"
+    first = StateStore(path, "demo")
+    with first.transaction():
+        first.save_link("accounts", _link("a1", "b1"), 1)
+        first.save_link("accounts", _link("a2", "b2"), 1)
+    first.close()
+    db = sqlite3.connect(path)
+    rows = db.execute("SELECT * FROM links ORDER BY a_id").fetchall()
+    db.executescript(
+        """
+        DROP TABLE links;
+        CREATE TABLE links(flow INTEGER NOT NULL, a_object INTEGER NOT NULL, a_id TEXT NOT NULL,
+          b_object INTEGER NOT NULL, b_id TEXT NOT NULL, a_values BLOB NOT NULL,
+          b_values BLOB NOT NULL, run_id INTEGER, PRIMARY KEY(flow, a_object, a_id))
+          WITHOUT ROWID;
+        CREATE UNIQUE INDEX links_by_b ON links(flow, b_object, b_id);
+        """
+    )
+    db.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()
+
+    store = StateStore(path, "demo")
+    found = store.links("accounts", 0, [("accounts", "a1"), ("accounts", "a2")])
+    with store.transaction():
+        store.save_link("accounts", _link("a1", "b2"), 2)  # a1 moves to b2: a2's link goes
+    after = store.links("accounts", 1, [("companies", "b1"), ("companies", "b2")])
+    (sql,) = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'links'").fetchone()
+    indexes = {
+        r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    }
+    store.close()
+
+    assert {k: (v.b_id, v.a_values, v.b_values) for k, v in found.items()} == {
+        ("accounts", "a1"): ("b1", {"name": "a1"}, {"name": "b1"}),
+        ("accounts", "a2"): ("b2", {"name": "a2"}, {"name": "b2"}),
+    }
+    assert {k: v.a_id for k, v in after.items()} == {("companies", "b2"): "a1"}
+    assert "WITHOUT ROWID" not in sql.upper()
+    assert {"links_by_a", "links_by_b"} <= indexes
+
+
 def test_records_an_older_version_held_stay_held_and_new_ones_keep_their_code(
     tmp_path: Path,
 ) -> None:
