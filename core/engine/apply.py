@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from integrate.connector import AMBIGUOUS, CREATE, Connector, WriteItem, WriteResult
+from integrate.engine.decisions import value
 from integrate.engine.stop import StopRequest
 from integrate.engine.values import nest
 from integrate.errors import ConnectorError
@@ -35,7 +36,7 @@ _LONE_CHECKPOINTS = 10
 _STALE_BATCH = 50
 
 
-@dataclass(frozen=True)
+@value
 class Write:
     """One record's write, and the decision it carries out (for the commit)."""
 

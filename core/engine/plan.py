@@ -92,7 +92,10 @@ class FlowStats:
 
     def count(self, change: Change) -> None:
         direction = change.target_side or "-"
-        self.outcomes.setdefault(direction, Counter())[_COLUMN_OF[change.outcome]] += 1
+        counts = self.outcomes.get(direction)
+        if counts is None:
+            counts = self.outcomes[direction] = Counter()
+        counts[_COLUMN_OF[change.outcome]] += 1
         if change.reason:
             self.reasons[(change.outcome, change.reason)] += 1
 

@@ -175,10 +175,13 @@ class FilesConnector(Connector):
             return self._move(object, items)
         raise PluginError(f"files cannot {operation} records")
 
-    def _stamp(self, obj: str, record: dict[str, Any]) -> None:
+    def _stamp(self, obj: str, records: list[dict[str, Any]]) -> None:
+        """Set the change time on records a write made or changed (objects with one)."""
         cursor_field = self._setting(obj, "cursor_field", None)
         if cursor_field is not None:
-            record[cursor_field] = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+            for record in records:
+                record[cursor_field] = stamp
 
     def _create(self, obj: str, items: Sequence[WriteItem]) -> list[WriteResult]:
         table = self._table(obj)
@@ -202,9 +205,9 @@ class FilesConnector(Connector):
                 key = table.new_id()
                 record[table.id_field] = key
             fresh.add(key)
-            self._stamp(obj, record)
             rows.append(record)
             results.append(WriteResult.success(item.ref, key, record=record, created=True))
+        self._stamp(obj, rows)
         table.create(rows)
         return results
 
@@ -221,9 +224,9 @@ class FilesConnector(Connector):
                 continue
             record = merge_values(current, item.values)
             record[table.id_field] = current[table.id_field]
-            self._stamp(obj, record)
             rows.append(record)
             results.append(WriteResult.success(item.ref, str(item.id), record=record))
+        self._stamp(obj, rows)
         table.replace(rows)
         return results
 
@@ -286,9 +289,9 @@ class FilesConnector(Connector):
                 continue
             record = dict(current)
             record[list_field] = [*record.get(list_field, []), dict(item.values)]
-            self._stamp(object, record)
             rows[key] = record
             results.append(WriteResult.success(item.ref, key))
+        self._stamp(object, list(rows.values()))
         table.replace(list(rows.values()))
         return results
 
