@@ -449,9 +449,13 @@ def t_contenders(peers: Path) -> dict[str, Callable[[Served, Path], Job]]:
 
         return make
 
-    def durable(served: Served, work: Path) -> Job:
-        job = script(Path(sys.executable), floor, "--durable", "--state", "links.db")(served, work)
-        return Job(job.command, job.out, job.env, work / "links.db")
+    def durable(*extra: str) -> Callable[[Served, Path], Job]:
+        def make(served: Served, work: Path) -> Job:
+            job = script(Path(sys.executable), floor, "--durable", "--state", "links.db", *extra)
+            job = job(served, work)
+            return Job(job.command, job.out, job.env, work / "links.db")
+
+        return make
 
     def integrate(served: Served, work: Path) -> Job:
         (work / "spec.yaml").write_text(T_SPEC)
@@ -464,7 +468,8 @@ def t_contenders(peers: Path) -> dict[str, Callable[[Served, Path], Job]]:
         t.INTEGRATE: integrate,
         "floor: httpx + json": script(Path(sys.executable), floor, "--codec", "json"),
         t.FLOOR: script(Path(sys.executable), floor, "--codec", "orjson"),
-        t.DURABLE: durable,
+        t.DURABLE: durable(),
+        t.DURABLE_MODIFIED: durable("--order", "modified"),
         "httpx + orjson, jmespath per field": script(
             Path(sys.executable), floor, "--codec", "jmespath"
         ),

@@ -21,6 +21,7 @@ from typing import Any
 INTEGRATE = "integrate run (zoho_crm → files)"
 FLOOR = "floor: httpx + orjson"
 DURABLE = "durable floor (fsync + SQLite per 1,000)"
+DURABLE_MODIFIED = "durable floor, read in order of modification"
 DLT = "dlt"  # its name carries dlt's version: found by this prefix
 TARGET_VS_DURABLE = 0.8  # integrate's records/s over the durable floor's, at least
 TARGET_VS_DLT = 1.0  # integrate's records/s over dlt's, more than
@@ -60,6 +61,8 @@ def t_ratios(t: dict[str, Any]) -> dict[str, list[float]]:
         "vs_floor": paired(t, ours, FLOOR),
         "durable_vs_floor": paired(t, DURABLE, FLOOR),
         "floor_vs_dlt": paired(t, FLOOR, dlt),
+        "vs_durable_modified": paired(t, ours, DURABLE_MODIFIED),
+        "modified_vs_durable": paired(t, DURABLE_MODIFIED, DURABLE),
     }
 
 
@@ -118,7 +121,7 @@ def state_bytes(path: Path) -> dict[str, Any]:
 
 
 def per_link(state: dict[str, Any]) -> float | None:
-    """Bytes of the links table and its index per link (None when not measured)."""
+    """Bytes of the links table and its indexes per link (None when not measured)."""
     if not state.get("links"):
         return None
     return (state["table_bytes"] + state["index_bytes"]) / state["links"]
@@ -181,7 +184,7 @@ def t_report(
         "warm for each one's query. The checker compares every contender's output with the "
         "harness's own read, record by record. List calls and the emulator's CPU time are the "
         "emulator's own figures for each run; state bytes are the pages of the `links` table "
-        "and its index over the number of links (SQLite's `dbstat`).",
+        "and its indexes over the number of links (SQLite's `dbstat`).",
         "",
         "| contender | records/s | wall time (s) | start-up (s) | peak RSS (MiB) | list calls "
         "| emulator CPU (s) | state bytes a link | output checked |",
@@ -218,6 +221,7 @@ def t_report(
         f"{_ratio(ratios['vs_floor'], median_range)}; the durable floor over that floor "
         f"{_ratio(ratios['durable_vs_floor'], median_range)} (what the fsyncs and link rows "
         f"cost); that floor over dlt {_ratio(ratios['floor_vs_dlt'], median_range)}.",
+        *_order_lines(ratios, median_range),
         *_calls_lines(t),
         *_emulator_lines(t),
         "- A plain field path does not pay for the interpreter: `Account_Name` or `Owner.name` "
@@ -246,6 +250,20 @@ def t_report(
             "",
         ]
     return lines
+
+
+def _order_lines(ratios: dict[str, list[float]], median_range: MedianRange) -> list[str]:
+    """What the read order costs: the durable floor reading in integrate's order (by
+    modification time, so link rows come in no order of their ids) over the one reading by id."""
+    if not ratios["modified_vs_durable"]:
+        return []
+    return [
+        "- The read order, for information, round by round: the durable floor reading in "
+        "order of modification (as `integrate`'s read by key does, so that its link rows come "
+        "in no order of their ids) over the same floor reading by id "
+        f"{_ratio(ratios['modified_vs_durable'], median_range)}; `integrate` over that floor "
+        f"{_ratio(ratios['vs_durable_modified'], median_range)}."
+    ]
 
 
 def _state_lines(t: dict[str, Any]) -> list[str]:

@@ -51,6 +51,7 @@ def _scenario(
     names = {
         "integrate": throughput.INTEGRATE,
         "durable": throughput.DURABLE,
+        "durable_modified": throughput.DURABLE_MODIFIED,
         "floor": throughput.FLOOR,
         "dlt": "dlt 1.31.0 rest_api",
     }
@@ -108,6 +109,24 @@ def test_ratios_are_taken_round_by_round_so_a_slow_minute_hits_both_sides_of_a_p
     assert ratios["vs_dlt"] == pytest.approx([1.1, 1.1, 13 / 12])
     assert ratios["durable_vs_floor"] == pytest.approx([0.25, 0.25, 2 / 8.5])
     assert throughput.t_holds(t)
+
+
+def test_what_the_read_order_costs_is_shown_beside_the_target_and_never_decides_it(
+    throughput: ModuleType,
+) -> None:
+    rounds = {"integrate": [10.0, 12.0], "durable": [8.0, 8.0], "dlt": [11.0, 13.0]}
+    t = _scenario(throughput, {**rounds, "durable_modified": [9.0, 10.0]})
+
+    ratios = throughput.t_ratios(t)
+    assert ratios["modified_vs_durable"] == pytest.approx([8 / 9, 0.8])
+    assert ratios["vs_durable_modified"] == pytest.approx([0.9, 10 / 12])
+    report = _report(throughput, t)
+    assert (
+        "over the same floor reading by id 0.89, 0.80; `integrate` over that floor 0.90, 0.83"
+        in report
+    )
+    assert throughput.t_holds(t) is throughput.t_holds(_scenario(throughput, rounds))
+    assert "The read order" not in _report(throughput, _scenario(throughput, rounds))
 
 
 def test_a_recording_without_the_durable_floor_or_dlt_never_holds(throughput: ModuleType) -> None:
