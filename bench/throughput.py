@@ -245,8 +245,10 @@ def t_report(
             "",
             "The orjson floor keeps no state and syncs nothing to disk; the durable floor does "
             "per batch of 1,000 what `integrate` does (an `fsync` of the file, one transaction "
-            "of link rows in a WAL database with `synchronous=FULL`), so the distance between "
-            "those two is `integrate`'s own per-record work.",
+            "of link rows in a WAL database with `synchronous=FULL`), but keeps one digest of "
+            "the line where `integrate` keeps one per field of each side, and reads in id "
+            "order, so its link rows come in order. The distance is broken down, part by "
+            'part, in bench/README.md ("Why T\'s throughput target does not hold").',
             "",
         ]
     return lines
