@@ -47,6 +47,13 @@ MOVE = "move"
 # it again (docs/state-and-guarantees.md).
 AMBIGUOUS = "AMBIGUOUS"
 
+# A field a connector sets on a record it reads that is no longer in its object: the vendor
+# moved it elsewhere (a Zoho Lead converted into a Contact) or removed it. Its value says why,
+# in words. The engine writes nothing for such a record; a record linked to it follows its
+# successor, the record of the same side that matches it by the flow's key
+# (docs/plugins.md, "Records that leave their object").
+GONE_FIELD = "$gone"
+
 
 def merge_values(record: Mapping[str, Any], values: Mapping[str, Any]) -> Record:
     """`record` with an update's values written over it: a nested value changes only what it

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from integrate.connector import AMBIGUOUS, Record
+from integrate.connector import AMBIGUOUS, GONE_FIELD, Record
 from integrate.engine.decisions import (
     Create,
     Decision,
@@ -28,7 +28,7 @@ from integrate.engine.reconcile import Reconciler
 from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.scratch import Candidate, TargetIndex
 from integrate.engine.values import pick_all, truthy, with_lets
-from integrate.errors import RecordError
+from integrate.errors import IntegrateError, RecordError
 from integrate.links import Link
 from integrate.model import OBJECT_FIELD
 
@@ -39,6 +39,8 @@ class Links(Protocol):
     def linked_to(self, t: int, obj: str, id: str) -> str | None: ...
 
     def taken(self, t: int, obj: str, id: str) -> bool: ...
+
+    def link(self, t: int, obj: str, id: str) -> Link | None: ...
 
 
 @dataclass
@@ -53,6 +55,9 @@ class Claims:
     )
     # (side, id) of records whose create is unclear, being looked for (SyncCommits._unclear)
     unclear: set[tuple[int, str]] = field(default_factory=set)
+    # (side, id) of records read this run that left their object (GONE_FIELD): a record
+    # linked to one follows its successor
+    gone: set[tuple[int, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -90,6 +95,10 @@ class Classifier:
         t = 1 - s
         name = scope.names[s]
         held = item.held
+        gone = item.record.get(GONE_FIELD)
+        if gone is not None:
+            where = f"{scope.sides[s].ref.connection}.{item.obj}"
+            return [Skip(item, f"no longer in {where} ({gone}): nothing is written for it")]
         filt = self.flow.filters.get(name)
         try:
             if self.flow.lets and not self.flow.two_way:
@@ -103,6 +112,8 @@ class Classifier:
         if rules.action is not None:
             return [self._terminal(item, rules)]
         if item.link is not None:
+            if (t, item.link.id_of(t)) in self.claims.gone:
+                return self._successor(item, item.link, rules)
             return self.reconciler.reconcile(item, item.link, other, rules, fresh=False)
         resolution = held.resolution if held is not None and held.kind == QUEUE else None
         if resolution is not None:
@@ -193,6 +204,12 @@ class Classifier:
         owner = self.links.linked_to(t, candidate.object, candidate.id)
         owner = owner or self.claims.ids[t].get(key)
         if owner is not None and owner != item.sid:
+            held_by = self.links.link(t, candidate.object, candidate.id)
+            if held_by is not None and self._left(s, owner):
+                # Its match was linked to a record of this side that is no longer there (a
+                # Lead converted into this Contact, say): the link follows this record.
+                moved = _moved(held_by, s, item.obj, item.sid)
+                return self._follow(item, moved, candidate, rules)
             reason = f"its match {candidate.id} in {scope.sides[t].ref.text} is already linked to {owner}"
             return [Hold(item, QUEUE, reason)]
         current = self.match.fresh(candidate.object, candidate.id) or candidate.record
@@ -202,6 +219,57 @@ class Classifier:
         a_obj, b_obj = (item.obj, candidate.object) if s == 0 else (candidate.object, item.obj)
         link = Link(a_id, b_id, a_obj, b_obj, {}, {})
         return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=key)
+
+    # ---- a counterpart that left its object --------------------------------------------
+
+    def _successor(self, item: Item, link: Link, rules: RuleResult) -> list[Decision]:
+        """The record this one is linked to left its object this run: its successor is the
+        one record of that side that matches this one by key; the link follows it."""
+        scope, s = self.scope, item.s
+        t = 1 - s
+        where = f"{scope.sides[t].ref.connection}.{link.object_of(t)}"
+        left = f"its record {link.id_of(t)} left {where}"
+        candidates: list[Candidate] = []
+        if self.flow.match:
+            try:
+                key = scope.key(s, item.record)
+            except RecordError as exc:
+                return [Fail(item, exc.message, "match", exc.code, exc.location)]
+            if key is not None:
+                candidates = [
+                    c for c in self.match.index(t).find(key) if (t, c.id) not in self.claims.gone
+                ]
+        if not candidates:
+            return [Skip(item, f"{left} and no record there matches it: nothing is written")]
+        if len(candidates) > 1:
+            ids = ", ".join(c.id for c in candidates[:5])
+            return [Hold(item, QUEUE, f"{left}; {len(candidates)} records match it ({ids})")]
+        [candidate] = candidates
+        return self._follow(item, _moved(link, t, candidate.object, candidate.id), candidate, rules)
+
+    def _left(self, s: int, id: str) -> bool:
+        """Whether side s's record `id` left its object: read so this run (GONE_FIELD), or
+        no longer found by its id (one call; a read that fails says no)."""
+        if (s, id) in self.claims.gone:
+            return True
+        try:
+            found = self.match.fetch(s, id)
+        except IntegrateError:
+            return False
+        return found is None or GONE_FIELD in found.record
+
+    def _follow(
+        self, item: Item, link: Link, counterpart: Candidate, rules: RuleResult
+    ) -> list[Decision]:
+        """Reconcile over the link that followed a record to its successor: the snapshots
+        are the old link's, so what differs from them (the successor's object, say) is a
+        change that reaches the other side; the link is saved with the successor's id."""
+        t = 1 - item.s
+        current = self.match.fresh(counterpart.object, counterpart.id) or counterpart.record
+        if self.scope.sides[t].ref.multi:
+            current = {**current, OBJECT_FIELD: counterpart.object}
+        claimed = (counterpart.object, counterpart.id)
+        return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=claimed)
 
     def _resolved(
         self, item: Item, resolution: dict[str, Any], rules: RuleResult
@@ -257,6 +325,13 @@ class Classifier:
         snap_t = {f: v for f, v in values.items() if f in field_set}
         snap_s = pick_all(item.record, scope.fields_of[s])
         return Upsert(item, t, t_obj, values, snap_t, snap_s)
+
+
+def _moved(link: Link, side: int, obj: str, id: str) -> Link:
+    """The link with side `side`'s end at another record (its snapshots kept)."""
+    if side == 0:
+        return Link(id, link.b_id, obj, link.b_object, link.a_values, link.b_values)
+    return Link(link.a_id, id, link.a_object, obj, link.a_values, link.b_values)
 
 
 def _with(item: Item, **changes: Any) -> Item:

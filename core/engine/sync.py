@@ -17,7 +17,16 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from integrate.connector import AMBIGUOUS, MOVE, UPDATE, UPSERT, BadRecord, Page, Record
+from integrate.connector import (
+    AMBIGUOUS,
+    GONE_FIELD,
+    MOVE,
+    UPDATE,
+    UPSERT,
+    BadRecord,
+    Page,
+    Record,
+)
 from integrate.engine.ahead import read_ahead
 from integrate.engine.apply import Applier, Write
 from integrate.engine.classify import Claims, Classifier, MatchView
@@ -42,6 +51,7 @@ from integrate.engine.reconcile import Reconciler
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Candidate, Stash, TargetIndex
 from integrate.errors import PluginError
+from integrate.links import Link
 from integrate.model import OBJECT_FIELD, SyncFlow
 from integrate.state import Held, StateStore
 
@@ -62,6 +72,9 @@ class StoreLinks:
 
     def taken(self, t: int, obj: str, id: str) -> bool:
         return self.store.link(self.flow, t, obj, id) is not None
+
+    def link(self, t: int, obj: str, id: str) -> Link | None:
+        return self.store.link(self.flow, t, obj, id)
 
 
 class SyncRun:
@@ -169,6 +182,9 @@ class SyncRun:
             # (an update, never a second create).
             self.applier.flush()
         links = self.store.links(self.flow.name, s, keys)
+        for record, sid in zip(records, ids, strict=True):
+            if sid is not None and GONE_FIELD in record:
+                self.claims.gone.add((s, sid))
         here: set[tuple[str, str]] = set()
         t = 1 - s
         for record, this_obj, sid in zip(records, objects, ids, strict=True):
@@ -195,7 +211,7 @@ class SyncRun:
             if link is not None and self.stash is not None:
                 t_obj, t_id = link.object_of(t), link.id_of(t)
                 other = self.stash.get(t_obj, t_id)
-                if other is not None:
+                if other is not None and GONE_FIELD not in other:
                     self.stash.mark(t_obj, t_id)
             item = Item(s, this_obj, sid, record, h, link)
             self._apply(self.classifier.classify(item, other))
@@ -411,6 +427,8 @@ class SyncRun:
                         self.applier.state(failed)
                         continue
                     stash.put(obj, sid, record)
+                    if GONE_FIELD in record:
+                        self.claims.gone.add((s, sid))
                 self._track_cursor(s, obj, page)
             if full:
                 # A full read doubles as this side's match index.

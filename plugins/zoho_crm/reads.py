@@ -6,6 +6,11 @@ Modified_Time, 200 a page, so records that change while a read pages are never s
 mandatory `fields` go in calls of at most 50, joined by id. The cursor is that second and a
 fingerprint of each record read at it: If-Modified-Since is inclusive, so those come again
 and are dropped unless they changed.
+
+A Lead converted since the cursor (by a Zoho user, or by a run) is gone from default reads
+(`converted=false`); a read from a cursor asks for converted Leads too, and hands each one
+over marked GONE_FIELD: the engine then writes nothing for it, and what was linked to it
+follows the Contact it became.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from integrate import Page, Record
+from integrate import GONE_FIELD, Page, Record
 from integrate_zoho_crm.keyset import KeysetRead
 
 if TYPE_CHECKING:
@@ -22,6 +27,8 @@ if TYPE_CHECKING:
 
 MAX_FIELDS = 50  # fields a call
 MAX_PAGE = 200  # records a page
+CONVERTIBLE = "Leads"  # the module whose records conversion moves into Contacts
+CONVERTED = "Converted__s"
 
 
 class Reads:
@@ -47,13 +54,17 @@ class Reads:
             yield from self._users(page_size)
             return
         size = min(page_size or self.page_size, MAX_PAGE)
-        chunks = self._field_chunks(object, fields)
+        conversions = since is not None and object == CONVERTIBLE
+        wanted = None if fields is None else [*fields, CONVERTED] if conversions else fields
+        chunks = self._field_chunks(object, wanted)
         params = {
             "fields": ",".join(chunks[0]),
             "per_page": size,
             "sort_by": "Modified_Time",
             "sort_order": "asc",
         }
+        if conversions:
+            params["converted"] = "both"
 
         def fetch(
             since_time: str | None, page: int, token: str | None
@@ -73,6 +84,10 @@ class Reads:
             records: list[Record] = body["data"]
             if len(chunks) > 1 and records:
                 self._join(object, records, chunks[1:])
+            if conversions:
+                for record in records:
+                    if record.get(CONVERTED) is True:
+                        record[GONE_FIELD] = "converted into a Contact"
             return records, dict(body.get("info") or {})
 
         def times_of(ids: list[str]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from integrate import GONE_FIELD
 from integrate.build import build_spec
 from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.decisions import (
@@ -77,14 +78,17 @@ def flow_of(text: str) -> SyncFlow:
 class MemoryIndex:
     """Side t's records by match key, in memory (the run's index keeps them on disk)."""
 
-    def __init__(self, scope: FlowScope, t: int, records: list[dict[str, Any]]):
+    def __init__(
+        self, scope: FlowScope, t: int, records: list[dict[str, Any]], obj: str = "companies"
+    ):
         self.scope = scope
         self.t = t
         self.records = records
+        self.obj = obj
 
     def find(self, key: str) -> list[Candidate]:
         return [
-            Candidate(str(r["id"]), "companies", r)
+            Candidate(str(r["id"]), self.obj, r)
             for r in self.records
             if self.scope.key(self.t, r) == key
         ]
@@ -107,6 +111,14 @@ class MemoryLinks:
     def taken(self, t: int, obj: str, id: str) -> bool:
         return (t, obj, id) in self.owners
 
+    def link(self, t: int, obj: str, id: str) -> Link | None:
+        owner = self.owners.get((t, obj, id))
+        if owner is None:
+            return None
+        if t == 1:
+            return Link(owner, id, "accounts", obj, {"name": "Acme"}, {"title": "Acme"})
+        return Link(id, owner, obj, "companies", {"name": "Acme"}, {"title": "Acme"})
+
 
 def classifier(
     flow: SyncFlow,
@@ -116,10 +128,17 @@ def classifier(
     claims: Claims | None = None,
     links: MemoryLinks | None = None,
     modified: str | None = None,
+    present: dict[str, dict[str, Any]] | None = None,
 ) -> Classifier:
+    """`present`: side 0's records by id, as a read by id finds them (none by default)."""
     scope = FlowScope(flow, first_run=first_run)
     index = MemoryIndex(scope, 1, target or [])
-    match = MatchView(index=lambda _t: index, fetch=lambda _t, _id: None)  # type: ignore[arg-type,return-value]
+    here = present or {}
+
+    def fetch(t: int, id: str) -> Candidate | None:
+        return Candidate(id, "accounts", here[id]) if t == 0 and id in here else None
+
+    match = MatchView(index=lambda _t: index, fetch=fetch)  # type: ignore[arg-type]
     return Classifier(
         scope,
         links or MemoryLinks(),
@@ -244,13 +263,63 @@ def test_two_records_with_the_key_are_never_merged() -> None:
 def test_a_match_already_linked_to_another_record_waits() -> None:
     flow = flow_of(ONE_WAY)
     links = MemoryLinks({(1, "companies", "9"): "a7"})
+    a7 = {"id": "a7", "name": "Acme"}
 
-    [hold] = classifier(flow, [{"id": "9", "title": "Acme"}], links=links).classify(
-        Item(0, "accounts", "a1", ACME)
-    )
+    [hold] = classifier(
+        flow, [{"id": "9", "title": "Acme"}], links=links, present={"a7": a7}
+    ).classify(Item(0, "accounts", "a1", ACME))
 
     assert isinstance(hold, Hold)
     assert hold.reason == "its match 9 in desk.companies is already linked to a7"
+
+
+def test_a_match_linked_to_a_record_that_left_its_object_follows_this_one() -> None:
+    # a7 was converted (read this run marked GONE_FIELD), or is no longer found by its id:
+    # a1 carries it on, and the link's snapshots are a7's, so only real changes are written
+    flow = flow_of(ONE_WAY)
+    links = MemoryLinks({(1, "companies", "9"): "a7"})
+    gone = Claims()
+    gone.gone.add((0, "a7"))
+    found = [{"id": "9", "title": "Acme", "city": "Leeds", "udf_fields": {"udf_char1": "A-1"}}]
+
+    for c in (
+        classifier(flow, found, links=links, claims=gone, present={"a7": {"id": "a7"}}),
+        classifier(flow, found, links=links),
+    ):
+        decisions = c.classify(Item(0, "accounts", "a1", ACME))
+
+        assert kinds(decisions) == ["Unchanged", "Relink"]
+        relink = decisions[1]
+        assert isinstance(relink, Relink)
+        assert (relink.draft.link.a_id, relink.draft.link.b_id) == ("a1", "9")
+        assert relink.claimed == ("companies", "9")
+
+
+def test_a_record_that_left_its_object_is_skipped_and_what_was_linked_to_it_follows() -> None:
+    # c1 left crm.contacts this run; c2 has d1's key: d1's link follows it, and d1's edit
+    # since the last sync (its phone) reaches c2 as a change against c1's snapshot
+    flow = flow_of(TWO_WAY % "newest")
+    scope = FlowScope(flow, first_run=False)
+    index = MemoryIndex(scope, 0, [{"id": "c2", "email": "ann@x.test", "name": "Ann"}], "contacts")
+    claims = Claims()
+    claims.gone.add((0, "c1"))
+    match = MatchView(index=lambda _t: index, fetch=lambda _t, _id: None)  # type: ignore[arg-type,return-value]
+    c = Classifier(scope, MemoryLinks(), claims, match, Reconciler(scope, lambda _s, _o: None))
+    old = Link("c1", "d1", "contacts", "people", {"name": "Ann"}, {"full_name": "Ann"})
+    d1 = {"id": "d1", "mail": "ann@x.test", "full_name": "Ann", "tel": "+44 1"}
+
+    [skip] = c.classify(Item(0, "contacts", "c1", {"id": "c1", GONE_FIELD: "converted"}))
+    decisions = c.classify(Item(1, "people", "d1", d1, link=old))
+
+    assert isinstance(skip, Skip)
+    assert skip.reason == "no longer in crm.contacts (converted): nothing is written for it"
+    assert kinds(decisions) == ["Update", "Relink"]
+    update, relink = decisions
+    assert isinstance(update, Update)
+    assert isinstance(relink, Relink)
+    assert (update.obj, update.t_id, update.diff) == ("contacts", "c2", {"phone": (None, "+44 1")})
+    assert (relink.draft.link.a_object, relink.draft.link.a_id) == ("contacts", "c2")
+    assert relink.draft.link.b_id == "d1"
 
 
 def test_a_record_whose_create_is_unclear_is_not_decided_again() -> None:
