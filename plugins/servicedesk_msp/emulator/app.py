@@ -36,19 +36,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any
 
-from integrate import Answer, Clock, Faults, HttpEmulator, Record
-from integrate_servicedesk_msp.emulator import persist, reads
-from integrate_servicedesk_msp.emulator.calls import (
-    V3,
-    Bucket,
-    accepts_v3,
-    entity,
-    input_data,
-    target,
+from integrate import (
+    ZOHO_ACCOUNTS,
+    Answer,
+    AuthorisationServer,
+    Clock,
+    Faults,
+    OAuthEmulator,
+    Record,
+    Saveable,
+    TokenBucket,
 )
+from integrate_servicedesk_msp.emulator import reads
+from integrate_servicedesk_msp.emulator.calls import V3, accepts_v3, entity, input_data, target
 from integrate_servicedesk_msp.emulator.errors import (
     BAD_KEY,
     INTERNAL,
@@ -72,7 +74,6 @@ from integrate_servicedesk_msp.emulator.modules import (
     owner_key,
     store_of,
 )
-from integrate_servicedesk_msp.emulator.oauth import THROTTLED, AccountsServer
 from integrate_servicedesk_msp.emulator.store import Row, Store
 from integrate_servicedesk_msp.emulator.writes import Writer
 
@@ -86,12 +87,13 @@ DEPLOYMENTS = ("on_premises", "cloud")
 VERBS = ("list", "get", "create", "update", "delete")
 
 
-class ServiceDeskMspEmulator(HttpEmulator):
+class ServiceDeskMspEmulator(OAuthEmulator):
     """ServiceDesk Plus MSP's REST API v3 (accounts/customers, sites, departments,
     requesters), awkward parts included: statuses inside HTTP 200, `response_status` a list
     on list calls and an object elsewhere, at most 100 rows a page."""
 
     plugin = "servicedesk_msp"
+    saved_version = 2  # 1: before the emulation kit (one flat file of the parts)
 
     def __init__(
         self,
@@ -122,15 +124,16 @@ class ServiceDeskMspEmulator(HttpEmulator):
         self.technician_key = technician_key or _technician_key(seed)
         self.rate_limit_per_minute = rate_limit_per_minute
         self._bucket = (
-            Bucket(rate_limit_per_minute, self.clock.now()) if rate_limit_per_minute else None
+            TokenBucket(rate_limit_per_minute, self.clock.now()) if rate_limit_per_minute else None
         )
         self.mandatory = mandatory_fields_of(mandatory_fields or {})
         self.store = Store()
-        self.oauth = AccountsServer(seed=seed, now=self.clock.now)
+        # Zoho's accounts server (cloud, §1.3): this emulator grants no scopes by name, and
+        # its token answers name none.
+        self.oauth = AuthorisationServer(ZOHO_ACCOUNTS, seed=seed, now=self.clock.now)
         Generator(self.store, seed, self._now(), self.job_title).run(
             Sizes(accounts, sites_per_account, departments_per_site, requesters_per_site)
         )
-        self._base_url: str | None = None
         self._settings: dict[str, Any] = {
             "seed": seed,
             "deployment": deployment,
@@ -144,21 +147,9 @@ class ServiceDeskMspEmulator(HttpEmulator):
     # ---- the connection ---------------------------------------------------------------
 
     @property
-    def client_id(self) -> str:
-        return self.oauth.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.oauth.client_secret
-
-    @property
-    def refresh_token(self) -> str:
-        return self.oauth.refresh_token
-
-    @property
     def url(self) -> str:
         """The base URL: the served one after `serve()`, else the in-process host."""
-        return self._base_url or (CLOUD_URL if self.cloud else ON_PREMISES_URL)
+        return self.served_url or (CLOUD_URL if self.cloud else ON_PREMISES_URL)
 
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> ServiceDeskMspEmulator:
@@ -177,40 +168,21 @@ class ServiceDeskMspEmulator(HttpEmulator):
                 "url": self.url,
                 "technician_key": self.technician_key,
             }
-        config: dict[str, Any] = {
+        # the accounts server, once served, is at the same address
+        return {
             "deployment": "cloud",
             "url": self.url,
             "portal": self.portal,
             "data_center": "com",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "refresh_token": self.refresh_token,
+            **self.credentials(),
         }
-        if self._base_url:  # the accounts server is served at the same address
-            config["accounts_url"] = self._base_url
-        return config
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._base_url = super().serve(host, port)
-        return self._base_url
+    def saved_settings(self) -> Mapping[str, Any]:
+        return self._settings
 
-    def save(self, folder: FilePath) -> None:
-        """Keep the instance (records, id counter, OAuth client and tokens) in `folder`."""
-        with self.lock:
-            persist.dump(folder, self._settings, self.store, self.oauth)
-
-    @classmethod
-    def restore(
-        cls, folder: FilePath, config: Mapping[str, Any], *, clock: Clock | None = None
-    ) -> ServiceDeskMspEmulator:
-        emulator = cls(clock=clock, **persist.settings_in(folder))
-        persist.load(folder, emulator.store, emulator.oauth)
-        return emulator
-
-    def expire_tokens(self) -> None:
-        """Every OAuth access token issued so far stops working now (cloud)."""
-        with self.lock:
-            self.oauth.expire_all()
+    def saved_parts(self) -> Mapping[str, Saveable]:
+        """The instance's records and id counter, and the OAuth client and tokens."""
+        return {"store": self.store, "oauth": self.oauth}
 
     def calls_for(self, module: str) -> dict[str, int]:
         """Calls to one module by verb (list, get, create, update, delete), both URL names
@@ -293,7 +265,7 @@ class ServiceDeskMspEmulator(HttpEmulator):
 
     def rate_limited(self, request: Request) -> Answer:
         if request.path.rstrip("/") == TOKEN_PATH:
-            return self.json(200, dict(THROTTLED))  # the accounts server throttles with a 200
+            return self.reply(self.oauth.throttled())  # the accounts server throttles with a 200
         return self.json(429, failure(RATE_LIMIT, "API rate limit reached"))
 
     def server_error(self, request: Request) -> Answer:
@@ -314,10 +286,7 @@ class ServiceDeskMspEmulator(HttpEmulator):
     def route(self, request: Request) -> Answer:
         if request.path.rstrip("/") == TOKEN_PATH:
             return self._token(request)
-        try:
-            return self._api(request)
-        except SdpError as refused:
-            return self.json(refused.status, refused.body())
+        return self._api(request)
 
     def _token(self, request: Request) -> Answer:
         if not self.cloud:
@@ -325,11 +294,14 @@ class ServiceDeskMspEmulator(HttpEmulator):
         if request.method != "POST":
             return self.json(405, {"error": "invalid_request"})
         params = {**request.args.to_dict(), **request.form.to_dict()}
-        return self.json(200, self.oauth.token(params))
+        # Only the refresh grant is served: the code grant belongs to `integrate auth` against
+        # the real Zoho.
+        return self.reply(self.oauth.token(params, grants=("refresh_token",)))
 
     def _authenticate(self, request: Request) -> None:
         if self.cloud:
-            ok = self.oauth.valid(request.headers.get("Authorization", ""))
+            header = request.headers.get("Authorization", "")
+            ok = self.oauth.authenticate(header, schemes=("zoho-oauthtoken",)) is not None
         else:
             key = (
                 request.headers.get("authtoken")

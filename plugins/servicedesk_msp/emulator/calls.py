@@ -1,13 +1,14 @@
-"""What an HTTP call to the API asks for: the module and record its URL names (§1.2), its
-`input_data` (§1.4), whether its `Accept` header asks for v3 (§1.3); and the per-minute
-token bucket that rate-limits calls (§1.6)."""
+"""What an HTTP call to the API asks for: the module and record its URL names (§1.2, by the
+kit's `Router`), its `input_data` (§1.4), whether its `Accept` header asks for v3 (§1.3)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from integrate import Router
 from integrate_servicedesk_msp.emulator.errors import MANDATORY, SdpError, bad_input, mismatch
 from integrate_servicedesk_msp.emulator.modules import PATHS, Path
 
@@ -18,37 +19,48 @@ V3 = "application/vnd.manageengine.sdp.v3+json"
 ACCEPTED = (V3, "application/v3+json")  # the second tolerated (§1.3)
 
 
+# What each HTTP method does on a module's URL and on one record's.
+COLLECTION = {"GET": "list", "POST": "create"}
+RECORD = {"GET": "get", "PUT": "update", "DELETE": "delete"}
+ROUTER: Router[Mapping[str, str]] = Router()
+for _base in ("/api/v3", "/app/{portal}/api/v3"):  # on-premises, cloud (§1.2)
+    ROUTER.add(f"{_base}/{{module}}", COLLECTION)
+    ROUTER.add(f"{_base}/{{module}}/{{id}}", RECORD)
+    ROUTER.add(f"{_base}/{{more*}}", {})  # an API path that names no module or record
+
+
 @dataclass(frozen=True)
 class Target:
-    """What an API URL names: its flavour, portal, module and record id."""
+    """What an API URL names: its flavour, portal, module and record id, and what each
+    method does there."""
 
     cloud_path: bool
     portal: str | None
     module: str
     id: str | None
-    valid: bool  # no segments beyond {module}/{id}
+    verbs: Mapping[str, str]
 
     @property
     def path(self) -> Path | None:
-        return PATHS.get(self.module) if self.valid else None
+        return PATHS.get(self.module) if self.verbs else None
 
     def verb(self, method: str) -> str | None:
-        table = {("GET", False): "list", ("POST", False): "create", ("GET", True): "get"}
-        table |= {("PUT", True): "update", ("DELETE", True): "delete"}
-        return table.get((method.upper(), self.id is not None))
+        return self.verbs.get(method.upper())
 
 
 def target(url_path: str) -> Target | None:
-    parts = [p for p in url_path.split("/") if p]
-    if parts[:2] == ["api", "v3"]:
-        cloud, portal, rest = False, None, parts[2:]
-    elif len(parts) >= 4 and parts[0] == "app" and parts[2:4] == ["api", "v3"]:
-        cloud, portal, rest = True, parts[1], parts[4:]
-    else:
+    """What an API URL names; None for a URL outside the API."""
+    found = ROUTER.match(url_path)
+    if found is None:
         return None
-    if not rest:
-        return Target(cloud, portal, "", None, False)
-    return Target(cloud, portal, rest[0], rest[1] if len(rest) > 1 else None, len(rest) <= 2)
+    params = found.params
+    return Target(
+        "portal" in params,
+        params.get("portal"),
+        params.get("module", ""),
+        params.get("id"),
+        found.target,
+    )
 
 
 def accepts_v3(request: Request) -> bool:
@@ -81,21 +93,3 @@ def entity(given: dict[str, Any] | None, key: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise mismatch(key, "an object")
     return data
-
-
-class Bucket:
-    """A token bucket of `per_minute` calls, refilled continuously on a clock."""
-
-    def __init__(self, per_minute: float, now: float):
-        self.capacity = float(per_minute)
-        self.tokens = self.capacity
-        self.at = now
-
-    def take(self, now: float) -> bool:
-        """Take one call's token; False when the bucket is empty."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.capacity / 60)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True

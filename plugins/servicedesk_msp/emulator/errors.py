@@ -39,6 +39,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrate import Refusal
+
 SUCCESS = 2000
 FAILED = 4000
 NOT_FOUND_VALUE = 4001
@@ -71,7 +73,7 @@ def failure(
     return {"response_status": {"status_code": FAILED, "status": "failed", "messages": [item]}}
 
 
-class SdpError(Exception):
+class SdpError(Refusal):
     """A refusal, answered with the failure envelope and the HTTP status of its code."""
 
     def __init__(
@@ -82,15 +84,11 @@ class SdpError(Exception):
         fields: list[str] | None = None,
         field: str | None = None,
     ):
-        super().__init__(f"{code}: {message}")
+        super().__init__(HTTP_STATUS.get(code, 200), f"{code}: {message}")
         self.code = code
         self.message = message
         self.fields = fields
         self.field = field
-
-    @property
-    def status(self) -> int:
-        return HTTP_STATUS.get(self.code, 200)
 
     def body(self) -> dict[str, Any]:
         return failure(self.code, self.message, fields=self.fields, field=self.field)

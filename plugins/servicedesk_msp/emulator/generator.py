@@ -9,11 +9,11 @@ a requester under two accounts, job titles and VIP flags on some requesters only
 from __future__ import annotations
 
 import random
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from integrate import ascii_slug
 from integrate_servicedesk_msp.emulator.modules import ACCOUNTS, DEPARTMENTS, REQUESTERS, SITES
 from integrate_servicedesk_msp.emulator.store import Row, Store
 from integrate_servicedesk_msp.emulator.writes import Writer
@@ -116,16 +116,6 @@ TITLES = ("IT Manager", "Office Manager", "CFO", "Buchhalterin", "Développeur",
 DEPARTMENT_NAMES = ("IT", "Finance", "Ventes", "Personalabteilung", "経理部", "Logistics", "R&D")
 TLDS = ("example", "example.com", "example.de", "example.co.uk", "example.pl")
 
-_ASCII = str.maketrans(
-    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "đ": "d", "Đ": "D"}
-)
-
-
-def slug(text: str) -> str:
-    """ASCII, lower case, letters and digits only (for e-mail addresses and domains)."""
-    plain = unicodedata.normalize("NFKD", text.translate(_ASCII))
-    return "".join(c for c in plain.lower() if c.isascii() and c.isalnum())
-
 
 @dataclass
 class Sizes:
@@ -180,7 +170,7 @@ class Generator:
     def account(self, sizes: Sizes) -> None:
         name = self._account_name()
         city, state, country, code = self._pick(CITIES)
-        domain = f"{slug(name)[:12] or 'firma'}.{self._pick(TLDS)}"
+        domain = f"{ascii_slug(name)[:12] or 'firma'}.{self._pick(TLDS)}"
         data: dict[str, Any] = {
             "name": name,
             "description": self._maybe(0.4, f"Managed since {2010 + int(self.rng.random() * 15)}"),
@@ -242,7 +232,7 @@ class Generator:
             "department": {"id": department.id},
             "is_vipuser": self._chance(0.1),
         }
-        email: str | None = f"{slug(first)}.{slug(last)}@{domain}"
+        email: str | None = f"{ascii_slug(first)}.{ascii_slug(last)}@{domain}"
         if self.people and self._chance(0.05):  # a consultant working for two customers
             other = self._pick(self.people)
             if other["account"]["id"] != account.id:
@@ -255,7 +245,7 @@ class Generator:
         if email is not None:
             taken = self.store.holder((REQUESTERS, account.id, email.casefold()))
             if taken is not None:
-                email = f"{slug(first)}.{slug(last)}{len(self.people)}@{domain}"
+                email = f"{ascii_slug(first)}.{ascii_slug(last)}{len(self.people)}@{domain}"
             data["email_id"] = email
         for key, chance, value in (
             (

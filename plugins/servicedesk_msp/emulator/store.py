@@ -1,14 +1,15 @@
-"""The emulated instance's data: accounts, sites, departments and requesters as `Row`s whose
-lookups hold bare ids, the unique keys SDP enforces, and `render`, which turns a row into
-what the API shows (lookups as `{id, name}` with the names as they are now, date/time
-fields as `{value, display_value}`)."""
+"""The emulated instance's data: the kit's record store holding accounts, sites, departments
+and requesters as `Row`s whose lookups hold bare ids, with the unique keys SDP enforces and
+its e-mail index; and `render`, which turns a row into what the API shows (lookups as
+`{id, name}` with the names as they are now, date/time fields as `{value, display_value}`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from integrate import RecordStore, StoredRow
 from integrate_servicedesk_msp.emulator.modules import (
     ACCOUNTS,
     DEPARTMENTS,
@@ -24,15 +25,7 @@ FIRST_ID = 100_000_000_000_048_000  # cloud-like long ids, handed out in order (
 Key = tuple[str, ...]
 
 
-class Row:
-    __slots__ = ("created", "id", "modified", "module", "values")
-
-    def __init__(self, id: str, module: str, values: dict[str, Any], created: int, modified: int):
-        self.id = id
-        self.module = module
-        self.values = values
-        self.created = created  # epoch millis
-        self.modified = modified
+Row = StoredRow  # created and modified in epoch millis
 
 
 def when(millis: int) -> dict[str, str]:
@@ -58,43 +51,15 @@ def unique_key(row: Row) -> Key | None:
     return None
 
 
-class Store:
+class Store(RecordStore):
     def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Row]] = {name: {} for name in STORES}
-        self.by_id: dict[str, Row] = {}
+        super().__init__(STORES, last_id=FIRST_ID)
         self.unique: dict[Key, str] = {}
         self.emails: dict[str, dict[str, None]] = {}  # email (casefolded) -> requester ids
-        self.counter = FIRST_ID
-        self.version = 0  # moves on with every change (the render cache compares it)
-        self._cache: dict[tuple[Any, ...], tuple[int, list[Any]]] = {}
 
-    # ---- changes ------------------------------------------------------------------------
+    # ---- indexes ------------------------------------------------------------------------
 
-    def new_id(self) -> str:
-        self.counter += 1
-        return str(self.counter)
-
-    def put(self, row: Row) -> Row:
-        self.version += 1
-        self.rows[row.module][row.id] = row
-        self.by_id[row.id] = row
-        self._index(row)
-        return row
-
-    def replace(self, row: Row, values: dict[str, Any], modified: int) -> None:
-        self.version += 1
-        self._unindex(row)
-        row.values = values
-        row.modified = max(row.modified, modified)
-        self._index(row)
-
-    def remove(self, row: Row) -> None:
-        self.version += 1
-        self._unindex(row)
-        del self.rows[row.module][row.id]
-        del self.by_id[row.id]
-
-    def _index(self, row: Row) -> None:
+    def index(self, row: Row) -> None:
         key = unique_key(row)
         if key is not None:
             self.unique[key] = row.id
@@ -102,7 +67,7 @@ class Store:
         if isinstance(email, str) and email:
             self.emails.setdefault(email.casefold(), {})[row.id] = None
 
-    def _unindex(self, row: Row) -> None:
+    def unindex(self, row: Row) -> None:
         key = unique_key(row)
         if key is not None and self.unique.get(key) == row.id:
             del self.unique[key]
@@ -110,10 +75,11 @@ class Store:
         if isinstance(email, str) and email:
             self.emails.get(email.casefold(), {}).pop(row.id, None)
 
-    # ---- reads --------------------------------------------------------------------------
+    def clear_indexes(self) -> None:
+        self.unique.clear()
+        self.emails.clear()
 
-    def get(self, module: str, id: str) -> Row | None:
-        return self.rows[module].get(id)
+    # ---- reads --------------------------------------------------------------------------
 
     def holder(self, key: Key) -> Row | None:
         id = self.unique.get(key)
@@ -168,15 +134,6 @@ class Store:
         if ref is not None:
             ref["site"] = self.ref(self.by_id[ref["id"]].values.get("site"))
         return ref
-
-    def kept(self, key: tuple[Any, ...], make: Callable[[], list[Any]]) -> list[Any]:
-        """`make()`, kept until the next change."""
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] == self.version:
-            return cached[1]
-        value = make()
-        self._cache[key] = (self.version, value)
-        return value
 
     def rendered(self, module: str, owner: str, job_title: str) -> list[dict[str, Any]]:
         """Every row of a module rendered, in creation order; kept until the next change."""

@@ -11,26 +11,24 @@ envelopes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from integrate import Answer, Clock, Faults, HttpEmulator, Record
-from integrate_zoho_crm.emulator import persist, routes, writes
+from integrate import Answer, Clock, Faults, OAuthEmulator, Record, Reply, Saveable
+from integrate_zoho_crm.emulator import routes, writes
 from integrate_zoho_crm.emulator.catalogue import SE_MODULES, Field, module_named
 from integrate_zoho_crm.emulator.errors import (
     BAD_METHOD,
     BAD_URL,
     INTERNAL,
     TOO_MANY,
-    Reply,
     ZohoError,
     envelope,
 )
 from integrate_zoho_crm.emulator.generator import Generator, Sizes, make_users
 from integrate_zoho_crm.emulator.oauth import (
     DATA_CENTRES,
-    THROTTLED,
-    AccountsServer,
+    accounts_server,
+    authenticate,
     data_centre,
     require_scope,
 )
@@ -44,11 +42,11 @@ if TYPE_CHECKING:
 
 # host -> (data centre, role): accounts / api / sandbox (sandbox and developer orgs)
 HOSTS: dict[str, tuple[str, str]] = {}
-for _dc, (_accounts, _api, _location) in DATA_CENTRES.items():
-    HOSTS[_accounts] = (_dc, "accounts")
-    HOSTS[_api] = (_dc, "api")
+for _dc, _centre in DATA_CENTRES.items():
+    HOSTS[_centre.accounts] = (_dc, "accounts")
+    HOSTS[_centre.api] = (_dc, "api")
     for _env in ("sandbox", "developer"):
-        HOSTS[_api.replace("www.", f"{_env}.", 1)] = (_dc, "sandbox")
+        HOSTS[_centre.api.replace("www.", f"{_env}.", 1)] = (_dc, "sandbox")
 
 
 ACCOUNT_KINDS = {
@@ -64,11 +62,12 @@ PLAIN_TYPES = (
 )
 
 
-class ZohoCrmEmulator(HttpEmulator):
+class ZohoCrmEmulator(OAuthEmulator):
     """Zoho CRM v8 (records, related lists, notes, attachments, lead conversion, users,
     metadata, watch channels) and its OAuth accounts server, awkward parts included."""
 
     plugin = "zoho_crm"
+    saved_version = 2  # 1: before the emulation kit (one flat file of the parts)
 
     def __init__(
         self,
@@ -94,7 +93,7 @@ class ZohoCrmEmulator(HttpEmulator):
         Generator(store, seed, anchor).run(
             Sizes(accounts, contacts_per_account, leads, deals_per_account, events_per_account)
         )
-        self.oauth = AccountsServer(
+        self.oauth = accounts_server(
             seed=seed,
             now=self.clock.now,
             dc=self.data_center,
@@ -115,7 +114,6 @@ class ZohoCrmEmulator(HttpEmulator):
             now=self.clock.now,
             unique=unique,
         )
-        self._base_url: str | None = None
         self._settings = {
             "seed": seed,
             "data_center": self.data_center,
@@ -124,19 +122,7 @@ class ZohoCrmEmulator(HttpEmulator):
             "unique_fields": {name: sorted(fields) for name, fields in unique.items()},
         }
 
-    # ---- the registered client ------------------------------------------------------------
-
-    @property
-    def client_id(self) -> str:
-        return self.oauth.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.oauth.client_secret
-
-    @property
-    def refresh_token(self) -> str:
-        return self.oauth.refresh_token
+    # ---- the connection -------------------------------------------------------------------
 
     @property
     def triggers(self) -> list[tuple[str, str, Any]]:
@@ -150,35 +136,19 @@ class ZohoCrmEmulator(HttpEmulator):
         options.setdefault("data_center", str(config.get("data_center") or "com"))
         return cls(**options)
 
-    def save(self, folder: Path) -> None:
-        """Keep the org (records, users, deleted log, files, OAuth client and tokens, watch
-        channels) in `folder` for `restore`."""
-        with self.lock:
-            persist.dump(folder, self._settings, self.org.store, self.oauth, self.org.watch)
+    def saved_settings(self) -> Mapping[str, Any]:
+        return self._settings
 
-    @classmethod
-    def restore(
-        cls, folder: Path, config: Mapping[str, Any], *, clock: Clock | None = None
-    ) -> ZohoCrmEmulator:
-        settings = persist.settings_in(folder)
-        emulator = cls(clock=clock, **settings)
-        persist.load(folder, emulator.org.store, emulator.oauth, emulator.org.watch)
-        return emulator
+    def saved_parts(self) -> Mapping[str, Saveable]:
+        """The org (records, users, deleted log, files), OAuth client and tokens, and watch
+        channels; custom fields an admin added are not kept."""
+        return {"org": self.org.store, "oauth": self.oauth, "channels": self.org.watch}
 
     def connection_config(self) -> dict[str, Any]:
-        config: dict[str, Any] = {
-            "data_center": self.data_center,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "refresh_token": self.refresh_token,
-        }
-        if self._base_url:
-            config["accounts_url"] = self._base_url
-        return config
+        return {"data_center": self.data_center, **self.credentials()}
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
         url = super().serve(host, port)
-        self._base_url = url
         self.oauth.api_domain = url
         self.oauth.accounts_url = url
         return url
@@ -291,13 +261,8 @@ class ZohoCrmEmulator(HttpEmulator):
             row = self.org.store.get(module.api_name, id)
             if row is None:
                 raise KeyError(f"{module.api_name} has no record {id}")
-            self.org.store.remove(row, int(self.clock.now()), self._admin().id)
+            self.org.store.delete(row, int(self.clock.now()), self._admin().id)
             self.org.watch.notify(module.api_name, "delete", [id])
-
-    def expire_tokens(self) -> None:
-        """Every access token issued so far stops working now."""
-        with self.lock:
-            self.oauth.expire_all()
 
     def grant_code(self, scope: str = "ZohoCRM.modules.ALL") -> str:
         """A one-time authorisation code (3 minutes), as a self client's "Generate Code"."""
@@ -313,7 +278,7 @@ class ZohoCrmEmulator(HttpEmulator):
 
     def rate_limited(self, request: Request) -> Answer:
         if request.path.startswith("/oauth/"):
-            return self.json(200, dict(THROTTLED))  # the accounts server throttles with a 200
+            return self.reply(self.oauth.throttled())  # the accounts server throttles with a 200
         return self.json(429, envelope("TOO_MANY_REQUESTS", TOO_MANY))
 
     def server_error(self, request: Request) -> Answer:
@@ -321,31 +286,31 @@ class ZohoCrmEmulator(HttpEmulator):
 
     # ---- the HTTP app ---------------------------------------------------------------------
 
-    def route(self, request: Request) -> Answer:
-        try:
-            if request.path.startswith("/oauth/"):
-                reply = self._accounts(request)
-            elif request.path.startswith("/crm/"):
-                reply = self._api(request)
-            else:
-                raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)
-        except ZohoError as refused:
-            return self.json(refused.status, refused.body())
-        if reply.raw is not None:
-            return self.raw(reply.status, reply.raw, reply.content_type, reply.headers)
-        if reply.body is None:
-            return self.empty(reply.status, reply.headers)
-        return self.json(reply.status, reply.body, reply.headers)
+    def route(self, request: Request) -> Reply:
+        if request.path.startswith("/oauth/"):
+            return self._accounts(request)
+        if request.path.startswith("/crm/"):
+            return self._api(request)
+        raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)
 
     def kind_of(self, request: Request) -> str:
         """The call's kind, known before it is answered (so faults can refuse it untouched)."""
         if request.path.startswith("/oauth/"):
             return ACCOUNT_KINDS.get(request.path.rstrip("/"), "other")
-        parts = [p for p in request.path.split("/") if p][1:]
-        version, parts = (parts[0], parts[1:]) if parts else ("", [])
-        table = routes.resolve(self.org, parts) if version == "v8" else {}
-        action = table.get(request.method) or next(iter(table.values()), None)
+        action = self._action(request)
         return action.kind if action else "other"
+
+    def _table(self, request: Request) -> routes.Table:
+        """The methods the request's path takes (worked out once per request)."""
+        table: routes.Table | None = request.environ.get("integrate.zoho_crm.table")
+        if table is None:
+            table = routes.resolve(self.org, request.path)
+            request.environ["integrate.zoho_crm.table"] = table
+        return table
+
+    def _action(self, request: Request) -> routes.Action | None:
+        table = self._table(request)
+        return table.get(request.method) or next(iter(table.values()), None)
 
     def _where(self, request: Request) -> tuple[str, str]:
         host = request.host.split(":")[0].lower()
@@ -373,17 +338,15 @@ class ZohoCrmEmulator(HttpEmulator):
 
     def _api(self, request: Request) -> Reply:
         dc, role = self._where(request)
-        parts = [p for p in request.path.split("/") if p][1:]
-        version, parts = (parts[0], parts[1:]) if parts else ("", [])
-        table = routes.resolve(self.org, parts) if version == "v8" else {}
-        action = table.get(request.method) or next(iter(table.values()), None)
+        table = self._table(request)
+        action = self._action(request)
         self.kind(request, action.kind if action else "other")
         if role == "foreign":
             raise ZohoError(400, "INVALID_HOST", "the host given seems to be invalid")
         if role == "accounts":
             raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)
-        access = self.oauth.authenticate(
-            request.headers.get("Authorization", ""), dc, production=role != "sandbox"
+        access = authenticate(
+            self.oauth, request.headers.get("Authorization", ""), dc, production=role != "sandbox"
         )
         if action is None:
             raise ZohoError(404, "INVALID_URL_PATTERN", BAD_URL)

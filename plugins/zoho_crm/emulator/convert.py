@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrate_zoho_crm.emulator.errors import INVALID_DATA, Reply, ZohoError
+from integrate import Reply
+from integrate_zoho_crm.emulator.errors import INVALID_DATA, ZohoError
 from integrate_zoho_crm.emulator.org import Call, Org
 from integrate_zoho_crm.emulator.store import Row
 from integrate_zoho_crm.emulator.values import iso

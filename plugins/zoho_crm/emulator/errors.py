@@ -1,10 +1,12 @@
-"""Zoho's answers: the error envelope `{code, details, message, status: "error"}` (§10.4) and
-the reply a handler hands back to the HTTP app."""
+"""Zoho's answers: the error envelope `{code, details, message, status: "error"}` (§10.4), the
+refusal that carries it, and the status of a write answer. (Handlers answer with the kit's
+`Reply`.)"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from integrate import Refusal
 
 # Messages as Zoho's OpenAPI files spell them (record.json `API_Exception`), or as seen in
 # the wild (§2.1). The pagination ones Zoho's files do not list are ASSUMED wording.
@@ -33,12 +35,11 @@ def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> 
     return {"code": code, "details": details or {}, "message": message, "status": "error"}
 
 
-class ZohoError(Exception):
+class ZohoError(Refusal):
     """A request-level refusal: answered at the top level with its HTTP status."""
 
     def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None = None):
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
+        super().__init__(status, f"{status} {code}: {message}")
         self.code = code
         self.message = message
         self.details = details or {}
@@ -53,17 +54,6 @@ def invalid_param(name: str, message: str = INVALID_DATA) -> ZohoError:
 
 def missing_param(name: str) -> ZohoError:
     return ZohoError(400, "REQUIRED_PARAM_MISSING", PARAM_MISSING, {"param_name": name})
-
-
-@dataclass
-class Reply:
-    """What a handler answers: a JSON body, no body (None: 204/304), or raw bytes."""
-
-    status: int
-    body: Any = None
-    raw: bytes | None = None
-    content_type: str = "application/octet-stream"
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def per_record_status(results: list[dict[str, Any]], all_ok: int) -> int:

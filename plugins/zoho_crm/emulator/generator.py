@@ -8,13 +8,12 @@ left empty, lookups between modules, owners spread over several users.
 
 from __future__ import annotations
 
-import functools
 import random
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from integrate import ascii_slug
 from integrate_zoho_crm.emulator.catalogue import (
     ACCOUNT_STATUS,
     ACCOUNT_TYPE,
@@ -50,15 +49,6 @@ from integrate_zoho_crm.emulator.values import day, iso
 
 STAGE_NAMES = list(STAGES)
 T = TypeVar("T")
-
-_ASCII = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "ı": "i"})  # noqa: RUF001
-
-
-@functools.lru_cache(maxsize=4096)
-def slug(text: str) -> str:
-    """An ASCII, lower-case rendering for e-mail addresses and domains ('' if none)."""
-    plain = unicodedata.normalize("NFKD", text.translate(_ASCII))
-    return "".join(c for c in plain.lower() if c.isascii() and c.isalnum())
 
 
 @dataclass
@@ -130,7 +120,7 @@ class Generator:
         return f"+{calling} {self._int(100, 999)} {self._int(1000, 9999)}"
 
     def _email(self, first: str | None, last: str, domain: str) -> str | None:
-        local = ".".join(p for p in (slug(first or ""), slug(last)) if p) or "contact"
+        local = ".".join(p for p in (ascii_slug(first or ""), ascii_slug(last)) if p) or "contact"
         email = f"{local}@{domain}"
         n = 1
         while email in self.emails:
@@ -171,7 +161,7 @@ class Generator:
         r = self.rng.random
         stem, name = self._account_name()
         city, state, code, country, calling = PLACES[int(r() * len(PLACES))]
-        domain = f"{slug(stem)[:20] or 'firma'}{1 + int(r() * 99)}.{TLDS[int(r() * 4)]}"
+        domain = f"{ascii_slug(stem)[:20] or 'firma'}{1 + int(r() * 99)}.{TLDS[int(r() * 4)]}"
         street = f"{STREETS[int(r() * len(STREETS))]} {1 + int(r() * 250)}"
         shipping = r() < 0.4
         start = day(self.anchor - (30 + int(r() * 1470)) * DAY) if r() < 0.6 else None
@@ -340,7 +330,11 @@ class Generator:
         last = pick(LAST)
         company = pick(ACCOUNT_STEMS) if chance(0.9) else None
         city, state, code, country, calling = pick(PLACES)
-        domain = f"{slug(company)[:20]}.com" if company and slug(company) else pick(FREE_MAIL)
+        domain = (
+            f"{ascii_slug(company)[:20]}.com"
+            if company and ascii_slug(company)
+            else pick(FREE_MAIL)
+        )
         return self._add(
             "Leads",
             {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from integrate import Reply
 from integrate_zoho_crm.emulator.catalogue import LAYOUT as RECORD_LAYOUT
 from integrate_zoho_crm.emulator.catalogue import (
     MODULES,
@@ -17,7 +18,7 @@ from integrate_zoho_crm.emulator.catalogue import (
     module_named,
 )
 from integrate_zoho_crm.emulator.convert import TO_ACCOUNT, TO_CONTACT
-from integrate_zoho_crm.emulator.errors import INVALID_MODULE, Reply, ZohoError, missing_param
+from integrate_zoho_crm.emulator.errors import INVALID_MODULE, ZohoError, missing_param
 from integrate_zoho_crm.emulator.org import Org
 
 PROFILES = [

@@ -43,21 +43,12 @@ class Org:
     now: Callable[[], float]
     unique: dict[str, set[str]] = field(default_factory=dict)  # module -> unique fields
     triggers: list[tuple[str, str, Any]] = field(default_factory=list)
-    # query signature -> (store version, rows in order): paging a big module by page_token
-    # does not filter and sort every row again for every page
-    listings: dict[str, tuple[int, list[Row]]] = field(default_factory=dict)
-    # (module, fields) -> row id -> the row as listed, encoded, for one store version: a
-    # record listed again (another page size, a second reader) is not rendered again
-    encoded: dict[tuple[str, tuple[str, ...]], dict[str, bytes]] = field(default_factory=dict)
-    encoded_version: int = -1
 
     def encode_rows(self, module: str, rows: list[Row], names: list[str]) -> bytes:
         """A JSON array of `rows` as Get Records lists them (the fields asked for, id and the
-        `$`-keys)."""
-        if self.encoded_version != self.store.version:
-            self.encoded.clear()
-            self.encoded_version = self.store.version
-        done = self.encoded.setdefault((module, tuple(names)), {})
+        `$`-keys). A record listed again in the same version of the data (another page size,
+        a second reader) is not rendered again."""
+        done: dict[str, bytes] = self.store.kept(("encoded", module, tuple(names)), dict)
         store = self.store
         parts = []
         for row in rows:
@@ -69,14 +60,9 @@ class Org:
         return b"[" + b",".join(parts) + b"]"
 
     def listing(self, key: str, make: Callable[[], list[Row]]) -> list[Row]:
-        cached = self.listings.get(key)
-        if cached is not None and cached[0] == self.store.version:
-            return cached[1]
-        rows = make()
-        if len(self.listings) >= 16:
-            self.listings.clear()
-        self.listings[key] = (self.store.version, rows)
-        return rows
+        """The rows of a query in order, kept until the data changes: paging a big module by
+        page_token does not filter and sort every row again for every page."""
+        return self.store.kept(("listing", key), make)
 
     def unique_fields(self, module: Module) -> list[str]:
         return sorted(self.unique.get(module.api_name, ()))

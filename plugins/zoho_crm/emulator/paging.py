@@ -4,11 +4,12 @@ rows at most), sorting and If-Modified-Since."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from integrate import PageToken, PageTokenRefused, page_of
+from integrate import PageTokens as KitPageTokens
 from integrate_zoho_crm.emulator.catalogue import Module
 from integrate_zoho_crm.emulator.errors import (
     AMBIGUITY,
@@ -31,42 +32,33 @@ TOKEN_SECONDS = 86_400
 SORTABLE = ("id", "Created_Time", "Modified_Time")
 
 
-@dataclass
-class PageToken:
-    signature: str
-    offset: int
-    issued: float
-
-
 class PageTokens:
-    """Opaque page tokens, kept server-side with what they are bound to."""
+    """Zoho's page tokens (§2.1): the kit's, bound to the other parameters of the request
+    and the caller, 24 hours, refused past row 100,000, each refusal in Zoho's words."""
 
     def __init__(self, seed: int):
-        self._seed = seed
-        self._count = 0
-        self.tokens: dict[str, PageToken] = {}
+        self._tokens = KitPageTokens(seed, TOKEN_SECONDS)
 
     def issue(self, signature: str, offset: int, now: float) -> tuple[str, str]:
-        self._count += 1
-        token = hashlib.sha256(f"{self._seed}:{self._count}:{signature}".encode()).hexdigest()
-        self.tokens[token] = PageToken(signature, offset, now)
-        return token, iso(now + TOKEN_SECONDS)
+        """A token for the page at `offset`, and when it expires (as Zoho writes it)."""
+        return self._tokens.issue(signature, offset, now), iso(now + TOKEN_SECONDS)
 
     def redeem(self, token: str, signature: str, now: float) -> PageToken:
-        state = self.tokens.get(token)
-        if state is None:
-            raise invalid_param("page_token")
-        if now - state.issued > TOKEN_SECONDS:
-            raise ZohoError(
-                400,
-                "EXPIRED_VALUE",
-                TOKEN_EXPIRED,
-                {"api_name": "page_token", "json_path": "$.query.page_token"},
-            )
-        if state.signature != signature:
-            raise ZohoError(
-                400, "TOKEN_BOUND_DATA_MISMATCH", TOKEN_MISMATCH, {"param_name": "page_token"}
-            )
+        try:
+            state = self._tokens.redeem(token, signature, now)
+        except PageTokenRefused as refused:
+            if refused.reason == "expired":
+                raise ZohoError(
+                    400,
+                    "EXPIRED_VALUE",
+                    TOKEN_EXPIRED,
+                    {"api_name": "page_token", "json_path": "$.query.page_token"},
+                ) from None
+            if refused.reason == "mismatch":
+                raise ZohoError(
+                    400, "TOKEN_BOUND_DATA_MISMATCH", TOKEN_MISMATCH, {"param_name": "page_token"}
+                ) from None
+            raise invalid_param("page_token") from None
         if state.offset >= TOKEN_ROWS:
             raise ZohoError(
                 400, "PAGINATION_LIMIT_EXCEEDED", TOKEN_LIMIT, {"param_name": "page_token"}
@@ -183,8 +175,7 @@ def paginate(
                 400, "DISCRETE_PAGINATION_LIMIT_EXCEEDED", DISCRETE_LIMIT, {"limit": DISCRETE_ROWS}
             )
         offset = (page - 1) * per_page
-    chunk = rows[offset : offset + per_page]
-    more = len(rows) > offset + per_page
+    chunk, more = page_of(rows, offset, per_page)
     next_token, expiry = tokens.issue(signature, offset + per_page, now) if more else (None, None)
     info: dict[str, Any] = {
         "per_page": per_page,
@@ -209,14 +200,8 @@ def simple_page(
     """page/per_page without tokens (deleted records, users, search, attachments)."""
     per_page = positive(args, "per_page", MAX_PER_PAGE, MAX_PER_PAGE)
     page = positive(args, "page", 1)
-    offset = (page - 1) * per_page
-    chunk = rows[offset : offset + per_page]
-    info = {
-        "per_page": per_page,
-        "count": len(chunk),
-        "page": page,
-        "more_records": len(rows) > offset + per_page,
-    }
+    chunk, more = page_of(rows, (page - 1) * per_page, per_page)
+    info = {"per_page": per_page, "count": len(chunk), "page": page, "more_records": more}
     return chunk, info
 
 

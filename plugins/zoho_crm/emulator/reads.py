@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import Any, overload
+from typing import Any
 from urllib.parse import quote
 
 import orjson
 
+from integrate import Reply, Window
 from integrate_zoho_crm.emulator.catalogue import Module
-from integrate_zoho_crm.emulator.errors import RELATED_ID, RELATION_NAME, Reply, ZohoError
+from integrate_zoho_crm.emulator.errors import RELATED_ID, RELATION_NAME, ZohoError
 from integrate_zoho_crm.emulator.org import Call, Org
 from integrate_zoho_crm.emulator.paging import (
     MAX_PER_PAGE,
@@ -132,32 +133,8 @@ def _since(rows: list[Row], since: int | None, sort: Sorting) -> Sequence[Row]:
     if sort.by != "Modified_Time":
         return [r for r in rows if r.modified >= since]
     if sort.order == "asc":
-        return _Window(rows, bisect.bisect_left(rows, since, key=lambda r: r.modified), len(rows))
-    return _Window(rows, 0, bisect.bisect_right(rows, -since, key=lambda r: -r.modified))
-
-
-class _Window(Sequence[Row]):
-    """rows[start:stop] without copying them; a slice of the window is a list."""
-
-    def __init__(self, rows: list[Row], start: int, stop: int):
-        self.rows, self.start, self.stop = rows, start, stop
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-    @overload
-    def __getitem__(self, index: int) -> Row: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Row]: ...
-
-    def __getitem__(self, index: int | slice) -> Row | list[Row]:
-        if isinstance(index, slice):
-            first, last, step = index.indices(len(self))
-            return self.rows[self.start + first : self.start + last : step]
-        if not -len(self) <= index < len(self):
-            raise IndexError(index)
-        return self.rows[self.start + index % len(self)]
+        return Window(rows, bisect.bisect_left(rows, since, key=lambda r: r.modified), len(rows))
+    return Window(rows, 0, bisect.bisect_right(rows, -since, key=lambda r: -r.modified))
 
 
 def get_record(org: Org, module: Module, record_id: str, call: Call) -> Reply:

@@ -1,16 +1,18 @@
-"""The API's paths: for each path under /crm/v8, the call kind, handler and scope of each
-HTTP method it answers."""
+"""The API's paths: for each path under /crm/v8 (a pattern of the kit's `Router`), the call
+kind, handler and scope of each HTTP method it answers. The patterns are tried in order;
+record modules are looked up in the org's catalogue when a path names one."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from integrate import Reply, Router
 from integrate_zoho_crm.emulator import convert, metadata, reads, writes
 from integrate_zoho_crm.emulator.catalogue import RECORD_MODULES, Module, module_named
-from integrate_zoho_crm.emulator.errors import INVALID_MODULE, Reply, ZohoError
+from integrate_zoho_crm.emulator.errors import INVALID_MODULE, ZohoError
 from integrate_zoho_crm.emulator.org import Call, Org
 from integrate_zoho_crm.emulator.watch import Watch
 
@@ -33,43 +35,58 @@ class Action:
     need: Need
 
 
-def resolve(org: Org, parts: list[str]) -> dict[str, Action]:
-    """method -> action for an API path (after /crm/v8); {} when there is no such path."""
-    if not parts:
-        return {}
-    head, n = parts[0], len(parts)
-    settings = Need("settings")
-    if head == "users" and n <= 2:
-        user_id = parts[1] if n == 2 else None
-        return {"GET": Action("users", lambda c: reads.users(org, c, user_id), Need("users"))}
-    if head == "settings" and n >= 2:
-        what = parts[1]
-        if what == "modules" and n <= 3:
-            name = parts[2] if n == 3 else None
-            catalogue = org.store.modules
-            return {"GET": Action("modules", lambda c: metadata.modules(name, catalogue), settings)}
-        if what == "fields" and n <= 3:
-            fid = parts[2] if n == 3 else None
-            run: Handler = lambda c: metadata.fields(c.args, org, fid)  # noqa: E731
-            return {"GET": Action("fields", run, settings)}
-        if what == "related_lists" and n == 2:
-            run = lambda c: metadata.related_lists(c.args, org.store.modules)  # noqa: E731
-            return {"GET": Action("related_lists", run, settings)}
-        return {}
-    if head == "actions" and parts[1:] == ["watch"]:
-        return _watch_actions(org.watch)
-    module = module_named(head, org.store.modules)
-    if module is None or module.api_name not in RECORD_MODULES:
-        if n > 3:
-            return {}
-        return {
-            m: Action("other", _refuse_module, Need("modules"))
-            for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
-        }
-    return _record_actions(org, module, parts[1:])
+Table = dict[str, Action]  # HTTP method -> action
+Builder = Callable[[Org, Mapping[str, str]], Table]
+API = "/crm/v8"
+ROUTER: Router[Builder] = Router()
 
 
-def _watch_actions(watch: Watch) -> dict[str, Action]:
+def resolve(org: Org, path: str) -> Table:
+    """method -> action for a request path (`/crm/v8/...`); {} when there is no such path."""
+    found = ROUTER.match(path)
+    return found.target(org, found.params) if found is not None else {}
+
+
+def _users(org: Org, params: Mapping[str, str]) -> Table:
+    user_id = params.get("user")
+    return {"GET": Action("users", lambda c: reads.users(org, c, user_id), Need("users"))}
+
+
+def _modules(org: Org, params: Mapping[str, str]) -> Table:
+    name, catalogue = params.get("name"), org.store.modules
+    return {"GET": Action("modules", lambda c: metadata.modules(name, catalogue), SETTINGS)}
+
+
+def _fields(org: Org, params: Mapping[str, str]) -> Table:
+    fid = params.get("field")
+    return {"GET": Action("fields", lambda c: metadata.fields(c.args, org, fid), SETTINGS)}
+
+
+def _related_lists(org: Org, params: Mapping[str, str]) -> Table:
+    run: Handler = lambda c: metadata.related_lists(c.args, org.store.modules)  # noqa: E731
+    return {"GET": Action("related_lists", run, SETTINGS)}
+
+
+def _nothing(org: Org, params: Mapping[str, str]) -> Table:
+    return {}
+
+
+SETTINGS = Need("settings")
+for _pattern, _builder in (
+    ("/users", _users),
+    ("/users/{user}", _users),
+    ("/settings/modules", _modules),
+    ("/settings/modules/{name}", _modules),
+    ("/settings/fields", _fields),
+    ("/settings/fields/{field}", _fields),
+    ("/settings/related_lists", _related_lists),
+    ("/settings/{what}/{more*}", _nothing),
+    ("/actions/watch", lambda org, params: _watch_actions(org.watch)),
+):
+    ROUTER.add(API + _pattern, _builder)
+
+
+def _watch_actions(watch: Watch) -> Table:
     read, write = Need("notifications"), Need("notifications", write=True)
     return {
         "GET": Action("watch", lambda c: watch.details(c.args), read),
@@ -80,69 +97,124 @@ def _watch_actions(watch: Watch) -> dict[str, Action]:
     }
 
 
-def _record_actions(org: Org, module: Module, rest: list[str]) -> dict[str, Action]:
-    n = len(rest)
-    item = module.api_name
-    read, write = Need("modules", item), Need("modules", item, write=True)
-    notes = item == "Notes"
+RecordBuilder = Callable[[Org, Module, Mapping[str, str]], Table]
 
-    def named(kind: str) -> str:
-        return "notes" if notes else kind
 
-    if n == 0:
-        return {
-            "GET": Action(named("list"), lambda c: reads.list_records(org, module, c), read),
-            "POST": Action(named("insert"), lambda c: writes.insert(org, module, c), write),
-            "PUT": Action(named("update"), lambda c: writes.update(org, module, c), write),
-            "DELETE": Action(named("delete"), lambda c: writes.delete(org, module, c), write),
-        }
-    first = rest[0]
-    if n == 1 and first == "upsert":
-        return {"POST": Action("upsert", lambda c: writes.upsert(org, module, c), write)}
-    if n == 1 and first == "search":
-        return {"GET": Action("search", lambda c: reads.search(org, module, c), read)}
-    if n == 1 and first == "deleted":
-        return {"GET": Action("deleted", lambda c: reads.deleted_records(org, module, c), read)}
-    if n == 2 and rest == ["actions", "count"]:
-        return {"GET": Action("count", lambda c: reads.count(org, module, c), read)}
-    if n == 1:
-        return {
-            "GET": Action(named("get"), lambda c: reads.get_record(org, module, first, c), read),
-            "PUT": Action(named("update"), lambda c: writes.update(org, module, c, first), write),
-            "DELETE": Action(
-                named("delete"), lambda c: writes.delete(org, module, c, first), write
-            ),
-        }
-    related = rest[1]
-    if n == 2 and related == "Attachments":
-        files = Need("modules", "attachments")
-        run: Handler = lambda c: reads.attachments(org, module, first, c)  # noqa: E731
-        return {"GET": Action("attachments", run, files)}
-    if n == 2:
-        actions = {
-            "GET": Action(
-                "related", lambda c: reads.related_records(org, module, first, related, c), read
-            )
-        }
-        if related == "Notes":
-            actions["POST"] = Action(
-                "notes",
-                lambda c: _note_under(org, module.api_name, first, c),
-                Need("modules", "notes", write=True),
-            )
-        return actions
-    if n == 3 and rest[1:] == ["actions", "convert"] and item == "Leads":
-        return {"POST": Action("convert", lambda c: convert.convert(org, first, c), write)}
-    if n == 3 and related == "Attachments":
-        attachment = rest[2]
-        return {
-            "GET": Action(
-                "download",
-                lambda c: reads.download(org, module, first, attachment),
-                Need("modules", "attachments"),
-            )
-        }
-    return {}
+def _records(pattern: str, short: bool = True) -> Callable[[RecordBuilder], RecordBuilder]:
+    """A path of a record module: an unknown module is refused as INVALID_MODULE on paths of
+    up to three segments (`short`), and is no path at all on longer ones."""
+
+    def add(build: RecordBuilder) -> RecordBuilder:
+        def builder(org: Org, params: Mapping[str, str]) -> Table:
+            module = module_named(params["module"], org.store.modules)
+            if module is None or module.api_name not in RECORD_MODULES:
+                return _refusing() if short else {}
+            return build(org, module, params)
+
+        ROUTER.add(API + pattern, builder)
+        return build
+
+    return add
+
+
+def _refusing() -> Table:
+    methods = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    return {m: Action("other", _refuse_module, Need("modules")) for m in methods}
+
+
+def _named(module: Module, kind: str) -> str:
+    return "notes" if module.api_name == "Notes" else kind
+
+
+def _read(module: Module) -> Need:
+    return Need("modules", module.api_name)
+
+
+def _write(module: Module) -> Need:
+    return Need("modules", module.api_name, write=True)
+
+
+@_records("/{module}")
+def _module(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    read, write = _read(module), _write(module)
+    return {
+        "GET": Action(_named(module, "list"), lambda c: reads.list_records(org, module, c), read),
+        "POST": Action(_named(module, "insert"), lambda c: writes.insert(org, module, c), write),
+        "PUT": Action(_named(module, "update"), lambda c: writes.update(org, module, c), write),
+        "DELETE": Action(_named(module, "delete"), lambda c: writes.delete(org, module, c), write),
+    }
+
+
+@_records("/{module}/upsert")
+def _upsert(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    return {"POST": Action("upsert", lambda c: writes.upsert(org, module, c), _write(module))}
+
+
+@_records("/{module}/search")
+def _search(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    return {"GET": Action("search", lambda c: reads.search(org, module, c), _read(module))}
+
+
+@_records("/{module}/deleted")
+def _deleted(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    run: Handler = lambda c: reads.deleted_records(org, module, c)  # noqa: E731
+    return {"GET": Action("deleted", run, _read(module))}
+
+
+@_records("/{module}/{id}")
+def _record(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    id, read, write = params["id"], _read(module), _write(module)
+    return {
+        "GET": Action(_named(module, "get"), lambda c: reads.get_record(org, module, id, c), read),
+        "PUT": Action(_named(module, "update"), lambda c: writes.update(org, module, c, id), write),
+        "DELETE": Action(
+            _named(module, "delete"), lambda c: writes.delete(org, module, c, id), write
+        ),
+    }
+
+
+@_records("/{module}/actions/count")
+def _count(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    return {"GET": Action("count", lambda c: reads.count(org, module, c), _read(module))}
+
+
+@_records("/{module}/{id}/Attachments")
+def _attachments(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    id = params["id"]
+    run: Handler = lambda c: reads.attachments(org, module, id, c)  # noqa: E731
+    return {"GET": Action("attachments", run, Need("modules", "attachments"))}
+
+
+@_records("/{module}/{id}/{related}")
+def _related(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    id, related = params["id"], params["related"]
+    run: Handler = lambda c: reads.related_records(org, module, id, related, c)  # noqa: E731
+    actions = {"GET": Action("related", run, _read(module))}
+    if related == "Notes":
+        actions["POST"] = Action(
+            "notes",
+            lambda c: _note_under(org, module.api_name, id, c),
+            Need("modules", "notes", write=True),
+        )
+    return actions
+
+
+@_records("/{module}/{id}/actions/convert", short=False)
+def _convert(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    if module.api_name != "Leads":
+        return {}
+    id = params["id"]
+    return {"POST": Action("convert", lambda c: convert.convert(org, id, c), _write(module))}
+
+
+@_records("/{module}/{id}/Attachments/{attachment}", short=False)
+def _download(org: Org, module: Module, params: Mapping[str, str]) -> Table:
+    id, attachment = params["id"], params["attachment"]
+    run: Handler = lambda c: reads.download(org, module, id, attachment)  # noqa: E731
+    return {"GET": Action("download", run, Need("modules", "attachments"))}
+
+
+ROUTER.add(API + "/{module}/{more*}", _nothing)  # four segments or more, none of the above
 
 
 def _note_under(org: Org, module: str, record_id: str, call: Call) -> Reply:

@@ -1,5 +1,5 @@
-"""The emulated org's data: users, records of every module, the deleted-records log and
-attachment contents, with the reverse indexes related lists need.
+"""The emulated org's data: the kit's record store with Zoho's ids, plus users, the deleted-
+records log, attachment contents and the reverse indexes related lists need.
 
 Records are kept as `Row`s whose values hold lookups as bare ids (and `$se_module` for the
 multi-module ones); `render` turns a row into what the API shows, with lookup names as they
@@ -8,17 +8,20 @@ are now.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from integrate import RecordStore, StoredRow
 from integrate_zoho_crm.emulator.catalogue import LAYOUT, MODULES, ORG, Field, Module
 from integrate_zoho_crm.emulator.values import iso
 
 RECYCLE_DAYS = 60  # recycle-bin entries are listed this long (§6)
 PERMANENT_DAYS = 120  # permanently deleted ids are listed this long
 DAY = 86_400
+Row = StoredRow
 
 
 @dataclass
@@ -39,17 +42,6 @@ class User:
         return {"name": self.full_name, "id": self.id, "email": self.email}
 
 
-class Row:
-    __slots__ = ("created", "id", "modified", "module", "values")
-
-    def __init__(self, id: str, module: str, values: dict[str, Any], created: int, modified: int):
-        self.id = id
-        self.module = module
-        self.values = values
-        self.created = created
-        self.modified = modified
-
-
 @dataclass
 class Deleted:
     id: str
@@ -60,33 +52,29 @@ class Deleted:
     created_by: str
 
 
-class Store:
+class Store(RecordStore):
     def __init__(self, users: list[User]):
+        super().__init__(MODULES, last_id=1_000_000)  # ids count on after the org prefix
         self.users = users
         self.user_by_id = {u.id: u for u in users}
         # the org's own catalogue: the default one, plus the custom fields an admin adds
         self.modules: dict[str, Module] = dict(MODULES)
-        self.rows: dict[str, dict[str, Row]] = {name: {} for name in MODULES}
-        self.by_id: dict[str, Row] = {}
         # (child module, lookup field) -> parent id -> child ids (an ordered set)
         self.children: dict[tuple[str, str], dict[str, dict[str, None]]] = {}
         self.deleted: dict[str, list[Deleted]] = {name: [] for name in MODULES}
         self.blobs: dict[str, bytes | int] = {}  # attachment id -> bytes, or a content seed
-        self.counter = 1_000_000  # the last record id handed out, after the org prefix
-        self.version = 0  # moves on with every change (read caches compare it)
 
     # ---- ids and names ------------------------------------------------------------------
 
     def add_field(self, module: str, added: Field) -> Field:
         """A custom field made in the org's setup: listed, written and read from now on."""
-        self.version += 1
+        self.changed()
         changed = self.modules[module].with_field(added)
         self.modules[module] = changed
         return changed.fields[-1]
 
-    def new_id(self) -> str:
-        self.counter += 1
-        return f"{ORG}{self.counter:012d}"
+    def id_for(self, number: int) -> str:
+        return f"{ORG}{number:012d}"
 
     def display_name(self, row: Row) -> str | None:
         name = row.values.get(self.modules[row.module].display_field)
@@ -94,29 +82,9 @@ class Store:
 
     # ---- changes --------------------------------------------------------------------------
 
-    def add(self, module: str, values: dict[str, Any], created: int, modified: int) -> Row:
-        return self.put(Row(self.new_id(), module, values, created, modified))
-
-    def put(self, row: Row) -> Row:
-        """Keep a row whose id is already set (new rows, or rows read back from a save)."""
-        self.version += 1
-        self.rows[row.module][row.id] = row
-        self.by_id[row.id] = row
-        self._link(row)
-        return row
-
-    def replace(self, row: Row, values: dict[str, Any], modified: int) -> None:
-        self.version += 1
-        self._unlink(row)
-        row.values = values
-        row.modified = max(row.modified, modified)
-        self._link(row)
-
-    def remove(self, row: Row, at: int, by: str) -> None:
-        self.version += 1
-        self._unlink(row)
-        del self.rows[row.module][row.id]
-        del self.by_id[row.id]
+    def delete(self, row: Row, at: int, by: str) -> None:
+        """A record deleted by user `by` at `at`: gone, and in the recycle bin."""
+        self.remove(row)
         self.blobs.pop(row.id, None)
         self.deleted[row.module].append(
             Deleted(
@@ -129,23 +97,23 @@ class Store:
             )
         )
 
-    def _link(self, row: Row) -> None:
+    def index(self, row: Row) -> None:
         for name in self.modules[row.module].lookups:
             target = row.values.get(name)
             if isinstance(target, str):
                 index = self.children.setdefault((row.module, name), {})
                 index.setdefault(target, {})[row.id] = None
 
-    def _unlink(self, row: Row) -> None:
+    def unindex(self, row: Row) -> None:
         for name in self.modules[row.module].lookups:
             target = row.values.get(name)
             if isinstance(target, str):
                 self.children.get((row.module, name), {}).get(target, {}).pop(row.id, None)
 
-    # ---- reads ----------------------------------------------------------------------------
+    def clear_indexes(self) -> None:
+        self.children.clear()
 
-    def get(self, module: str, id: str) -> Row | None:
-        return self.rows[module].get(id)
+    # ---- reads ----------------------------------------------------------------------------
 
     def related(self, parent: Row, child_module: str, field: str) -> list[Row]:
         ids = self.children.get((child_module, field), {}).get(parent.id, {})
@@ -263,6 +231,36 @@ class Store:
         row = self.by_id[attachment_id]
         size = int(row.values.get("Size") or 0)
         return blob_bytes(blob, size)
+
+    # ---- save and restore -----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The records and id counter, users, the deleted log and file contents."""
+        blobs = {
+            key: {"seed": blob}
+            if isinstance(blob, int)
+            else {"bytes": base64.b64encode(blob).decode()}
+            for key, blob in self.blobs.items()
+        }
+        return super().snapshot() | {
+            "users": [asdict(u) for u in self.users],
+            "deleted": [asdict(d) for entries in self.deleted.values() for d in entries],
+            "blobs": blobs,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.users[:] = [User(**u) for u in state["users"]]
+        self.user_by_id.clear()
+        self.user_by_id.update({u.id: u for u in self.users})
+        super().restore(state)
+        for entries in self.deleted.values():
+            entries.clear()
+        for entry in state["deleted"]:
+            self.deleted[entry["module"]].append(Deleted(**entry))
+        self.blobs = {
+            key: blob["seed"] if "seed" in blob else base64.b64decode(blob["bytes"])
+            for key, blob in state["blobs"].items()
+        }
 
 
 def file_id(attachment_id: str) -> str:

@@ -4,15 +4,15 @@ callback bodies Zoho would POST to each channel's notify_url when records change
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from integrate import Reply
 from integrate_zoho_crm.emulator.catalogue import MODULES, RECORD_MODULES
 from integrate_zoho_crm.emulator.errors import (
     INVALID_DATA,
     MANDATORY,
-    Reply,
     ZohoError,
     per_record_status,
 )
@@ -72,6 +72,13 @@ class Watch:
         self.resource_base = resource_base  # https://www.zohoapis.{dc}/crm/v2 (§9)
         self.channels: dict[str, Channel] = {}
         self.queue: list[dict[str, Any]] = []
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The channels, for save/restore (queued callbacks are not kept)."""
+        return [asdict(c) for c in self.channels.values()]
+
+    def restore(self, state: list[dict[str, Any]]) -> None:
+        self.channels = {c["channel_id"]: Channel(**c) for c in state}
 
     # ---- requests ---------------------------------------------------------------------
 

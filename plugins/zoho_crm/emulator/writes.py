@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from integrate import Reply
 from integrate_zoho_crm.emulator.catalogue import SE_MODULES, STAGES, Module
 from integrate_zoho_crm.emulator.errors import (
     DUPLICATE,
     INVALID_DATA,
     INVALID_ID,
     MANDATORY,
-    Reply,
     ZohoError,
     missing_param,
     per_record_status,
@@ -374,7 +374,7 @@ def delete(org: Org, module: Module, call: Call, record_id: str | None = None) -
         if row is None:
             results.append(RowError("INVALID_DATA", "record not deleted", {"id": record}).body)
             continue
-        org.store.remove(row, int(call.now), call.user.id)
+        org.store.delete(row, int(call.now), call.user.id)
         gone.append(record)
         results.append(
             {

@@ -1,81 +1,47 @@
-"""The base of HTTP emulators: a WSGI app with the awkward parts every vendor has (rate
-limits, server errors, latency, truncated bodies), call counts by kind, a request log for
-assertions, a gauge of the calls in flight, an in-process transport and a real loopback server.
+"""`HttpEmulator`: the base of HTTP emulators. A WSGI app with the awkward parts every vendor
+has (rate limits, server errors, latency, truncated bodies), call counts by kind, a request
+log for assertions, a gauge of the calls in flight, an in-process transport, a real loopback
+server, and save/restore of the parts an emulator names.
 
-A plugin's emulator subclasses `HttpEmulator` and implements `route(request)`, answering
-with `self.json(...)` / `self.empty(...)`; the base decides first whether a fault answers
-instead (429 with Retry-After, 5xx, a cut body) and counts the call under the kind the
-subclass names with `request.kind`.
+A plugin's emulator subclasses `HttpEmulator` and implements `route(request)`, answering with
+`self.json(...)` / `self.empty(...)` / a `Reply`, or raising a `Refusal`; the base decides
+first whether a fault answers instead (429 with Retry-After, 5xx, a cut body) and counts the
+call under the kind the subclass names with `request.kind`.
 """
 
 from __future__ import annotations
 
 import random
-import socketserver
 import threading
 import time
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import orjson
 
+from integrate.connector import Unsupported
+from integrate.emulation.faults import Faults
+from integrate.emulation.replies import Refusal, Reply
+from integrate.emulation.saving import Saveable, read_saved, write_saved
+from integrate.emulation.serving import (
+    StartResponse,
+    Written,
+    raw_path,
+    raw_path_transport,
+    reason,
+    serve_wsgi,
+)
 from integrate.emulator import Emulator
+from integrate.errors import StateError
 from integrate.http import Clock, SystemClock
 
 if TYPE_CHECKING:
     import httpx
     from werkzeug.wrappers import Request
-
-StartResponse = Callable[..., Any]
-
-
-@dataclass
-class Faults:
-    """What the emulator does wrong, on purpose. Fractions are of calls, seeded."""
-
-    rate_limit: float = 0.0  # answer 429
-    retry_after: float | None = 1.0  # seconds in the 429's Retry-After (None: no header)
-    server_error: float = 0.0  # answer `error_status` before doing anything
-    truncate: float = 0.0  # cut the JSON body short (valid framing, broken JSON)
-    latency: float = 0.0  # seconds added to every call (on the emulator's clock)
-    # A throttle storm: every call answers 429 (with `retry_after` as above) for this many
-    # seconds on the emulator's clock, from the first call the faults touch (0: none).
-    throttle_for: float = 0.0
-    # Answer 429 this many times in a row before serving each call (0: never).
-    rate_limit_each: int = 0
-    # Cut the bodies of the first this many calls (valid framing, broken JSON), then none.
-    truncate_first: int = 0
-    # Send bodies in pieces of this many bytes without Content-Length (chunked transfer):
-    # a client learns a body's size only by counting it. 0: whole bodies, sized.
-    chunked: int = 0
-    # Call kinds the faults never touch (e.g. the token endpoint).
-    spare: frozenset[str] = frozenset()
-    error_status: int = 500  # the status of server_error and lose_answer (500, 502, 503 ...)
-    # Answers lost after the call was carried out (the system did it; the client cannot tell):
-    # this fraction of the calls of `lose_kinds` (empty: every kind) is answered `error_status`,
-    # or, with `hang_after_commit`, gets its real answer only after that many real seconds (a
-    # served emulator: a client whose timeout is shorter sees a read timeout after the commit).
-    lose_answer: float = 0.0
-    hang_after_commit: float = 0.0
-    lose_kinds: frozenset[str] = frozenset()
-
-    @classmethod
-    def of(cls, value: Faults | Mapping[str, Any] | None) -> Faults:
-        """Faults from themselves, from a mapping of their fields (`integrate emulate --set`,
-        a spec's `sandbox.options`), or none."""
-        if value is None:
-            return cls()
-        if isinstance(value, Faults):
-            return value
-        fields = dict(value)
-        for name in ("spare", "lose_kinds"):
-            if fields.get(name):
-                fields[name] = frozenset(fields[name])
-        return cls(**fields)
 
 
 @dataclass
@@ -103,6 +69,9 @@ class Answer:
 class HttpEmulator(Emulator):
     """A vendor's HTTP API, in process. Subclasses implement `route`."""
 
+    # The format of the save file (`<plugin>.json`); raise it when the parts' state changes.
+    saved_version: ClassVar[int] = 1
+
     def __init__(
         self,
         *,
@@ -118,6 +87,7 @@ class HttpEmulator(Emulator):
         self.log: list[Logged] = []
         self.lock = threading.RLock()
         self._server: Any = None
+        self.served_url: str | None = None  # the base URL `serve()` answers at, once served
         self._storm_start: float | None = None  # when throttle_for began
         self._refused_in_row = 0  # for rate_limit_each
         self._cut_first = 0  # bodies cut for truncate_first
@@ -125,7 +95,7 @@ class HttpEmulator(Emulator):
         # how far a client read before it hung up.
         self.streamed = 0
         # Calls in flight: from entering the app until the server holds the last piece of the
-        # answer to send (see `_Written`); and the most seen at once since the last reset.
+        # answer to send (see `Written`); and the most seen at once since the last reset.
         self.in_flight = 0
         self.max_in_flight = 0
         self._gauge = threading.Lock()  # its own lock: waiting for `lock` is being in flight
@@ -133,9 +103,9 @@ class HttpEmulator(Emulator):
     # ---- for subclasses ---------------------------------------------------------------
 
     @abstractmethod
-    def route(self, request: Request) -> Answer:
-        """Answer one request. Name its kind with `self.kind(request, "list")` so that it is
-        counted (list, insert, token ...)."""
+    def route(self, request: Request) -> Answer | Reply:
+        """Answer one request (or raise a `Refusal`). Name its kind with
+        `self.kind(request, "list")` so that it is counted (list, insert, token ...)."""
 
     def kind_of(self, request: Request) -> str:
         """The kind of a call before it is answered (faults are decided on it: a call the
@@ -164,12 +134,63 @@ class HttpEmulator(Emulator):
     ) -> Answer:
         return Answer(status, body, {"Content-Type": content_type, **(headers or {})})
 
+    @classmethod
+    def reply(cls, reply: Reply) -> Answer:
+        """A handler's `Reply` as an answer: raw bytes, no body, or JSON."""
+        if reply.raw is not None:
+            return cls.raw(reply.status, reply.raw, reply.content_type, reply.headers)
+        if reply.body is None:
+            return cls.empty(reply.status, reply.headers)
+        return cls.json(reply.status, reply.body, reply.headers)
+
     def rate_limited(self, request: Request) -> Answer:
         """The vendor's 429 (subclasses give their own body)."""
         return self.json(429, {"message": "too many requests"})
 
     def server_error(self, request: Request) -> Answer:
         return self.json(500, {"message": "internal error"})
+
+    # ---- keeping the data between runs ----------------------------------------------------
+
+    def saved_settings(self) -> Mapping[str, Any]:
+        """The constructor options that make this emulator again (its seed and the settings
+        that change its behaviour; the data is in the parts): `restore` passes them back."""
+        return {}
+
+    def saved_parts(self) -> Mapping[str, Saveable]:
+        """The parts whose state `save` keeps, by name (a record store, an authorisation
+        server ...). None (the default): the emulator cannot keep its data."""
+        return {}
+
+    def save(self, folder: Path) -> None:
+        """Keep the settings and every saved part's state in `folder/<plugin>.json`."""
+        with self.lock:
+            parts = self.saved_parts()
+            if not parts:
+                raise Unsupported(f"the {self.plugin} emulator cannot keep its data between runs")
+            write_saved(self._file(folder), self.saved_version, self.saved_settings(), parts)
+
+    @classmethod
+    def restore(
+        cls, folder: Path, config: Mapping[str, Any], *, clock: Clock | None = None
+    ) -> Self:
+        """The emulator `save` left in `folder`: made again from its settings, then each
+        part given back its state."""
+        if cls.saved_parts is HttpEmulator.saved_parts:
+            raise Unsupported(f"the {cls.plugin} emulator cannot keep its data between runs")
+        path = cls._file(folder)
+        saved = read_saved(path, cls.saved_version)
+        emulator = cls(clock=clock, **saved.settings)
+        with emulator.lock:
+            for name, part in emulator.saved_parts().items():
+                if name not in saved.parts:
+                    raise StateError(f"{path} lacks {name}: start the sandbox over with --fresh")
+                part.restore(saved.parts[name])
+        return emulator
+
+    @classmethod
+    def _file(cls, folder: Path) -> Path:
+        return folder / f"{cls.plugin}.json"
 
     # ---- the WSGI app -------------------------------------------------------------------
 
@@ -180,7 +201,7 @@ class HttpEmulator(Emulator):
         except BaseException:
             self._leave()
             raise
-        return _Written(pieces, self._leave, self._streamed if chunked else None)
+        return Written(pieces, self._leave, self._streamed if chunked else None)
 
     def reset_max_in_flight(self) -> None:
         """Start `max_in_flight` again from the calls in flight now (e.g. between runs)."""
@@ -195,6 +216,14 @@ class HttpEmulator(Emulator):
     def _leave(self) -> None:
         with self._gauge:
             self.in_flight -= 1
+
+    def _routed(self, request: Request) -> Answer:
+        """The subclass's answer, a `Reply` encoded and a `Refusal` answered in its words."""
+        try:
+            answer = self.route(request)
+        except Refusal as refused:
+            return self.json(refused.status, refused.body(), refused.headers)
+        return answer if isinstance(answer, Answer) else self.reply(answer)
 
     def _answer(
         self, environ: dict[str, Any], start_response: StartResponse
@@ -212,7 +241,7 @@ class HttpEmulator(Emulator):
             if refused is not None:
                 answer = refused
             else:
-                answer = self.route(request)
+                answer = self._routed(request)
                 kind = str(environ.get("integrate.kind", kind))
                 answer = self._cut(kind, answer)
                 if self._loses(kind):
@@ -232,14 +261,14 @@ class HttpEmulator(Emulator):
                     request.path,
                     kind,
                     answer.status,
-                    _raw_path(environ),
+                    raw_path(environ),
                 )
             )
         if self.faults.latency:
             self.clock.sleep(self.faults.latency)
         if hang:
             time.sleep(hang)  # real time, outside the lock: other calls go on meanwhile
-        status = f"{answer.status} {_reason(answer.status)}"
+        status = f"{answer.status} {reason(answer.status)}"
         piece = self.faults.chunked
         if piece > 0 and answer.body and kind not in self.faults.spare:
             start_response(status, list(answer.headers.items()))
@@ -317,107 +346,19 @@ class HttpEmulator(Emulator):
     def transport(self) -> httpx.BaseTransport:
         """The in-process transport: httpx's WSGI transport, plus the raw request path in
         `REQUEST_URI` as a real server gives it (httpx's puts only the decoded path)."""
-        return _raw_path_transport(self)
+        return raw_path_transport(self)
 
     def calls(self) -> Mapping[str, int]:
         return dict(self.counts)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on a real loopback port in a background thread; returns the base URL."""
-        import logging
-
-        from werkzeug.serving import WSGIRequestHandler, make_server
-
-        class KeepAlive(WSGIRequestHandler):
-            """HTTP/1.1 with persistent connections, as the vendors' servers speak it."""
-
-            protocol_version = "HTTP/1.1"
-            timeout = 60  # an idle kept-alive connection is dropped after a minute
-
-        # One access-log line per call would drown the command's own output.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server = make_server(host, port, self, threaded=True, request_handler=KeepAlive)
-        # Stopping must not wait for clients that keep idle connections open.
-        if isinstance(server, socketserver.ThreadingMixIn):
-            server.block_on_close = False
-        self._server = server
-        threading.Thread(
-            target=server.serve_forever, name=f"{self.plugin}-emulator", daemon=True
-        ).start()
-        return f"http://{host}:{server.server_port}"
+        """Serve on a real loopback port in a background thread; returns the base URL (also
+        kept as `served_url`)."""
+        self._server = serve_wsgi(self, host, port, f"{self.plugin}-emulator")
+        self.served_url = f"http://{host}:{self._server.server_port}"
+        return self.served_url
 
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server = None
-
-
-class _Written:
-    """An answer's body, piece by piece, that tells `done` once it is written but for the
-    sending: just before the server takes the last piece (a chunked body is in flight while
-    its earlier pieces go out), or when it is closed first (a client that hung up). Not after
-    the last send: a server thread that gets to run again late would still count a call its
-    client has finished and followed with the next. `sent` hears of each piece written."""
-
-    def __init__(
-        self,
-        pieces: list[bytes],
-        done: Callable[[], None],
-        sent: Callable[[int], None] | None = None,
-    ):
-        self._pieces = pieces
-        self._done: Callable[[], None] | None = done
-        self._sent = sent
-
-    def __iter__(self) -> Iterator[bytes]:
-        last = len(self._pieces) - 1
-        for at, piece in enumerate(self._pieces):
-            if at == last:
-                self._finish()
-            yield piece
-            if self._sent is not None:
-                self._sent(len(piece))
-        self._finish()  # no pieces at all
-
-    def close(self) -> None:
-        self._finish()
-
-    def _finish(self) -> None:
-        done, self._done = self._done, None
-        if done is not None:
-            done()
-
-
-def _raw_path(environ: Mapping[str, Any]) -> str:
-    """The request's path as sent, before percent-decoding: from `REQUEST_URI` (werkzeug's
-    server and the in-process transport set it), else re-encoded from `PATH_INFO`."""
-    uri = environ.get("REQUEST_URI") or environ.get("RAW_URI")
-    if uri:
-        path = str(uri).split("?", 1)[0]
-        return urlsplit(path).path if "://" in path else path
-    return quote(str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", "")))
-
-
-def _raw_path_transport(app: HttpEmulator) -> httpx.BaseTransport:
-    import httpx
-
-    class RawPathTransport(httpx.BaseTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            uri = request.url.raw_path.decode("ascii")
-
-            def with_uri(environ: dict[str, Any], start_response: StartResponse) -> Any:
-                environ["REQUEST_URI"] = uri
-                return app(environ, start_response)
-
-            return httpx.WSGITransport(app=with_uri).handle_request(request)
-
-    return RawPathTransport()
-
-
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Status"

@@ -1,0 +1,66 @@
+"""The emulation kit: what every vendor's emulator needs and no vendor owns, so that a new
+emulator is written from its vendor's behaviour alone.
+
+- `HttpEmulator` (app): the WSGI app, call kinds and log, `Faults` (faults) and a documented
+  rate limit (`TokenBucket`, limits), an in-process transport and a loopback server
+  (serving), save/restore of the parts an emulator names (saving);
+- `Reply` and `Refusal` (replies): what handlers answer, and refusals in the vendor's words;
+- `Router` (routing): paths to handlers by pattern;
+- `RecordStore` (store): records by module and id, versioned, with index hooks and snapshots;
+- `page_of`, `Window`, `PageTokens` (paging);
+- `AuthorisationServer` and `AuthorisationSettings` (oauth), `OAuthEmulator` (oauthapp), and
+  Zoho's accounts server as settings, `ZOHO_ACCOUNTS` (zoho);
+- `ascii_slug` (samples), for generated e-mail addresses and domains.
+
+Plugins import these names from `integrate`.
+"""
+
+from __future__ import annotations
+
+from integrate.emulation.app import Answer, HttpEmulator, Logged
+from integrate.emulation.faults import Faults
+from integrate.emulation.limits import TokenBucket
+from integrate.emulation.oauth import (
+    AccessToken,
+    AuthorisationServer,
+    AuthorisationSettings,
+    DataCentre,
+)
+from integrate.emulation.oauthapp import OAuthEmulator
+from integrate.emulation.paging import PageToken, PageTokenRefused, PageTokens, Window, page_of
+from integrate.emulation.replies import Refusal, Reply
+from integrate.emulation.routing import Route, Router
+from integrate.emulation.samples import ascii_slug
+from integrate.emulation.saving import Saveable
+from integrate.emulation.serving import StartResponse
+from integrate.emulation.store import RecordStore, StoredRow
+from integrate.emulation.zoho import ZOHO_ACCOUNTS, ZOHO_DATA_CENTRES
+
+__all__ = [
+    "ZOHO_ACCOUNTS",
+    "ZOHO_DATA_CENTRES",
+    "AccessToken",
+    "Answer",
+    "AuthorisationServer",
+    "AuthorisationSettings",
+    "DataCentre",
+    "Faults",
+    "HttpEmulator",
+    "Logged",
+    "OAuthEmulator",
+    "PageToken",
+    "PageTokenRefused",
+    "PageTokens",
+    "RecordStore",
+    "Refusal",
+    "Reply",
+    "Route",
+    "Router",
+    "Saveable",
+    "StartResponse",
+    "StoredRow",
+    "TokenBucket",
+    "Window",
+    "ascii_slug",
+    "page_of",
+]
