@@ -77,7 +77,7 @@ class Reads:
         page = 1
         while True:
             body = self._answer(
-                "contact/paginatedModifiedContacts",
+                self.settings.modified_method,
                 {"from": start, "to": end, "page": page, "size": size},
                 "listing modified contacts",
             )

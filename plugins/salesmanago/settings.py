@@ -79,6 +79,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "minimum": 0,
             "description": "Seconds SALESmanago's clock may be behind or ahead of this machine's (default 60).",
         },
+        "modified_method": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9/]+$",
+            "description": "The method that pages modified contacts (default contact/paginatedModifiedContacts). ASSUMED.",
+        },
         "modified_key": {
             "type": "string",
             "minLength": 1,
@@ -127,6 +132,7 @@ class Settings:
     batch_size: int = MAX_BATCH
     requests_per_second: float = 20.0
     clock_skew: float = 60.0
+    modified_method: str = "contact/paginatedModifiedContacts"
     modified_key: str = "modifiedContacts"
     tags_key: str = "contactTags"
     properties_key: str = "properties"
@@ -158,6 +164,7 @@ class Settings:
             batch_size=min(int(config.get("batch_size", MAX_BATCH)), MAX_BATCH),
             requests_per_second=float(config.get("requests_per_second", 20.0)),
             clock_skew=float(config.get("clock_skew", 60.0)),
+            modified_method=str(config.get("modified_method", "contact/paginatedModifiedContacts")),
             modified_key=str(config.get("modified_key", "modifiedContacts")),
             tags_key=str(config.get("tags_key", "contactTags")),
             properties_key=str(config.get("properties_key", "properties")),

@@ -17,6 +17,7 @@ from integrate import (
     RETRY,
     AuthError,
     ConnectorContext,
+    ConnectorError,
     FakeClock,
     Faults,
     HttpAnswer,
@@ -435,3 +436,21 @@ def test_the_users_object_is_the_accounts_users_from_the_settings() -> None:  # 
         "Anna.Nowak@vendor.example"
     )
     assert emulator.calls() == {}  # no call: §2 has no users method
+
+
+def test_the_assumed_names_are_settings() -> None:
+    """An account whose answers name things otherwise is one setting away (targets.md marks
+    these ASSUMED): here the settings name keys the emulator does not use, and the read says
+    which setting to check."""
+    emulator, clock = account(contacts=3)
+
+    with pytest.raises(ConnectorError) as missing:
+        read(connect(emulator, clock, modified_key="changedContacts"))
+    with pytest.raises(ConnectorError) as refused:
+        read(connect(emulator, clock, modified_method="contact/modifiedSince"))
+    records, _cursor = read(connect(emulator, clock, tags_key="labels", owner_key="mainOwner"))
+
+    assert "no list 'changedContacts' (the modified_key setting)" in str(missing.value)
+    assert "SALESmanago answered 404 (Unknown method)" in str(refused.value)
+    assert len(records) == 3
+    assert all(r["tags"] == [] and r["owner"] is None for r in records)
