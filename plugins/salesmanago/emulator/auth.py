@@ -55,9 +55,9 @@ def on_server(host: str, server: str) -> bool:
 
 
 def _a_time(value: Any) -> bool:
-    """A UNIX time, in milliseconds or seconds (an integer, possibly sent as text)."""
-    if isinstance(value, bool):
+    """A UNIX time, in milliseconds or seconds (a number, possibly sent as digits)."""
+    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    if isinstance(value, int | float):
-        return value > 0
-    return isinstance(value, str) and value.isdigit() and int(value) > 0
+    return 0 < value < 2**63  # NaN compares false

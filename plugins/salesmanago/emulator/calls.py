@@ -54,16 +54,20 @@ class Call:
 
 
 def number(body: Mapping[str, Any], key: str, *, default: int | None = None) -> int:
-    """An integer parameter (epoch millis, page, size), or the refusal naming it."""
+    """An integer parameter (epoch millis, page, size) within 64 bits, or the refusal
+    naming it."""
     value = body.get(key)
     if value is None and default is not None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise Refused(f"Invalid {key}: expected a number")
     try:
-        return int(value)
-    except ValueError:
-        raise Refused(f"Invalid {key}: {quoted(value)}") from None
+        found = int(value) if not isinstance(value, str) or len(value) <= 20 else None
+    except (ValueError, OverflowError):  # text that is no number, NaN, infinity
+        found = None
+    if found is None or not -(2**63) <= found < 2**63:
+        raise Refused(f"Invalid {key}: {quoted(value)}")
+    return found
 
 
 def listed(body: Mapping[str, Any], key: str, limit: int) -> list[Any]:

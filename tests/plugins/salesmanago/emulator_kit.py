@@ -5,6 +5,7 @@ describes them, never by the plugin."""
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from typing import Any
 
@@ -61,7 +62,8 @@ class Sm:
         if content is not None:
             return self.http.post(url, content=content, headers=HEADERS)
         sent = {**(self.auth() if auth is None else auth), **(body or {})}
-        return self.http.post(url, json=sent, headers=HEADERS)
+        # json.dumps, not httpx's json=: an attacker's NaN and Infinity go out as written
+        return self.http.post(url, content=json.dumps(sent).encode(), headers=HEADERS)
 
     def ok(self, method: str, body: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         """Call and return the body, asserting HTTP 200 and success."""

@@ -189,6 +189,20 @@ def test_huge_strings_are_refused_where_a_limit_is_documented(sm: Sm) -> None:
     assert sm.emulator.records("contacts") == []
 
 
+@pytest.mark.parametrize(
+    "value", ["9" * 5000, 10**30, 1e300, float("nan"), float("inf"), "1e5", "", True]
+)
+def test_numbers_out_of_range_are_refused_and_never_echoed(sm: Sm, value: Any) -> None:
+    window = {"from": 0, "to": int(sm.clock.now() * 1000), "page": 1, "size": 10}
+    for key in ("from", "page", "size"):
+        messages = sm.refused("contact/paginatedModifiedContacts", {**window, key: value})
+        assert messages[0].startswith(f"Invalid {key}"), messages
+        assert len(messages[0]) < 120
+    assert sm.refused("contact/hasContact", {}, auth=sm.auth(requestTime=value)) == [
+        "Not authenticated"
+    ]
+
+
 def test_an_oversized_batch_writes_nothing(sm: Sm) -> None:
     capped = Sm(batch_limit=5)
     details = [{"contact": {"email": f"p{i}@example.com"}} for i in range(6)]
