@@ -454,3 +454,15 @@ def test_the_assumed_names_are_settings() -> None:
     assert "SALESmanago answered 404 (Unknown method)" in str(refused.value)
     assert len(records) == 3
     assert all(r["tags"] == [] and r["owner"] is None for r in records)
+
+
+def test_a_create_of_an_email_salesmanago_has_changes_that_contact() -> None:
+    emulator, clock = account()
+    [made] = emulator.seed("contacts", [{"email": "Ann@Example.com", "name": "Ann"}])
+
+    [result] = connect(emulator, clock).write(
+        "contacts", "create", creates({"email": "ann@example.com", "name": "Ann Lee"})
+    )
+
+    assert (result.ok, result.id) == (True, made["id"])
+    assert [c["name"] for c in emulator.records("contacts")] == ["Ann Lee"]
