@@ -413,3 +413,28 @@ def test_every_setting_of_the_servicedesk_msp_plugin_is_documented() -> None:
     assert missing(names, code_spans(page("servicedesk-msp-plugin.md"))) == [], (
         "servicedesk_msp settings not documented in docs/servicedesk-msp-plugin.md"
     )
+
+
+# ---- the salesmanago plugin ---------------------------------------------------------------
+
+
+def test_every_setting_and_emulator_option_of_the_salesmanago_plugin_is_documented() -> None:
+    import inspect
+
+    from integrate_salesmanago.emulator import SalesManagoEmulator
+    from integrate_salesmanago.settings import CONFIG_SCHEMA as SM_SCHEMA
+
+    names, _patterns = schema_keys(SM_SCHEMA)
+    text = page("salesmanago-plugin.md")
+    options = set(inspect.signature(SalesManagoEmulator.__init__).parameters) - {"self", "clock"}
+
+    assert {"api_secret", "clock_skew", "rate_limit"} <= names
+    assert missing(names, code_spans(text)) == [], (
+        "salesmanago settings not documented in docs/salesmanago-plugin.md"
+    )
+    assert missing(set(SM_SCHEMA["properties"]), explained(text)) == [], (
+        "salesmanago settings without a `| \\`setting\\`` row in docs/salesmanago-plugin.md"
+    )
+    assert missing(options, explained(text)) == [], (
+        "SalesManagoEmulator options without a row in docs/salesmanago-plugin.md"
+    )
