@@ -279,7 +279,7 @@ class SalesManagoEmulator(HttpEmulator):
     def route(self, request: Request) -> Answer:
         kind = self.kind_of(request)
         if kind == "file":
-            return self._file(request)
+            return self._export_file(request)
         if kind == "unknown":
             return self._refused(404, "Unknown method")
         if request.method != "POST":
@@ -341,7 +341,7 @@ class SalesManagoEmulator(HttpEmulator):
     def _files_url(self, request: Request) -> str:
         return f"{request.host_url.rstrip('/')}/files"
 
-    def _file(self, request: Request) -> Answer:
+    def _export_file(self, request: Request) -> Answer:
         token = request.path.removeprefix("/files/").removesuffix(".json")
         rows = self.jobs.files.get(token) if request.method == "GET" else None
         if rows is None:
