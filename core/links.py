@@ -16,9 +16,10 @@ length and that JSON (so a plan can still show it), a longer one as `0` and an 8
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -439,38 +440,40 @@ def _table_sql(db: sqlite3.Connection) -> str:
     return str(row[0]).upper() if row else ""
 
 
-def _unclustered(db: sqlite3.Connection) -> None:
-    """A state file whose links are kept in a-id order (WITHOUT ROWID) into this table, rows
-    and values as they are, in one transaction."""
+@contextlib.contextmanager
+def _rebuilding(db: sqlite3.Connection, old: str) -> Iterator[None]:
+    """One transaction that renames the links table to `old`, makes this version's tables,
+    lets the caller copy the rows over, then drops `old` (or undoes it all)."""
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute("DROP INDEX IF EXISTS links_by_b")
-        db.execute("ALTER TABLE links RENAME TO links_v2")
+        db.execute(f"ALTER TABLE links RENAME TO {old}")
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
-        db.execute(
-            "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id)"
-            " SELECT flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id"
-            " FROM links_v2"
-        )
-        db.execute("DROP TABLE links_v2")
+        yield
+        db.execute(f"DROP TABLE {old}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
 
 
+def _unclustered(db: sqlite3.Connection) -> None:
+    """A state file whose links are kept in a-id order (WITHOUT ROWID) into this table, rows
+    and values as they are."""
+    with _rebuilding(db, "links_v2"):
+        db.execute(
+            "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id)"
+            " SELECT flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id"
+            " FROM links_v2"
+        )
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """An older state file's links (text keys, JSON values) into this table: the values are
     kept as they are, and become digests when a link is next saved."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("DROP INDEX IF EXISTS links_by_b")
-        db.execute("ALTER TABLE links RENAME TO links_v1")
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
+    with _rebuilding(db, "links_v1"):
         names: dict[tuple[str, str], int] = {}
 
         def key(kind: str, name: str) -> int:
@@ -506,8 +509,3 @@ def _migrate(db: sqlite3.Connection) -> None:
             " b_values, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             batch,
         )
-        db.execute("DROP TABLE links_v1")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise

@@ -14,20 +14,14 @@ from integrate.build import load_spec
 from integrate.engine import RunOptions, run_spec
 from integrate.plugins import make_plugins
 from tests.conftest import read_jsonl, write_jsonl
-from tests.plugins.zoho_crm.emulator_kit import Crm, zoho_env
+from tests.plugins.zoho_crm.emulator_kit import Crm, zoho_connection, zoho_env
 
-SPEC = """\
+SPEC = f"""\
 integrate: 1
 name: people-crm
 connections:
-  src: {plugin: files, config: {path: ./src}}
-  crm:
-    plugin: zoho_crm
-    config:
-      data_center: com
-      client_id: ${env:ZOHO_CLIENT_ID}
-      client_secret: ${env:ZOHO_CLIENT_SECRET}
-      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+  src: {{plugin: files, config: {{path: ./src}}}}
+{zoho_connection(data_center="com")}
 flows:
   people:
     between: [src.people, crm.Leads|Contacts]
@@ -35,12 +29,12 @@ flows:
     match: [[email, Email]]
     unmatched: create
     fields:
-      - {src: email, crm: Email}
-      - {src: name, crm: Last_Name}
+      - {{src: email, crm: Email}}
+      - {{src: name, crm: Last_Name}}
       - src: state
         crm: $object
-        values: {PROSPECT: Leads, CUSTOMER: Contacts}
-        default: {crm: Leads, src: PROSPECT}
+        values: {{PROSPECT: Leads, CUSTOMER: Contacts}}
+        default: {{crm: Leads, src: PROSPECT}}
 """
 
 PEOPLE = [
