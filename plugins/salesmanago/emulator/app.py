@@ -254,6 +254,9 @@ class SalesManagoEmulator(HttpEmulator):
                 upsert = parse(written, property_max=self.limits.property_length, needs_email=False)
             except Refused as refused:
                 raise ValueError(f"cannot change contact {id}: {refused.message}") from None
+            holder = self.store.by_mail(upsert.email)
+            if holder is not None and holder is not contact:
+                raise ValueError(f"cannot change contact {id}: {upsert.email} is another contact's")
             changed = applied(contact.values, upsert, values.get("owner"), self._now())
             if upsert.email is not None:
                 changed["email"] = upsert.email
