@@ -1,11 +1,15 @@
 """`RecordStore`: an emulated system's records by module and id, with ids handed out in order,
 a version that moves on with every change (so caches of listings know when they are stale),
-indexes a vendor keeps up to date through two hooks, and a snapshot for save/restore."""
+indexes a vendor keeps up to date through two hooks, the records of a time window (modified
+or created since, until), and a snapshot for save/restore."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
+
+from integrate.emulation.paging import Window
 
 T = TypeVar("T")
 
@@ -114,6 +118,32 @@ class RecordStore:
             self._kept.clear()
         value = self._kept[key] = make()
         return value
+
+    def between(
+        self,
+        module: str,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        created: bool = False,
+    ) -> Window[StoredRow]:
+        """The rows of `module` modified (or `created`) from `start` to `end`, both included
+        (None: no bound), in that time's order, then by id (as text): what a vendor's
+        "changed since" listing answers from. The order is sorted once per version and a
+        window taken on it, so paging a big listing costs the page."""
+        rows, times = self.kept(
+            ("between", module, created), lambda: self._by_time(module, created)
+        )
+        low = 0 if start is None else bisect.bisect_left(times, start)
+        high = len(rows) if end is None else bisect.bisect_right(times, end)
+        return Window(rows, low, max(low, high))
+
+    def _by_time(self, module: str, created: bool) -> tuple[list[StoredRow], list[int]]:
+        def at(row: StoredRow) -> int:
+            return row.created if created else row.modified
+
+        rows = sorted(self.rows[module].values(), key=lambda r: (at(r), r.id))
+        return rows, [at(r) for r in rows]
 
     # ---- save and restore ---------------------------------------------------------------
 

@@ -4,6 +4,9 @@ failures come back as HTTP 200 with `success: false`, the sha is checked against
 account's secret, the owner must be one of the account's users, and only the account's own
 server (`{server}.salesmanago.com`) authenticates.
 
+Built on the emulation kit (records, routing, refusals, the rate limit, paging, jobs, the
+JSON body guard, save/restore); what is here and beside it is SALESmanago's own behaviour.
+
 Paths: `POST /api/{method}` for the methods of §2.6 (reads.py, writes.py), `GET
 /files/{token}.json` for export files. Call kinds (what `calls()` counts): the method's name
 without `contact/` (`upsert`, `batchupsert`, `listById`, `paginatedModifiedContacts` ...),
@@ -20,18 +23,36 @@ object is HTTP 200 with `success: false`.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from integrate import Answer, Clock, Faults, HttpEmulator, Record
-from integrate_salesmanago.emulator import auth, persist, reads, writes
-from integrate_salesmanago.emulator.calls import Call, Jobs, Limits
-from integrate_salesmanago.emulator.contacts import Refused, apply, create, parse, render
+from integrate import (
+    Answer,
+    BodyRefused,
+    Clock,
+    Faults,
+    HttpEmulator,
+    Jobs,
+    Record,
+    Reply,
+    Router,
+    Saveable,
+    TokenBucket,
+    json_object,
+)
+from integrate_salesmanago.emulator import auth, reads, writes
+from integrate_salesmanago.emulator.calls import Call, Limits
+from integrate_salesmanago.emulator.contacts import (
+    Refused,
+    applied,
+    as_written,
+    create,
+    parse,
+    render,
+)
 from integrate_salesmanago.emulator.generator import generate
-from integrate_salesmanago.emulator.store import Store
+from integrate_salesmanago.emulator.store import CONTACTS, Contact, Store
 
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
@@ -60,16 +81,28 @@ METHODS: dict[str, tuple[Handler, bool]] = {
     "contact/batchoptout": (writes.batch_opt_out, True),
     "job/status": (reads.job_status, False),
 }
+FILES = "/files/{file*}"
+PATHS: Router[str] = Router()  # the path's method, or "file"
+for _method in METHODS:
+    PATHS.add(f"/api/{_method}", _method)
+PATHS.add(FILES, "file")
 USERS = ("sales@vendor.example", "anna.nowak@vendor.example", "marek.lis@vendor.example")
 OWNER_REQUIRED = "Owner is required"
 NO_SUCH_OWNER = "User with given owner email does not exist"
 TOO_MANY_REQUESTS = "Too many requests"
+# A body the API does not read: (HTTP status, message).
+BODY_REFUSED = {
+    "too_large": (413, "Request body too large"),
+    "malformed": (200, "Invalid JSON"),
+    "not_object": (200, "Invalid request: expected a JSON object"),
+}
 
 
 class SalesManagoEmulator(HttpEmulator):
     """SALESmanago's contact API, in process (see the module's docstring)."""
 
     plugin = "salesmanago"
+    saved_version = 2  # 1: before the emulation kit (its own file of settings and contacts)
 
     def __init__(
         self,
@@ -105,12 +138,14 @@ class SalesManagoEmulator(HttpEmulator):
             body_bytes=max_body_bytes,
         )
         self.rate_limit_per_second = rate_limit_per_second or None
-        self._tokens = float(self.rate_limit_per_second or 0)
-        self._filled_at = self.clock.now()
+        self._bucket = (
+            TokenBucket.every(self.rate_limit_per_second, 1, self.clock.now())
+            if self.rate_limit_per_second
+            else None
+        )
         self.store = Store(seed)
-        self.jobs = Jobs(seed)
+        self.jobs = Jobs(f"salesmanago-jobs:{seed}")
         generate(self.store, contacts, self.users, seed, self._now())
-        self._base_url: str | None = None
         self._settings: dict[str, Any] = {
             "seed": seed,
             "server": server,
@@ -129,7 +164,7 @@ class SalesManagoEmulator(HttpEmulator):
     @property
     def url(self) -> str:
         """The base URL: the served one after `serve()`, else the account's server."""
-        return self._base_url or f"https://{self.server}.salesmanago.com"
+        return self.served_url or f"https://{self.server}.salesmanago.com"
 
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> SalesManagoEmulator:
@@ -156,26 +191,17 @@ class SalesManagoEmulator(HttpEmulator):
             "users": list(self.users),
             "clock_skew": 0,
         }
-        if self._base_url:
-            config["base_url"] = self._base_url
+        if self.served_url:
+            config["base_url"] = self.served_url
         return config
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._base_url = super().serve(host, port)
-        return self._base_url
+    def saved_settings(self) -> Mapping[str, Any]:
+        """The account's settings and its users (those seeded since included)."""
+        return {**self._settings, "users": list(self.users)}
 
-    def save(self, folder: Path) -> None:
-        """Keep the account (settings, users, contacts) in `folder` for `restore`."""
-        with self.lock:
-            persist.dump(folder, self._settings, self.users, self.store)
-
-    @classmethod
-    def restore(
-        cls, folder: Path, config: Mapping[str, Any], *, clock: Clock | None = None
-    ) -> SalesManagoEmulator:
-        emulator = cls(clock=clock, **persist.settings_in(folder))
-        emulator.users = persist.load(folder, emulator.store)
-        return emulator
+    def saved_parts(self) -> Mapping[str, Saveable]:
+        """The contacts and the id counter (export jobs are not kept)."""
+        return {"store": self.store}
 
     # ---- what a user of the system does ---------------------------------------------------
 
@@ -195,13 +221,13 @@ class SalesManagoEmulator(HttpEmulator):
             made = []
             for record in records:
                 try:
-                    upsert = parse(_as_written(record), property_max=self.limits.property_length)
+                    upsert = parse(as_written(record), property_max=self.limits.property_length)
                 except Refused as refused:
                     raise ValueError(f"cannot seed contacts: {refused.message}") from None
                 if self.store.by_mail(upsert.email) is not None:
                     raise ValueError(f"cannot seed contacts: {upsert.email} exists already")
                 given = record.get("id") or record.get("contactId")
-                if given and self.store.get(str(given)) is not None:
+                if given and self.store.contact(str(given)) is not None:
                     raise ValueError(f"cannot seed contacts: the id {given} is taken")
                 owner = str(record.get("owner") or self.users[0])
                 contact = create(self.store, upsert, owner, self._now())
@@ -222,98 +248,80 @@ class SalesManagoEmulator(HttpEmulator):
     def change(self, object: str, id: str, values: Record) -> Record:
         """A user's edit (the shapes `seed` takes): modifiedOn moves to now."""
         with self.lock:
-            self._contacts_object(object)
-            contact = self.store.get(id)
-            if contact is None:
-                raise KeyError(f"SALESmanago has no contact {id}")
-            written = _as_written(values)
+            contact = self._contact(object, id)
+            written = as_written(values)
             try:
                 upsert = parse(written, property_max=self.limits.property_length, needs_email=False)
             except Refused as refused:
                 raise ValueError(f"cannot change contact {id}: {refused.message}") from None
-            apply(contact, upsert, values.get("owner"), self._now())
-            if upsert.email is not None and upsert.email != contact.email:
-                self.store.rename(contact, upsert.email)
-            contact.modified = max(contact.modified, self._now())
-            self.store.touched()
+            holder = self.store.by_mail(upsert.email)
+            if holder is not None and holder is not contact:
+                raise ValueError(f"cannot change contact {id}: {upsert.email} is another contact's")
+            changed = applied(contact.values, upsert, values.get("owner"), self._now())
+            if upsert.email is not None:
+                changed["email"] = upsert.email
+            self.store.replace(contact, changed, self._now())
             return render(contact, full=True)
 
     def delete(self, object: str, id: str, *, permanently: bool = False) -> None:
         """A user deletes a contact: marked `deleted` (modifiedOn moves), or gone."""
         with self.lock:
-            self._contacts_object(object)
-            contact = self.store.get(id)
-            if contact is None:
-                raise KeyError(f"SALESmanago has no contact {id}")
+            contact = self._contact(object, id)
             if permanently:
                 self.store.remove(contact)
             else:
-                contact.deleted = True
-                contact.modified = max(contact.modified, self._now())
-                self.store.touched()
+                self.store.replace(contact, {**contact.values, "deleted": True}, self._now())
 
     @staticmethod
     def _contacts_object(object: str) -> None:
-        if object != "contacts":
+        if object != CONTACTS:
             raise KeyError(f"SALESmanago has no object {object!r} (objects: contacts, users)")
+
+    def _contact(self, object: str, id: str) -> Contact:
+        self._contacts_object(object)
+        contact = self.store.contact(id)
+        if contact is None:
+            raise KeyError(f"SALESmanago has no contact {id}")
+        return contact
 
     # ---- faults in SALESmanago's words --------------------------------------------------
 
     def rate_limited(self, request: Request) -> Answer:
-        return self.json(429, {"success": False, "message": [TOO_MANY_REQUESTS]})
+        return self.json(429, Refused(TOO_MANY_REQUESTS).body())
 
     def server_error(self, request: Request) -> Answer:
-        return self.json(500, {"success": False, "message": ["Internal server error"]})
+        return self.json(500, Refused("Internal server error").body())
 
     # ---- the HTTP app -------------------------------------------------------------------
 
     def kind_of(self, request: Request) -> str:
-        path = request.path
-        if path.startswith("/files/"):
-            return "file"
-        name = path.removeprefix("/api/").strip("/")
-        if not path.startswith("/api/") or name not in METHODS:
-            return "unknown"
-        return name.removeprefix("contact/")
+        found = PATHS.match(request.path)
+        return "unknown" if found is None else found.target.removeprefix("contact/")
 
-    def route(self, request: Request) -> Answer:
-        kind = self.kind_of(request)
-        if kind == "file":
-            return self._export_file(request)
-        if kind == "unknown":
-            return self._refused(404, "Unknown method")
+    def route(self, request: Request) -> Reply:
+        found = PATHS.match(request.path)
+        if found is None:
+            raise Refused("Unknown method", status=404)
+        if found.pattern == FILES:
+            return self._export_file(request, found.params["file"])
         if request.method != "POST":
-            return self._refused(405, "Method not allowed: every call is a POST")
-        if not self._take_token():
+            raise Refused("Method not allowed: every call is a POST", status=405)
+        if self._bucket is not None and not self._bucket.take(self.clock.now()):
             self.counts["limit:429"] += 1
-            return self.rate_limited(request)
-        data = request.stream.read(self.limits.body_bytes + 1)
-        if len(data) > self.limits.body_bytes:
-            return self._refused(413, "Request body too large")
+            raise Refused(TOO_MANY_REQUESTS, status=429)
         try:
-            body = json.loads(data)
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            return self._refused(200, "Invalid JSON")
-        if not isinstance(body, dict):
-            return self._refused(200, "Invalid request: expected a JSON object")
-        name = request.path.removeprefix("/api/").strip("/")
-        handler, owned = METHODS[name]
-        try:
-            auth.check(
-                body,
-                request.host,
-                client_id=self.client_id,
-                secret=self.api_secret,
-                server=self.server,
-            )
-            owner = self._owner(body) if owned else ""
-            call = Call(
-                self.store, owner, self._now(), self.limits, self.jobs, self._files_url(request)
-            )
-            payload = handler(call, body)
-        except Refused as refused:
-            return self.json(200, {"success": False, "message": [refused.message], **refused.extra})
-        return self.json(200, {"success": True, "message": [], **payload})
+            body = json_object(request, self.limits.body_bytes)
+        except BodyRefused as refused:
+            status, message = BODY_REFUSED[refused.reason]
+            raise Refused(message, status=status) from refused
+        handler, owned = METHODS[found.target]
+        auth.check(
+            body, request.host, client_id=self.client_id, secret=self.api_secret, server=self.server
+        )
+        owner = self._owner(body) if owned else ""
+        files_url = f"{request.host_url.rstrip('/')}/files"
+        call = Call(self.store, owner, self._now(), self.limits, self.jobs, files_url)
+        return Reply(200, {"success": True, "message": [], **handler(call, body)})
 
     def _owner(self, body: Mapping[str, Any]) -> str:
         owner = body.get("owner")
@@ -324,64 +332,8 @@ class SalesManagoEmulator(HttpEmulator):
             raise Refused(NO_SUCH_OWNER)
         return known[owner.casefold()]
 
-    def _take_token(self) -> bool:
-        """The account's rate limit: a bucket of `rate_limit_per_second` tokens, refilled
-        continuously on the emulator's clock."""
-        rate = self.rate_limit_per_second
-        if rate is None:
-            return True
-        now = self.clock.now()
-        self._tokens = min(rate, self._tokens + (now - self._filled_at) * rate)
-        self._filled_at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-    def _files_url(self, request: Request) -> str:
-        return f"{request.host_url.rstrip('/')}/files"
-
-    def _export_file(self, request: Request) -> Answer:
-        token = request.path.removeprefix("/files/").removesuffix(".json")
-        rows = self.jobs.files.get(token) if request.method == "GET" else None
+    def _export_file(self, request: Request, path: str) -> Reply:
+        rows = self.jobs.file(path.removesuffix(".json")) if request.method == "GET" else None
         if rows is None:
-            return self._refused(404, "No such file")
-        return self.json(200, {"contacts": rows})
-
-    def _refused(self, status: int, message: str) -> Answer:
-        return self.json(status, {"success": False, "message": [message]})
-
-
-def _as_written(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A record in the read shape (or already in the write shape) as an upsert body."""
-    if "contact" in record:
-        return dict(record)
-    contact = {
-        k: record[k]
-        for k in ("email", "name", "phone", "fax", "company", "externalId", "state", "address")
-        if k in record
-    }
-    body: dict[str, Any] = {"contact": contact}
-    for key in ("province", "lang", "newEmail"):
-        if key in record:
-            body[key] = record[key]
-    if "birthday" in record:
-        body["birthday"] = record["birthday"]
-    elif record.get("birthdayYear"):
-        body["birthday"] = (
-            f"{record['birthdayYear']:04d}{record['birthdayMonth']:02d}{record['birthdayDay']:02d}"
-        )
-    if "optedOut" in record:
-        body["forceOptOut"], body["forceOptIn"] = bool(record["optedOut"]), not record["optedOut"]
-    if "optedOutPhone" in record:
-        body["forcePhoneOptOut"] = bool(record["optedOutPhone"])
-        body["forcePhoneOptIn"] = not record["optedOutPhone"]
-    tags = record.get("tags", record.get("contactTags"))
-    if tags:
-        body["tags"] = [t["tag"] if isinstance(t, dict) else t for t in tags]
-    properties = record.get("properties")
-    if isinstance(properties, list):
-        properties = {p["name"]: p["value"] for p in properties}
-    if properties:
-        body["properties"] = properties
-    return body
+            raise Refused("No such file", status=404)
+        return Reply(200, {"contacts": rows})

@@ -1,15 +1,15 @@
 """What one API call works with: the account's contacts, the owner it names, the time, the
 account's limits (§2.7) and its asynchronous jobs (§2.6: exports and batchupsertv2, done at
-once and fetched by `job/status`)."""
+once and fetched by `job/status`, in the kit's `Jobs`)."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from integrate_salesmanago.emulator.contacts import Refused, quoted
+from integrate import Jobs, int64, quoted
+from integrate_salesmanago.emulator.contacts import Refused
 from integrate_salesmanago.emulator.store import Store
 
 
@@ -22,22 +22,6 @@ class Limits:
     page_size: int = 1000  # `size` of the paginated methods
     property_length: int = 255  # characters of one property value
     body_bytes: int = 10 * 1024 * 1024  # a request body larger than this is refused (413)
-
-
-@dataclass
-class Jobs:
-    """Asynchronous jobs by requestId (done when made), and export files by their token."""
-
-    seed: int = 0
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    _rng: random.Random = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(f"salesmanago-jobs:{self.seed}")
-
-    def token(self) -> str:
-        return f"{self._rng.getrandbits(128):032x}"
 
 
 @dataclass
@@ -61,11 +45,8 @@ def number(body: Mapping[str, Any], key: str, *, default: int | None = None) -> 
         return default
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise Refused(f"Invalid {key}: expected a number")
-    try:
-        found = int(value) if not isinstance(value, str) or len(value) <= 20 else None
-    except (ValueError, OverflowError):  # text that is no number, NaN, infinity
-        found = None
-    if found is None or not -(2**63) <= found < 2**63:
+    found = int64(value)
+    if found is None:
         raise Refused(f"Invalid {key}: {quoted(value)}")
     return found
 

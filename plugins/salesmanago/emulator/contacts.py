@@ -10,48 +10,35 @@ and kept as written.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from integrate import Refusal, quoted, valid_email
 from integrate_salesmanago.emulator.store import (
     ADDRESS_KEYS,
+    CONTACTS,
     STATES,
     TEXT_FIELDS,
     Contact,
     Store,
+    blank,
 )
 
-# RFC 5322-style addresses in ASCII: at most 64 characters before the @, 254 in all (§2.5).
-_LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL = re.compile(rf"{_LOCAL}@{_LABEL}(?:\.{_LABEL})+")
-SHOWN = 80  # characters of a refused value quoted back in a message
 
+class Refused(Refusal):
+    """SALESmanago refuses a call or one item of a batch: HTTP 200 (unless `status` says
+    otherwise) with `success: false`, `message` its text, and `extra` what the method's answer
+    carries beside it (`"contactId": null`)."""
 
-class Refused(Exception):
-    """The API refuses a call or one item of a batch: `message` is its text, `extra` what
-    the method's answer carries beside it (`"contactId": null`)."""
-
-    def __init__(self, message: str, **extra: Any):
-        super().__init__(message)
+    def __init__(self, message: str, *, status: int = 200, **extra: Any):
+        super().__init__(status, message)
         self.message = message
         self.extra = extra
 
-
-def quoted(value: Any) -> str:
-    """A value as a message quotes it: at most SHOWN characters."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= SHOWN else text[:SHOWN] + "..."
-
-
-def valid_email(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) > 254:
-        return False
-    local, _, _domain = value.rpartition("@")
-    return len(local) <= 64 and EMAIL.fullmatch(value) is not None
+    def body(self) -> dict[str, Any]:
+        return {"success": False, "message": [self.message], **self.extra}
 
 
 def email_of(value: Any, what: str = "email") -> str:
@@ -202,76 +189,112 @@ def _properties(value: Any, limit: int) -> dict[str, str]:
 
 def create(store: Store, upsert: Upsert, owner: str, now: int) -> Contact:
     assert upsert.email is not None
-    contact = Contact(id=store.new_id(), email=upsert.email, owner=owner, created=now, modified=now)
-    apply(contact, upsert, owner, now)
-    contact.modified = now
-    return store.put(contact)
+    return store.add(CONTACTS, applied(blank(upsert.email, owner), upsert, owner, now), now, now)
 
 
-def apply(contact: Contact, upsert: Upsert, owner: str | None, now: int) -> bool:
-    """Make the upsert's changes; True (and modifiedOn moves to now) when anything changed.
-    The caller has checked that a newEmail is free."""
-    before = contact.state_tuple()
+def applied(
+    values: Mapping[str, Any], upsert: Upsert, owner: str | None, now: int
+) -> dict[str, Any]:
+    """A contact's values with the upsert's changes made (a copy: the caller compares it with
+    the values it had). The caller has checked that a newEmail is free and sets it."""
+    out = dict(values)
+    for key in ("fields", "address", "tags", "properties"):
+        out[key] = dict(values[key])
     if owner is not None:
-        contact.owner = owner
+        out["owner"] = owner
     for name, value in upsert.fields.items():
         if value != _KEEP:
-            contact.values[name] = value
+            out["fields"][name] = value
     for key, value in upsert.address.items():
         if value != _KEEP:
-            contact.address[key] = value
+            out["address"][key] = value
     if upsert.clear_birthday:
-        contact.birthday = None
+        out["birthday"] = None
     elif upsert.birthday is not None:
-        contact.birthday = upsert.birthday
+        out["birthday"] = list(upsert.birthday)
     if upsert.state is not None:
-        contact.state = upsert.state
+        out["state"] = upsert.state
     if upsert.opt_in or upsert.opt_out:
-        contact.opted_out = upsert.opt_out
+        out["optedOut"] = upsert.opt_out
     if upsert.phone_opt_in or upsert.phone_opt_out:
-        contact.opted_out_phone = upsert.phone_opt_out
+        out["optedOutPhone"] = upsert.phone_opt_out
     for tag in upsert.tags:
-        contact.tags.setdefault(tag, now)
+        out["tags"].setdefault(tag, now)
     for tag in upsert.remove_tags:
-        contact.tags.pop(tag, None)
-    contact.properties.update(upsert.properties)
-    contact.deleted = False  # an upsert brings a deleted contact back
-    changed = contact.state_tuple() != before
-    if changed:
-        contact.modified = max(contact.modified, now)
-    return changed
+        out["tags"].pop(tag, None)
+    out["properties"].update(upsert.properties)
+    out["deleted"] = False  # an upsert brings a deleted contact back
+    return out
 
 
 def render(contact: Contact, *, full: bool) -> dict[str, Any]:
     """The read shape of §2.6 (plus `owner`, decided here); `full` adds `contactTags` and
     `properties`, as `list` answers (basic answers without them)."""
-    year, month, day = contact.birthday or (None, None, None)
     values = contact.values
+    year, month, day = values["birthday"] or (None, None, None)
+    fields = values["fields"]
     out: dict[str, Any] = {
         "id": contact.id,
         "contactId": contact.id,
-        "name": values.get("name"),
-        "email": contact.email,
-        "phone": values.get("phone"),
-        "fax": values.get("fax"),
-        "company": values.get("company"),
-        "externalId": values.get("externalId"),
-        "state": contact.state,
+        "name": fields.get("name"),
+        "email": values["email"],
+        "phone": fields.get("phone"),
+        "fax": fields.get("fax"),
+        "company": fields.get("company"),
+        "externalId": fields.get("externalId"),
+        "state": values["state"],
         "score": 0,
-        "optedOut": contact.opted_out,
-        "optedOutPhone": contact.opted_out_phone,
-        "deleted": contact.deleted,
+        "optedOut": values["optedOut"],
+        "optedOutPhone": values["optedOutPhone"],
+        "deleted": values["deleted"],
         "invalid": False,
         "birthdayYear": year,
         "birthdayMonth": month,
         "birthdayDay": day,
-        "address": dict(contact.address),
+        "address": dict(values["address"]),
         "createdOn": contact.created,
         "modifiedOn": contact.modified,
         "lastVisit": None,
-        "owner": contact.owner,
+        "owner": values["owner"],
     }
     if full:
-        out["contactTags"] = [{"tag": tag, "createdOn": at} for tag, at in contact.tags.items()]
-        out["properties"] = [{"name": k, "value": v} for k, v in contact.properties.items()]
+        tags = values["tags"].items()
+        out["contactTags"] = [{"tag": tag, "createdOn": at} for tag, at in tags]
+        out["properties"] = [{"name": k, "value": v} for k, v in values["properties"].items()]
     return out
+
+
+def as_written(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record in the read shape (or already in the write shape) as an upsert body: what a
+    user's `seed` and `change` give."""
+    if "contact" in record:
+        return dict(record)
+    contact = {
+        k: record[k]
+        for k in ("email", "name", "phone", "fax", "company", "externalId", "state", "address")
+        if k in record
+    }
+    body: dict[str, Any] = {"contact": contact}
+    for key in ("province", "lang", "newEmail"):
+        if key in record:
+            body[key] = record[key]
+    if "birthday" in record:
+        body["birthday"] = record["birthday"]
+    elif record.get("birthdayYear"):
+        body["birthday"] = (
+            f"{record['birthdayYear']:04d}{record['birthdayMonth']:02d}{record['birthdayDay']:02d}"
+        )
+    if "optedOut" in record:
+        body["forceOptOut"], body["forceOptIn"] = bool(record["optedOut"]), not record["optedOut"]
+    if "optedOutPhone" in record:
+        body["forcePhoneOptOut"] = bool(record["optedOutPhone"])
+        body["forcePhoneOptIn"] = not record["optedOutPhone"]
+    tags = record.get("tags", record.get("contactTags"))
+    if tags:
+        body["tags"] = [t["tag"] if isinstance(t, dict) else t for t in tags]
+    properties = record.get("properties")
+    if isinstance(properties, list):
+        properties = {p["name"]: p["value"] for p in properties}
+    if properties:
+        body["properties"] = properties
+    return body

@@ -9,10 +9,10 @@ the past year with some contacts sharing a millisecond (an import makes many at 
 from __future__ import annotations
 
 import random
-import unicodedata
 from collections.abc import Sequence
 
-from integrate_salesmanago.emulator.store import ADDRESS_KEYS, Contact, Store
+from integrate import ascii_slug
+from integrate_salesmanago.emulator.store import ADDRESS_KEYS, CONTACTS, Store, blank
 
 DAY_MS = 86_400_000
 FIRST = (
@@ -39,35 +39,23 @@ STATES = ("PROSPECT", "PROSPECT", "PROSPECT", "CUSTOMER", "CUSTOMER", "PARTNER",
 TAGS = ("NEWSLETTER", "VIP", "WEBINAR_2024", "LEAD_COLD", "ZOHO_CRM")
 
 
-def ascii_of(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return "".join(c for c in folded.lower() if c.isalnum())
-
-
 def generate(store: Store, count: int, users: Sequence[str], seed: int, now_ms: int) -> None:
     """Add `count` contacts owned by `users`, created and modified in the year before now
     (or since 1970, whichever is shorter)."""
     rng = random.Random(f"salesmanago-generator:{seed}")
     span = max(2, min(365 * DAY_MS, now_ms))  # never before 1970, on a clock that starts early
+    created = now_ms
     for n in range(count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        email = f"{ascii_of(first)}.{ascii_of(last)}.{n}@{rng.choice(('example.com', 'example.pl', 'mail.example'))}"
-        if rng.random() < 0.05 and n:
-            created = store.by_id[next(reversed(store.by_id))].created  # imported together
-        else:
+        email = f"{ascii_slug(first)}.{ascii_slug(last)}.{n}@{rng.choice(('example.com', 'example.pl', 'mail.example'))}"
+        if not (rng.random() < 0.05 and n):  # else imported together with the one before
             created = now_ms - rng.randrange(1, span)
         modified = created if rng.random() < 0.4 else rng.randrange(created, now_ms)
-        contact = Contact(
-            id=store.new_id(),
-            email=email,
-            owner=rng.choice(list(users)),
-            created=created,
-            modified=modified,
-            state=rng.choice(STATES),
-            opted_out=rng.random() < 0.15,
-            opted_out_phone=rng.random() < 0.3,
-        )
-        contact.values = {
+        values = blank(email, rng.choice(list(users)))
+        values["state"] = rng.choice(STATES)
+        values["optedOut"] = rng.random() < 0.15
+        values["optedOutPhone"] = rng.random() < 0.3
+        values["fields"] = {
             "name": f"{first} {last}",
             "phone": f"+48 {rng.randrange(500, 800)} {rng.randrange(100, 999)} {rng.randrange(100, 999)}"
             if rng.random() < 0.7
@@ -79,15 +67,15 @@ def generate(store: Store, count: int, users: Sequence[str], seed: int, now_ms: 
             "externalId": None,
         }
         if rng.random() < 0.6:
-            contact.address = dict(zip(ADDRESS_KEYS, rng.choice(PLACES), strict=True))
+            values["address"] = dict(zip(ADDRESS_KEYS, rng.choice(PLACES), strict=True))
         if rng.random() < 0.3:
-            contact.birthday = (
+            values["birthday"] = [
                 rng.randrange(1950, 2005),
                 rng.randrange(1, 13),
                 rng.randrange(1, 29),
-            )
+            ]
         for tag in rng.sample(TAGS, rng.randrange(0, 3)):
-            contact.tags[tag] = created
+            values["tags"][tag] = created
         if rng.random() < 0.2:
-            contact.properties["industry"] = rng.choice(("Retail", "Logistics", "Medical"))
-        store.put(contact)
+            values["properties"]["industry"] = rng.choice(("Retail", "Logistics", "Medical"))
+        store.add(CONTACTS, values, created, modified)

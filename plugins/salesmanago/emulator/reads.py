@@ -12,12 +12,13 @@ only the contacts found, in the order asked; `listById` answers what `list` answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from integrate import page_of
 from integrate_salesmanago.emulator.calls import Call, listed, number
 from integrate_salesmanago.emulator.contacts import Refused, render
-from integrate_salesmanago.emulator.store import Contact
+from integrate_salesmanago.emulator.store import CONTACTS, Contact
 
 Body = Mapping[str, Any]
 
@@ -50,7 +51,7 @@ def _by_email(call: Call, body: Body, *, full: bool) -> dict[str, Any]:
 
 
 def _by_id(call: Call, body: Body, key: str, *, full: bool) -> dict[str, Any]:
-    found = (call.store.get(i) for i in listed(body, key, call.limits.ids))
+    found = (call.store.contact(i) for i in listed(body, key, call.limits.ids))
     return {"contacts": _rendered(found, full)}
 
 
@@ -64,14 +65,14 @@ def _rendered(found: Any, full: bool) -> list[dict[str, Any]]:
     return out
 
 
-def _window(call: Call, body: Body, *, created: bool) -> list[Contact]:
+def _window(call: Call, body: Body, *, created: bool) -> Sequence[Contact]:
     start = number(body, "from")
     end = number(body, "to", default=call.now)
-    return call.store.window(start, end, created=created)
+    return call.store.between(CONTACTS, start, end, created=created)
 
 
 def _item(contact: Contact) -> dict[str, Any]:
-    return {"contactId": contact.id, "email": contact.email}
+    return {"contactId": contact.id, "email": contact.values["email"]}
 
 
 def modified(call: Call, body: Body) -> dict[str, Any]:
@@ -86,14 +87,12 @@ def created(call: Call, body: Body) -> dict[str, Any]:
 def paginated_modified(call: Call, body: Body) -> dict[str, Any]:
     """One page of the window's modified contacts, and whether more follow."""
     page, size = _paging(call, body)
-    contacts = _window(call, body, created=False)
-    start = (page - 1) * size
-    rows = contacts[start : start + size]
+    rows, more = page_of(_window(call, body, created=False), (page - 1) * size, size)
     return {
         "modifiedContacts": [_item(c) for c in rows],
         "page": page,
         "size": size,
-        "hasMore": start + size < len(contacts),
+        "hasMore": more,
     }
 
 
@@ -111,17 +110,17 @@ def export(call: Call, body: Body) -> dict[str, Any]:
     """An export job for one page of all contacts (in creation order), done at once: its
     file holds `{"contacts": [...]}` in the `list` shape (ASSUMED, §2.6)."""
     page, size = _paging(call, body)
-    rows = call.store.in_creation_order()[(page - 1) * size : page * size]
-    request_id, token = call.jobs.token(), call.jobs.token()
-    call.jobs.files[token] = [render(c, full=True) for c in rows]
-    call.jobs.results[request_id] = {"fileUrl": f"{call.files_url}/{token}.json"}
+    rows, _more = page_of(call.store.between(CONTACTS, created=True), (page - 1) * size, size)
+    request_id = call.jobs.start()
+    token = call.jobs.keep([render(c, full=True) for c in rows])
+    call.jobs.finish(request_id, {"fileUrl": f"{call.files_url}/{token}.json"})
     return {"requestId": request_id}
 
 
 def job_status(call: Call, body: Body) -> dict[str, Any]:
     """A job's result: jobs are done on the first poll (`message` empty, `fileUrl` set)."""
     request_id = body.get("requestId")
-    result = call.jobs.results.get(request_id) if isinstance(request_id, str) else None
+    result = call.jobs.result(request_id) if isinstance(request_id, str) else None
     if result is None:
         raise Refused("Unknown requestId")
     return {"requestId": request_id, **result}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from integrate import quoted
 from integrate_salesmanago.emulator import contacts
 from integrate_salesmanago.emulator.calls import Call, listed
 from integrate_salesmanago.emulator.contacts import Refused, Upsert, email_of
@@ -37,12 +38,11 @@ def _write(call: Call, upsert: Upsert, found: Contact | None) -> Contact:
         if new_email is not None:
             upsert.email = new_email
         return contacts.create(call.store, upsert, call.owner, call.now)
-    changed = contacts.apply(found, upsert, call.owner, call.now)
-    if new_email is not None and new_email != found.email:
-        call.store.rename(found, new_email)
-        found.modified = max(found.modified, call.now)
-    elif changed:
-        call.store.touched()
+    values = contacts.applied(found.values, upsert, call.owner, call.now)
+    if new_email is not None:
+        values["email"] = new_email
+    if values != found.values:  # an upsert that changes nothing leaves modifiedOn alone
+        call.store.replace(found, values, call.now)
     return found
 
 
@@ -108,11 +108,10 @@ def batch_upsert(call: Call, body: Body) -> dict[str, Any]:
 def batch_upsert_job(call: Call, body: Body) -> dict[str, Any]:
     """batchupsertv2: the batch is carried out at once; `job/status` gives its outcome."""
     outcome = batch_upsert(call, body)
-    request_id = call.jobs.token()
-    call.jobs.results[request_id] = {
-        "contactIds": outcome["contactIds"],
-        "refused": outcome["message"],
-    }
+    request_id = call.jobs.start()
+    call.jobs.finish(
+        request_id, {"contactIds": outcome["contactIds"], "refused": outcome["message"]}
+    )
     return {"requestId": request_id}
 
 
@@ -125,10 +124,8 @@ def delete(call: Call, body: Body) -> dict[str, Any]:
         raise Refused("Invalid permanently: expected true or false")
     if permanently:
         call.store.remove(found)
-    elif not found.deleted:
-        found.deleted = True
-        found.modified = max(found.modified, call.now)
-        call.store.touched()
+    elif not found.values["deleted"]:
+        call.store.replace(found, {**found.values, "deleted": True}, call.now)
     return {}
 
 
@@ -143,7 +140,7 @@ def opt_out(call: Call, body: Body) -> dict[str, Any]:
 def _one(call: Call, body: Body) -> Contact:
     """The contact named by `contactId`, else by `email`."""
     if body.get("contactId") not in (None, ""):
-        found = call.store.get(body.get("contactId"))
+        found = call.store.contact(body.get("contactId"))
         if found is None:
             raise Refused("Contact with given id does not exist", contactId=None)
         return found
@@ -158,10 +155,8 @@ def _one(call: Call, body: Body) -> Contact:
 
 
 def _consent(call: Call, contact: Contact, *, opted_out: bool) -> dict[str, Any]:
-    if contact.opted_out != opted_out:
-        contact.opted_out = opted_out
-        contact.modified = max(contact.modified, call.now)
-        call.store.touched()
+    if contact.values["optedOut"] != opted_out:
+        call.store.replace(contact, {**contact.values, "optedOut": opted_out}, call.now)
     return {"contactId": contact.id}
 
 
@@ -179,7 +174,7 @@ def _batch_consent(call: Call, body: Body, *, opted_out: bool) -> dict[str, Any]
     for email in listed(body, "emails", call.limits.batch):
         found = call.store.by_mail(email)
         if found is None:
-            messages.append(f"{contacts.quoted(email)}: {MISSING}")
+            messages.append(f"{quoted(email)}: {MISSING}")
             continue
         _consent(call, found, opted_out=opted_out)
         ids[str(email)] = found.id
