@@ -226,8 +226,7 @@ def sm_report(results: Mapping[str, Any], median_range: Callable[..., str]) -> l
         f"contacts, owned by {len(world['users'])} users; in Zoho a Contact for each CUSTOMER "
         "and a Lead for any other state); both emulators served on loopback in processes of "
         f"their own, answering every call {ms} late; `integrate run` of a copy of "
-        "`specs/salesmanago-zoho_crm.yaml` as a subprocess (pointed at the emulators, the "
-        "account's users named, "
+        "`specs/salesmanago-zoho_crm.yaml` as a subprocess (pointed at the emulators, "
         + (
             f"the {' and '.join(f'`{p}`' for p in left_out)} pair{'s' * (len(left_out) > 1)} "
             "left out"
