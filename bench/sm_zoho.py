@@ -313,7 +313,7 @@ def phases(path: Path) -> list[dict[str, Any]]:
     )
     return [
         {"phase": "start-up: Python, imports, the command line, the spec", "seconds": total - run},
-        {"phase": "opening both connections (their HTTP clients)", "seconds": opening},
+        {"phase": "opening both connections (importing httpx, its clients)", "seconds": opening},
         {"phase": "waiting for the emulators' answers (reads and writes)", "seconds": waiting},
         {
             "phase": "the engine's own work (matching, mapping, state)",
