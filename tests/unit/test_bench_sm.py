@@ -266,26 +266,80 @@ def test_the_check_finds_a_person_missing_one_too_many_and_a_field_that_differs(
     ]
 
 
-def test_the_bench_copy_of_the_spec_changes_only_the_named_lines() -> None:
-    zoho = _load("sm_zoho")
-    real = (ROOT / "specs/salesmanago-zoho_crm.yaml").read_text().splitlines()
+SPEC = """\
+connections:
+  sm:
+    config:
+      server: app3
+{skew}      owner: ${{env:SALESMANAGO_OWNER}}
+  crm:
+    config:
+      data_center: eu
+flows:
+  contacts:
+    fields:
+      - {{sm: email, crm: Email}}
+{pairs}      - sm: state                            # SM-3
+        crm: $object
+"""
+PAIRS = """\
+      - sm: company                          # Leads carry Company
+        crm: Company
+        to_sm: "Company || Account_Name.name"
+      - sm: birthday
+        crm: Date_of_Birth
+"""
 
-    text, left_out = zoho.bench_spec()
+
+def test_the_bench_copy_points_the_spec_at_the_emulators_and_leaves_out_two_pairs() -> None:
+    zoho = _load("sm_zoho")
+
+    text, left_out = zoho.bench_spec(SPEC.format(skew="", pairs=PAIRS))
+
+    assert left_out == ["company", "birthday"]
+    assert text == SPEC.format(skew="", pairs="").replace(
+        "      server: app3\n",
+        "      server: app3\n      base_url: ${env:SM_URL}\n      clock_skew: 0\n",
+    ).replace(
+        "      data_center: eu\n", "      data_center: eu\n      accounts_url: ${env:ZOHO_URL}\n"
+    )
+
+
+def test_the_bench_copy_leaves_out_only_what_the_spec_still_has() -> None:
+    zoho = _load("sm_zoho")
+    fixed = SPEC.format(
+        skew="      clock_skew: 5\n", pairs=PAIRS.partition("      - sm: birthday")[0]
+    )
+
+    text, left_out = zoho.bench_spec(fixed)
+
+    assert left_out == ["company"]
+    assert "Date_of_Birth" not in text
+    assert text.count("clock_skew") == 1  # the spec's own setting stays
+
+
+def test_the_bench_copy_of_the_real_spec_loads_and_differs_only_in_the_named_lines(
+    tmp_path: Path,
+) -> None:
+    from integrate.build import load_spec
+    from integrate.plugins import make_plugins
+
+    zoho = _load("sm_zoho")
+    real = zoho.SPEC.read_text().splitlines()
+
+    text, left_out = zoho.bench_spec(zoho.SPEC.read_text())
 
     copy_lines = text.splitlines()
-    added = [line for line in copy_lines if line not in real]
-    assert added == [
-        "      base_url: ${env:SM_URL}",
-        "      clock_skew: 0",
-        "      accounts_url: ${env:ZOHO_URL}",
-    ]
-    removed = [line.strip() for line in real if line not in copy_lines]
-    assert left_out == ["company", "birthday"]
-    assert [line for line in removed if line.startswith("- sm:")] == [
-        next(line.strip() for line in real if line.strip().startswith("- sm: company")),
-        next(line.strip() for line in real if line.strip().startswith("- sm: birthday")),
-    ]
-    assert not any(line.startswith(("crm: Company", "crm: Date_of_Birth")) for line in copy_lines)
+    assert {line.strip() for line in copy_lines if line not in real} <= {
+        "base_url: ${env:SM_URL}",
+        "clock_skew: 0",
+        "accounts_url: ${env:ZOHO_URL}",
+    }
+    removed = [line.split()[2] for line in real if line not in copy_lines and "- sm:" in line]
+    assert removed == left_out
+    (tmp_path / "spec.yaml").write_text(text)
+    spec = load_spec(tmp_path / "spec.yaml", make_plugins(), strict_env=False)
+    assert list(spec.flows) == ["contacts"]
 
 
 def test_the_records_a_write_carries_are_read_from_its_body() -> None:
