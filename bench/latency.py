@@ -29,10 +29,13 @@ TIMES = "\u00d7"  # the multiplication sign of the printed formula
 
 
 class ServedEmulator:
-    """`bench/emulated.py PLUGIN` in its own process; `ask` sends it one command."""
+    """`bench/emulated.py PLUGIN` in its own process; `ask` sends it one command. With
+    `restore`, it starts from what the emulator's `save` left in that folder."""
 
-    def __init__(self, plugin: str, latency: float, **options: Any):
+    def __init__(self, plugin: str, latency: float, restore: Path | None = None, **options: Any):
         sets = [f"--set={k}={v}" for k, v in options.items()]
+        if restore is not None:
+            sets.append(f"--restore={restore}")
         self.process = subprocess.Popen(
             [sys.executable, str(EMULATED), plugin, "--latency", str(latency), *sets],
             stdin=subprocess.PIPE,
@@ -78,24 +81,39 @@ def l_spec() -> str:
 def concurrency_of(alias: str, config: dict[str, Any]) -> int:
     """A connection's concurrency limit: the spec's `limits.concurrency`, else the default
     its plugin's connector asks `ConnectorContext.http` for."""
+    return int(http_limits(SPEC, alias, config)["concurrency"])
+
+
+def http_limits(spec: Path, alias: str, config: dict[str, Any]) -> dict[str, Any]:
+    """What a connection of `spec` asks `ConnectorContext.http` for: its `concurrency` (the
+    spec's `limits.concurrency`, else the plugin's default) and `calls_per_minute` (the
+    spec's `limits.calls_per_minute`, else the plugin's pacing; None: not paced)."""
     from integrate import ConnectorContext
     from integrate.build import load_spec
     from integrate.plugins import make_plugins
 
     plugins = make_plugins()
-    connection = load_spec(SPEC, plugins, strict_env=False).connections[alias]
+    connection = load_spec(spec, plugins, strict_env=False).connections[alias]
     default = inspect.signature(ConnectorContext.http).parameters["concurrency"].default
-    seen: list[int] = []
+    seen: list[dict[str, Any]] = []
 
     class Probe(ConnectorContext):
         def http(self, base_url: str = "", **kwargs: Any) -> Any:
-            seen.append(int(self.limits.get("concurrency", kwargs.get("concurrency", default))))
+            pace = self.limits.get("calls_per_minute", kwargs.get("calls_per_minute"))
+            seen.append(
+                {
+                    "concurrency": int(
+                        self.limits.get("concurrency", kwargs.get("concurrency", default))
+                    ),
+                    "calls_per_minute": float(pace) if pace else None,
+                }
+            )
             return super().http(base_url, **kwargs)
 
     context = Probe(connection=alias, limits=connection.limits)
-    plugins.connector(connection.plugin)(config, context)
+    plugins.connector(connection.plugin)(config, context).close()
     if not seen:
-        raise SystemExit(f"scenario L: the {alias} connector made no HTTP client")
+        raise SystemExit(f"bench: the {alias} connector of {spec.name} made no HTTP client")
     return seen[-1]
 
 

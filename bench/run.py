@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/run.py                 # every scenario this script has so far
     .venv/bin/python bench/run.py --only S,A      # some of them
-    .venv/bin/python bench/run.py --quick         # M without 1,000,000 records, L at 100 accounts
+    .venv/bin/python bench/run.py --quick         # M without 1M records, L at 100 accounts, SM at 1,000
 
 Scenarios:
 
@@ -16,6 +16,9 @@ Scenarios:
      durable: fsync + SQLite per 1,000) and peers; state bytes per linked record
   L  latency-bound first sync: the Zoho CRM → SDP spec against both emulators served with 50 ms
      a call: wall time against the least the calls allow, and the most calls in flight
+  SM SALESmanago ⇄ Zoho CRM at scale: 10,000 people linked on both sides, 1% edited on each
+     side: calls by kind against each API's minimum, what landed (person by person), echoes,
+     a no-change rerun; wall time at 50 ms a call against the least the calls allow
 
 Every figure is the median of --runs runs (default 3) with the lowest and highest beside it.
 """
@@ -44,6 +47,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/zoho_crm-servicedesk_msp.yaml"
+SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM")
 
 
 def bench_module(name: str) -> ModuleType:
@@ -63,6 +67,11 @@ def scenario_l_module() -> ModuleType:
 def scenario_t_module() -> ModuleType:
     """bench/throughput.py (scenario T's targets, state bytes and report)."""
     return bench_module("throughput")
+
+
+def scenario_sm_module() -> ModuleType:
+    """bench/sm_zoho.py (scenario SM's runs; its figures and report are in sm_figures.py)."""
+    return bench_module("sm_zoho")
 
 
 def median_range(values: list[float], fmt: str = "{:.3f}") -> str:
@@ -854,6 +863,8 @@ def report(results: dict[str, Any], runs: int) -> str:
         lines += scenario_t_module().t_report(results["T"], median_range, profile_table)
     if "L" in results:
         lines += scenario_l_module().l_report(results["L"], median_range)
+    if "SM" in results:
+        lines += bench_module("sm_figures").sm_report(results["SM"], median_range)
     return "\n".join(lines)
 
 
@@ -888,12 +899,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default="S,A,I,M,T,L", help="scenarios, comma-separated")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="scenario M only up to 100,000 records (no 1M); scenario L at 100 accounts",
+        help="scenario M only up to 100,000 records (no 1M); L at 100 accounts; SM at 1,000 people",
     )
     parser.add_argument(
         "--l-accounts",
@@ -906,6 +917,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--t-accounts", type=int, default=100_000, help="scenario T: Accounts served"
+    )
+    parser.add_argument(
+        "--sm-contacts",
+        type=int,
+        default=10_000,
+        help="scenario SM: people on each side, linked by email (--quick: 1,000)",
+    )
+    parser.add_argument(
+        "--sm-latency", type=float, default=0.05, help="scenario SM: seconds added to every call"
     )
     parser.add_argument(
         "--accounts", type=int, default=5000, help="scenario A: accounts (4 contacts each)"
@@ -934,7 +954,7 @@ def main() -> None:
         "environment": environment(),
     }
     saved_path = Path(args.out).with_suffix(".json")
-    merged = not only >= {"S", "A", "I", "M", "T", "L"} and saved_path.exists()
+    merged = not only >= set(SCENARIOS) and saved_path.exists()
     if merged:
         # Some scenarios only: the others stay as recorded, and the report says which are new.
         results = json.loads(saved_path.read_text())
@@ -956,6 +976,12 @@ def main() -> None:
             "L",
             lambda: scenario_l_module().scenario_l(
                 args.runs, 100 if args.quick else args.l_accounts, args.l_latency
+            ),
+        ),
+        (
+            "SM",
+            lambda: scenario_sm_module().scenario_sm(
+                args.runs, 1000 if args.quick else args.sm_contacts, args.sm_latency
             ),
         ),
     ]
