@@ -209,7 +209,7 @@ class Classifier:
                 # Its match was linked to a record of this side that is no longer there (a
                 # Lead converted into this Contact, say): the link follows this record.
                 moved = _moved(held_by, s, item.obj, item.sid)
-                return self._follow(item, moved, candidate, rules)
+                return self._follow(item, moved, candidate, rules, s)
             reason = f"its match {candidate.id} in {scope.sides[t].ref.text} is already linked to {owner}"
             return [Hold(item, QUEUE, reason)]
         current = self.match.fresh(candidate.object, candidate.id) or candidate.record
@@ -245,7 +245,8 @@ class Classifier:
             ids = ", ".join(c.id for c in candidates[:5])
             return [Hold(item, QUEUE, f"{left}; {len(candidates)} records match it ({ids})")]
         [candidate] = candidates
-        return self._follow(item, _moved(link, t, candidate.object, candidate.id), candidate, rules)
+        moved = _moved(link, t, candidate.object, candidate.id)
+        return self._follow(item, moved, candidate, rules, t)
 
     def _left(self, s: int, id: str) -> bool:
         """Whether side s's record `id` left its object: read so this run (GONE_FIELD), or
@@ -259,17 +260,20 @@ class Classifier:
         return found is None or GONE_FIELD in found.record
 
     def _follow(
-        self, item: Item, link: Link, counterpart: Candidate, rules: RuleResult
+        self, item: Item, link: Link, counterpart: Candidate, rules: RuleResult, moved: int
     ) -> list[Decision]:
-        """Reconcile over the link that followed a record to its successor: the snapshots
-        are the old link's, so what differs from them (the successor's object, say) is a
-        change that reaches the other side; the link is saved with the successor's id."""
+        """Reconcile over the link that followed side `moved`'s record to its successor: the
+        snapshots are the old link's, so what differs from them (the successor's object,
+        say) is a change that reaches the other side, and what the successor lacks is
+        filled in from it; the link is saved with the successor's id."""
         t = 1 - item.s
         current = self.match.fresh(counterpart.object, counterpart.id) or counterpart.record
         if self.scope.sides[t].ref.multi:
             current = {**current, OBJECT_FIELD: counterpart.object}
         claimed = (counterpart.object, counterpart.id)
-        return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=claimed)
+        return self.reconciler.reconcile(
+            item, link, current, rules, fresh=True, claimed=claimed, moved=moved
+        )
 
     def _resolved(
         self, item: Item, resolution: dict[str, Any], rules: RuleResult
@@ -306,6 +310,7 @@ class Classifier:
             extra = scope.on_create(t, item.record)
         except RecordError as exc:
             return Fail(item, exc.message, "map", exc.code, exc.location)
+        values = self.reconciler.held_values(t, t_obj, values)
         field_set = scope.field_sets[t]
         snap_t = {f: v for f, v in values.items() if f in field_set}
         if scope.sides[t].ref.multi:
