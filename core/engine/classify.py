@@ -24,7 +24,7 @@ from integrate.engine.decisions import (
     Upsert,
 )
 from integrate.engine.plan import QUEUE, SKIP
-from integrate.engine.reconcile import Reconciler
+from integrate.engine.reconcile import CONFLICT, Reconciler
 from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.scratch import Candidate, TargetIndex
 from integrate.engine.values import pick_all, truthy, with_lets
@@ -114,6 +114,8 @@ class Classifier:
         if item.link is not None:
             if (t, item.link.id_of(t)) in self.claims.gone:
                 return self._successor(item, item.link, rules)
+            if other is None and held is not None and held.code == CONFLICT:
+                other = self._counterpart(t, item.link)
             return self.reconciler.reconcile(item, item.link, other, rules, fresh=False)
         resolution = held.resolution if held is not None and held.kind == QUEUE else None
         if resolution is not None:
@@ -219,6 +221,24 @@ class Classifier:
         a_obj, b_obj = (item.obj, candidate.object) if s == 0 else (candidate.object, item.obj)
         link = Link(a_id, b_id, a_obj, b_obj, {}, {})
         return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=key)
+
+    def _counterpart(self, t: int, link: Link) -> Record | None:
+        """The linked record of side t as it is now: a conflict waiting for an operator is
+        decided against both sides' current values, never against what the link last saw
+        (which would let the waiting side overwrite the other's edit)."""
+        obj, id_ = link.object_of(t), link.id_of(t)
+        record = self.match.fresh(obj, id_)
+        if record is None:
+            try:
+                found = self.match.fetch(t, id_)
+            except IntegrateError:
+                return None
+            if found is None:
+                return None
+            record, obj = found.record, found.object
+        if self.scope.sides[t].ref.multi:
+            record = {**record, OBJECT_FIELD: obj}
+        return record
 
     # ---- a counterpart that left its object --------------------------------------------
 

@@ -44,6 +44,9 @@ ModifiedField = Callable[[int, str], str | None]
 # current(side index, object, id) -> the record as the system holds it now, when the run has
 # read it already (a copy of the object read in full), else None
 Current = Callable[[int, str, str], Record | None]
+# The code of a record held by `conflict: queue`: decided again against both sides as they
+# are now, on every run, until an operator says which side keeps its values.
+CONFLICT = "CONFLICT"
 # fields_of(side index, object) -> the fields a record of that object can hold (None: any)
 FieldsOf = Callable[[int, str], frozenset[str] | None]
 # can_move(side index, object) -> whether the plugin can move a record into that object
@@ -194,7 +197,7 @@ class Reconciler:
             reason = (
                 f"both sides changed {'; '.join(conflicts)} since the last sync (conflict: queue)"
             )
-            return [*out, Hold(item, QUEUE, reason)]
+            return [*out, Hold(item, QUEUE, reason, code=CONFLICT)]
         if moved == s:
             write_s = {**fill_s, **write_s}  # what it arrived in its new object without
         if moved == t:

@@ -5,18 +5,21 @@ record where it is and sets the other side back. Pure classification, plain dict
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from integrate.build import build_spec
 from integrate.engine.classify import Claims, Classifier, MatchView
-from integrate.engine.decisions import Create, Decision, Item, Update
-from integrate.engine.reconcile import Reconciler
+from integrate.engine.decisions import Create, Decision, Hold, Item, Update
+from integrate.engine.plan import QUEUE
+from integrate.engine.reconcile import CONFLICT, Reconciler
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Candidate
 from integrate.links import Link
 from integrate.loader import load_text
 from integrate.model import SyncFlow
+from integrate.state import Held
 from tests.engine.test_classify import MemoryIndex, MemoryLinks
 
 SPEC = """\
@@ -49,17 +52,22 @@ CATALOGUES = {
 ANN = {"id": "s1", "email": "ann@x", "fax": "9", "birthday": "1985-04-12", "city": "Leeds"}
 
 
-def flow() -> SyncFlow:
-    doc = load_text(SPEC, "spec.yaml", path=Path("spec.yaml"))
+def flow(policy: str = "newest") -> SyncFlow:
+    text = SPEC.replace("    match:", f"    conflict: {policy}\n    match:")
+    doc = load_text(text, "spec.yaml", path=Path("spec.yaml"))
     [built] = build_spec(doc, None, strict_env=False).flows.values()
     assert isinstance(built, SyncFlow)
     return built
 
 
 def classifier(
-    index: list[dict[str, Any]] | None = None, *, moves: bool = True, gone: str | None = None
+    index: list[dict[str, Any]] | None = None,
+    *,
+    moves: bool = True,
+    gone: str | None = None,
+    policy: str = "newest",
 ) -> Classifier:
-    scope = FlowScope(flow(), first_run=False)
+    scope = FlowScope(flow(policy), first_run=False)
     claims = Claims()
     if gone is not None:
         claims.gone.add((1, gone))
@@ -71,8 +79,10 @@ def classifier(
     )
     records = MemoryIndex(scope, 1, index or [], obj="Contacts")
 
-    def fetch(_t: int, _id: str) -> Candidate | None:
-        return None
+    def fetch(t: int, id: str) -> Candidate | None:
+        """A record of the crm side by its id (`get`), as the system holds it now."""
+        found = [r for r in index or [] if t == 1 and r["id"] == id]
+        return Candidate(id, "Leads", found[0]) if found else None
 
     match = MatchView(index=lambda _t: records, fetch=fetch)  # type: ignore[arg-type]
     return Classifier(scope, MemoryLinks(), claims, match, reconciler)
@@ -174,3 +184,22 @@ def test_a_record_followed_to_its_successor_is_filled_in_not_read_as_emptied() -
     assert (to_crm.obj, to_crm.t_id) == ("Contacts", "8")
     assert to_crm.diff == {"Fax": (None, "9"), "Date_of_Birth": (None, "1985-04-12")}
     assert to_sm.diff == {"state": ("PROSPECT", "CUSTOMER")}  # the conversion reaches sm
+
+
+def test_a_conflict_waiting_for_an_operator_is_decided_against_both_sides_as_they_are_now() -> None:
+    # Run 1 held ann: both sides changed the fax. In run 2 the Lead did not change again, so
+    # it is not among what the run read; it is fetched, and ann waits on. (Decided against
+    # the link's snapshot instead, sm's fax would overwrite the Lead's edit.)
+    lead = {"id": "7", "Email": "ann@x", "Fax": "2", "City": "Leeds"}
+    held = Held("people", "sm", "s1", QUEUE, "both sides changed", {}, [], None, 1, "", "")
+    held = dataclasses.replace(held, code=CONFLICT)
+    record = {**ANN, "fax": "1", "state": "PROSPECT"}
+    found = classifier([lead], policy="queue")
+
+    [hold] = found.classify(Item(0, "people", "s1", record, held, lead_link()))
+
+    assert isinstance(hold, Hold)
+    assert 'fax ⇄ Fax (sm: "1", crm: "2")' in hold.reason
+    keep = dataclasses.replace(held, resolution={"action": "keep", "side": "crm"})
+    [to_sm] = updates(found.classify(Item(0, "people", "s1", record, keep, lead_link())))
+    assert (to_sm.t, to_sm.diff) == (0, {"fax": ("1", "2")})
