@@ -69,6 +69,18 @@ class Reconciler:
         self.fields_of = fields_of
         self.can_move = can_move
         self._held: dict[tuple[int, str, tuple[str, ...]], tuple[str, ...]] = {}
+        # (side, object) -> each pair's fields on that side that a record of the object holds
+        self._pairs_held: dict[tuple[int, str], tuple[tuple[str, ...], ...]] = {}
+
+    def pairs_held(self, s: int, obj: str) -> tuple[tuple[str, ...], ...]:
+        """For each of the flow's pairs, its fields on side s that `obj`'s records hold."""
+        found = self._pairs_held.get((s, obj))
+        if found is None:
+            name = self.scope.names[s]
+            found = self._pairs_held[(s, obj)] = tuple(
+                self.held(s, obj, pair.fields.get(name) or ()) for pair in self.flow.pairs
+            )
+        return found
 
     def held(self, s: int, obj: str, fields: tuple[str, ...]) -> tuple[str, ...]:
         """Those of `fields` a record of side s's object `obj` can hold (a dotted field by its
@@ -133,6 +145,7 @@ class Reconciler:
         conflicts: list[str] = []
         winner = _forced_winner(item.held, names)
         s_obj, t_obj = item.obj, link.object_of(t)
+        held_by_s, held_by_t = self.pairs_held(s, s_obj), self.pairs_held(t, t_obj)
         for i, pair in enumerate(flow.pairs):
             to_t = scope.pair_to[t][i]
             to_s = bool(want_s) and scope.pair_to[s][i]
@@ -155,7 +168,7 @@ class Reconciler:
             if not to_t:
                 s_changed = False
             elif s_fields:
-                held_s = self.held(s, s_obj, s_fields)
+                held_s = held_by_s[i]
                 s_changed = bool(held_s) and _differs(
                     pick_all(record, held_s), snap_s, snapped, arrived=moved == s
                 )
@@ -164,7 +177,7 @@ class Reconciler:
             if not to_s:
                 t_changed = False
             elif t_fields and other is not None:
-                held_t = self.held(t, t_obj, t_fields)
+                held_t = held_by_t[i]
                 t_changed = bool(held_t) and _differs(
                     pick_all(other, held_t), snap_t, snapped, arrived=moved == t
                 )
