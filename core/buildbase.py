@@ -220,14 +220,22 @@ _NO_DEFAULT = object()
 
 
 def _mapped(
-    getter: Expr, table: Mapping[Any, Any], fallback: Any, label: str, location: Location
+    getter: Expr,
+    table: Mapping[Any, Any],
+    fallback: Any,
+    label: str,
+    location: Location,
+    *,
+    null_default: bool = False,
 ) -> Expr:
+    """The value map as an expression. A null value stays null, or with `null_default`
+    takes the fallback (when there is one)."""
     from integrate.errors import RecordError
 
     def fn(record: Any) -> Any:
         value = getter(record)
         if value is None:
-            return None
+            return fallback if null_default and fallback is not _NO_DEFAULT else None
         if isinstance(value, str | int | float) and value in table:
             return table[value]
         if isinstance(value, bool | int | float):

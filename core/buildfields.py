@@ -187,8 +187,13 @@ class FieldBuilder(BuilderBase):
         for target, source, table in ((second, first, forward), (first, second, backward)):
             getter = _field_expr(fields[source][0], location)
             fallback = defaults.get(target, _NO_DEFAULT)
+            # A record is always in one object: a null value for $object takes the default.
+            null = fields[target][0] == OBJECT_FIELD
             out[target] = (
-                Assign(fields[target][0], _mapped(getter, table, fallback, label, location)),
+                Assign(
+                    fields[target][0],
+                    _mapped(getter, table, fallback, label, location, null_default=null),
+                ),
             )
         return out
 

@@ -53,14 +53,15 @@ def _rows(stats: FlowStats, columns: list[str]) -> Iterable[tuple[str, list[str]
     if len(directions) <= 1:
         yield stats.flow, [f"{stats.total(c):,}" for c in columns]
         return
-    first = True
+    # Two ways: a row per direction, its records read from the side it comes from.
+    sides = set(stats.read) | set(directions)
     for direction in sorted(directions):
         counts = stats.outcomes[direction]
-        read = f"{stats.total('read'):,}" if first else ""
-        first = False
+        source = " | ".join(sorted(sides - {direction}))
+        read = sum(n for side, n in stats.read.items() if side != direction)
         yield (
-            f"{stats.flow} → {direction}",
-            [read, *(f"{counts[c]:,}" for c in columns[1:])],
+            f"{stats.flow}: {source} → {direction}",
+            [f"{read:,}", *(f"{counts[c]:,}" for c in columns[1:])],
         )
 
 

@@ -24,7 +24,7 @@ from integrate.engine.decisions import (
     Upsert,
 )
 from integrate.engine.plan import QUEUE, SKIP
-from integrate.engine.reconcile import Reconciler
+from integrate.engine.reconcile import CONFLICT, Reconciler
 from integrate.engine.scope import FlowScope, RuleResult
 from integrate.engine.scratch import Candidate, TargetIndex
 from integrate.engine.values import pick_all, truthy, with_lets
@@ -114,6 +114,8 @@ class Classifier:
         if item.link is not None:
             if (t, item.link.id_of(t)) in self.claims.gone:
                 return self._successor(item, item.link, rules)
+            if other is None and held is not None and held.code == CONFLICT:
+                other = self._counterpart(t, item.link)
             return self.reconciler.reconcile(item, item.link, other, rules, fresh=False)
         resolution = held.resolution if held is not None and held.kind == QUEUE else None
         if resolution is not None:
@@ -209,7 +211,7 @@ class Classifier:
                 # Its match was linked to a record of this side that is no longer there (a
                 # Lead converted into this Contact, say): the link follows this record.
                 moved = _moved(held_by, s, item.obj, item.sid)
-                return self._follow(item, moved, candidate, rules)
+                return self._follow(item, moved, candidate, rules, s)
             reason = f"its match {candidate.id} in {scope.sides[t].ref.text} is already linked to {owner}"
             return [Hold(item, QUEUE, reason)]
         current = self.match.fresh(candidate.object, candidate.id) or candidate.record
@@ -219,6 +221,24 @@ class Classifier:
         a_obj, b_obj = (item.obj, candidate.object) if s == 0 else (candidate.object, item.obj)
         link = Link(a_id, b_id, a_obj, b_obj, {}, {})
         return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=key)
+
+    def _counterpart(self, t: int, link: Link) -> Record | None:
+        """The linked record of side t as it is now: a conflict waiting for an operator is
+        decided against both sides' current values, never against what the link last saw
+        (which would let the waiting side overwrite the other's edit)."""
+        obj, id_ = link.object_of(t), link.id_of(t)
+        record = self.match.fresh(obj, id_)
+        if record is None:
+            try:
+                found = self.match.fetch(t, id_)
+            except IntegrateError:
+                return None
+            if found is None:
+                return None
+            record, obj = found.record, found.object
+        if self.scope.sides[t].ref.multi:
+            record = {**record, OBJECT_FIELD: obj}
+        return record
 
     # ---- a counterpart that left its object --------------------------------------------
 
@@ -245,7 +265,8 @@ class Classifier:
             ids = ", ".join(c.id for c in candidates[:5])
             return [Hold(item, QUEUE, f"{left}; {len(candidates)} records match it ({ids})")]
         [candidate] = candidates
-        return self._follow(item, _moved(link, t, candidate.object, candidate.id), candidate, rules)
+        moved = _moved(link, t, candidate.object, candidate.id)
+        return self._follow(item, moved, candidate, rules, t)
 
     def _left(self, s: int, id: str) -> bool:
         """Whether side s's record `id` left its object: read so this run (GONE_FIELD), or
@@ -259,17 +280,20 @@ class Classifier:
         return found is None or GONE_FIELD in found.record
 
     def _follow(
-        self, item: Item, link: Link, counterpart: Candidate, rules: RuleResult
+        self, item: Item, link: Link, counterpart: Candidate, rules: RuleResult, moved: int
     ) -> list[Decision]:
-        """Reconcile over the link that followed a record to its successor: the snapshots
-        are the old link's, so what differs from them (the successor's object, say) is a
-        change that reaches the other side; the link is saved with the successor's id."""
+        """Reconcile over the link that followed side `moved`'s record to its successor: the
+        snapshots are the old link's, so what differs from them (the successor's object,
+        say) is a change that reaches the other side, and what the successor lacks is
+        filled in from it; the link is saved with the successor's id."""
         t = 1 - item.s
         current = self.match.fresh(counterpart.object, counterpart.id) or counterpart.record
         if self.scope.sides[t].ref.multi:
             current = {**current, OBJECT_FIELD: counterpart.object}
         claimed = (counterpart.object, counterpart.id)
-        return self.reconciler.reconcile(item, link, current, rules, fresh=True, claimed=claimed)
+        return self.reconciler.reconcile(
+            item, link, current, rules, fresh=True, claimed=claimed, moved=moved
+        )
 
     def _resolved(
         self, item: Item, resolution: dict[str, Any], rules: RuleResult
@@ -306,6 +330,7 @@ class Classifier:
             extra = scope.on_create(t, item.record)
         except RecordError as exc:
             return Fail(item, exc.message, "map", exc.code, exc.location)
+        values = self.reconciler.held_values(t, t_obj, values)
         field_set = scope.field_sets[t]
         snap_t = {f: v for f, v in values.items() if f in field_set}
         if scope.sides[t].ref.multi:

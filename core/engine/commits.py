@@ -290,7 +290,17 @@ class SyncCommits:
         self._written(t, d.obj, result, values, d.t_id, moved_from=d.move_from)
         fields = {OBJECT_FIELD: (d.move_from, d.obj), **d.diff} if moving else dict(d.diff)
         self.emit(
-            Change(self.flow, UPDATE, names[item.s], item.sid, names[t], d.obj, new_id, fields)
+            Change(
+                self.flow,
+                UPDATE,
+                names[item.s],
+                item.sid,
+                names[t],
+                d.obj,
+                new_id,
+                fields,
+                reason=d.note,
+            )
         )
 
     def _written(

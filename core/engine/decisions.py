@@ -137,6 +137,7 @@ class Update:
     draft: LinkDraft
     release: bool = False
     move_from: str | None = None
+    note: str = ""  # why it is written, for the run summary (a move that could not be made)
 
 
 @value

@@ -110,7 +110,9 @@ class SyncRun:
         self.unreadable_in: set[tuple[int, str]] = set()
         self._reported: set[tuple[int, str]] = set()
         match = MatchView(index=self._index, fetch=self._fetch, fresh=self._fresh)
-        reconciler = Reconciler(self.scope, self._modified_field, self._current)
+        reconciler = Reconciler(
+            self.scope, self._modified_field, self._current, self._fields_of, self._can_move
+        )
         self.classifier = Classifier(
             self.scope, StoreLinks(self.store, flow.name), self.claims, match, reconciler
         )
@@ -401,6 +403,17 @@ class SyncRun:
 
     def _modified_field(self, s: int, obj: str) -> str | None:
         return self.ctx.info(self.sides[s].ref.connection, obj).modified_field
+
+    def _fields_of(self, s: int, obj: str) -> frozenset[str] | None:
+        """The fields a record of side s's object can hold (None: any, schemaless)."""
+        info = self.ctx.info(self.sides[s].ref.connection, obj)
+        if info.fields is None:
+            return None
+        always = {f for f in (info.id_field, info.modified_field) if f}
+        return frozenset(info.fields) | always
+
+    def _can_move(self, s: int, obj: str) -> bool:
+        return self.ctx.info(self.sides[s].ref.connection, obj).supports(MOVE)
 
     # ---- two-way: the second side's changes -----------------------------------------------
 

@@ -55,7 +55,12 @@ class Reads:
             return
         size = min(page_size or self.page_size, MAX_PAGE)
         conversions = since is not None and object == CONVERTIBLE
-        wanted = None if fields is None else [*fields, CONVERTED] if conversions else fields
+        # Leads are read with Converted__s whether from a cursor or not: a record must read
+        # the same both ways, or the cursor's fingerprints of its last second (taken by a full
+        # read) never match the next read's, and those records are read again for nothing.
+        wanted = (
+            None if fields is None else [*fields, CONVERTED] if object == CONVERTIBLE else fields
+        )
         chunks = self._field_chunks(object, wanted)
         params = {
             "fields": ",".join(chunks[0]),

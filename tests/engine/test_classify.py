@@ -370,7 +370,9 @@ def test_both_sides_changed_one_field_the_newest_wins_or_it_waits() -> None:
     assert (update.t, update.diff) == (0, {"phone": ("2", "3")})  # side b's edit is newer
     [hold] = queued
     assert isinstance(hold, Hold)
-    assert hold.reason == "both sides changed tel since the last sync (conflict: queue)"
+    assert hold.reason == (
+        'both sides changed phone ⇄ tel (crm: "2", desk: "3") since the last sync (conflict: queue)'
+    )
 
 
 def test_an_operators_create_is_made_whatever_matches() -> None:

@@ -689,6 +689,16 @@ def test_a_value_map_default_applies_to_its_side_only(spec_file: Path, plugins: 
     assert assigns(flow, "zc")["$object"]({}) is None
 
 
+def test_a_missing_value_for_object_takes_the_default(spec_file: Path, plugins: Plugins) -> None:
+    # A record is always in one object: a contact with no state goes where `default` says.
+    text = TWO_WAY.replace("default: {sm: PROSPECT}", "default: {sm: PROSPECT, zc: Leads}")
+    flow = sync_flow(build(spec_file, text, plugins), "contacts")
+
+    assert assigns(flow, "zc")["$object"]({}) == "Leads"
+    assert assigns(flow, "zc")["$object"]({"state": None}) == "Leads"
+    assert assigns(flow, "sm")["state"]({"$object": None}) is None  # other fields stay null
+
+
 def test_a_value_map_must_work_both_ways(spec_file: Path, plugins: Plugins) -> None:
     text = TWO_WAY.replace("{PROSPECT: Leads, CUSTOMER: Contacts}", "{PROSPECT: Leads, NEW: Leads}")
 

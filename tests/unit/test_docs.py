@@ -38,6 +38,7 @@ PAGES = (
     "servicedesk-msp-plugin.md",
     "state-and-guarantees.md",
     "reliability.md",
+    "salesmanago-zoho-crm.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and

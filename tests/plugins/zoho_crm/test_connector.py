@@ -113,6 +113,21 @@ def test_a_read_with_nothing_changed_costs_one_call_and_returns_nothing() -> Non
         assert emulator.calls()["list"] == before + 1
 
 
+def test_leads_read_in_full_then_from_the_cursor_with_nothing_changed_return_nothing() -> None:
+    # A read from a cursor asks for Converted__s (to see conversions); a full read must read
+    # Leads alike, or the fingerprints of its last second never match and those Leads are
+    # read again on the next run (SM-6: later syncs read only what changed).
+    clock = FakeClock()
+    with ZohoCrmEmulator(clock=clock, leads=30) as emulator:
+        connector = open_connector(emulator, clock)
+        fields = ["Last_Name", "Email"]
+        _records, cursor = read_all(connector, "Leads", fields=fields)
+
+        again, _same = read_all(connector, "Leads", since=cursor, fields=fields)
+
+        assert again == []
+
+
 def test_an_edit_in_the_same_second_as_the_last_read_is_not_lost() -> None:
     # Modified_Time has whole seconds: the edit below carries the cursor's own time.
     clock = FakeClock()
