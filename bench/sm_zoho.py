@@ -26,8 +26,6 @@ BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/salesmanago-zoho_crm.yaml"
 CONNECTIONS = {"sm": "salesmanago", "crm": "zoho_crm"}
 MODULES = ("Leads", "Contacts")
-# The field pairs the copy leaves out: each writes a field to a module that lacks it.
-LEFT_OUT = ("company", "birthday")
 
 
 def _bench(name: str) -> Any:
@@ -39,44 +37,20 @@ def _bench(name: str) -> Any:
     return importlib.import_module(name)
 
 
-def bench_spec(text: str) -> tuple[str, list[str]]:
+def bench_spec(text: str) -> str:
     """The spec `text` (the real one's), pointed at the served emulators (`base_url`,
-    `accounts_url`), with SALESmanago's clock taken as this machine's (`clock_skew: 0`) and
-    the `company` and `birthday` pairs left out where it still has them (see bench/README.md);
-    and the pairs left out."""
+    `accounts_url`), with SALESmanago's clock taken as this machine's (`clock_skew: 0`)."""
     added = "      base_url: ${env:SM_URL}\n"
     if "      clock_skew:" not in text:
         added += "      clock_skew: 0\n"
     text = _once(text, "      server: app3\n", added)
-    text = _once(text, "      data_center: eu\n", "      accounts_url: ${env:ZOHO_URL}\n")
-    left_out = []
-    for name in LEFT_OUT:
-        text, found = _without_pair(text, name)
-        if found:
-            left_out.append(name)
-    return text, left_out
+    return _once(text, "      data_center: eu\n", "      accounts_url: ${env:ZOHO_URL}\n")
 
 
 def _once(text: str, line: str, after: str) -> str:
     if text.count(line) != 1:
         raise SystemExit(f"scenario SM: {SPEC.name} has no single `{line.strip()}` line")
     return text.replace(line, line + after)
-
-
-def _without_pair(text: str, name: str) -> tuple[str, bool]:
-    """The spec without the field pair whose SALESmanago side is `name` (its lines up to the
-    next pair, or the end of the list), and whether it had one."""
-    lines = text.splitlines(keepends=True)
-    head = f"      - sm: {name}"
-    starts = [
-        n for n, line in enumerate(lines) if line.startswith(head) and line[len(head)] in " \n"
-    ]
-    if not starts:
-        return text, False
-    end = starts[0] + 1
-    while end < len(lines) and lines[end].startswith("        "):
-        end += 1
-    return "".join(lines[: starts[0]] + lines[end:]), True
 
 
 class Sides:
@@ -262,7 +236,7 @@ def scenario_sm(runs: int, contacts: int, latency: float) -> dict[str, Any]:
         print(f"  SM: building {contacts:,} people on each side", file=sys.stderr, flush=True)
         world = world_module.build(work / "world", contacts)
         results["world"] = world
-        spec, results["left_out"] = bench_spec(SPEC.read_text())
+        spec = bench_spec(SPEC.read_text())
         (work / "spec.yaml").write_text(spec)
         sides = Sides(work / "world", latency)
         try:

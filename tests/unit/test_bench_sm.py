@@ -291,13 +291,12 @@ PAIRS = """\
 """
 
 
-def test_the_bench_copy_points_the_spec_at_the_emulators_and_leaves_out_two_pairs() -> None:
+def test_the_bench_copy_points_the_spec_at_the_emulators_and_keeps_every_pair() -> None:
     zoho = _load("sm_zoho")
 
-    text, left_out = zoho.bench_spec(SPEC.format(skew="", pairs=PAIRS))
+    text = zoho.bench_spec(SPEC.format(skew="", pairs=PAIRS))
 
-    assert left_out == ["company", "birthday"]
-    assert text == SPEC.format(skew="", pairs="").replace(
+    assert text == SPEC.format(skew="", pairs=PAIRS).replace(
         "      server: app3\n",
         "      server: app3\n      base_url: ${env:SM_URL}\n      clock_skew: 0\n",
     ).replace(
@@ -305,17 +304,13 @@ def test_the_bench_copy_points_the_spec_at_the_emulators_and_leaves_out_two_pair
     )
 
 
-def test_the_bench_copy_leaves_out_only_what_the_spec_still_has() -> None:
+def test_the_bench_copy_keeps_the_specs_own_clock_skew() -> None:
     zoho = _load("sm_zoho")
-    fixed = SPEC.format(
-        skew="      clock_skew: 5\n", pairs=PAIRS.partition("      - sm: birthday")[0]
-    )
 
-    text, left_out = zoho.bench_spec(fixed)
+    text = zoho.bench_spec(SPEC.format(skew="      clock_skew: 5\n", pairs=PAIRS))
 
-    assert left_out == ["company"]
-    assert "Date_of_Birth" not in text
-    assert text.count("clock_skew") == 1  # the spec's own setting stays
+    assert text.count("clock_skew") == 1
+    assert "clock_skew: 5" in text
 
 
 def test_the_bench_copy_of_the_real_spec_loads_and_differs_only_in_the_named_lines(
@@ -327,7 +322,7 @@ def test_the_bench_copy_of_the_real_spec_loads_and_differs_only_in_the_named_lin
     zoho = _load("sm_zoho")
     real = zoho.SPEC.read_text().splitlines()
 
-    text, left_out = zoho.bench_spec(zoho.SPEC.read_text())
+    text = zoho.bench_spec(zoho.SPEC.read_text())
 
     copy_lines = text.splitlines()
     assert {line.strip() for line in copy_lines if line not in real} <= {
@@ -335,8 +330,7 @@ def test_the_bench_copy_of_the_real_spec_loads_and_differs_only_in_the_named_lin
         "clock_skew: 0",
         "accounts_url: ${env:ZOHO_URL}",
     }
-    removed = [line.split()[2] for line in real if line not in copy_lines and "- sm:" in line]
-    assert removed == left_out
+    assert [line for line in real if line not in copy_lines] == []
     (tmp_path / "spec.yaml").write_text(text)
     spec = load_spec(tmp_path / "spec.yaml", make_plugins(), strict_env=False)
     assert list(spec.flows) == ["contacts"]
