@@ -8,6 +8,11 @@ here, a field through forget_description). What the cache can hide for up to an 
 field removed, renamed or made read-only: writes naming it fail record by record (and are
 retried). A run every five minutes makes the metadata calls once an hour instead of 12
 times; `metadata_ttl: 0` reads them on every run.
+
+The org's users (a whole read of Users, what a spec's `lookup('crm.Users', ...)` reads) are
+kept the same way: a user added since is found once the hour is out (an owner mapped meanwhile
+falls back as the spec says, and is set right by the next run after), and a run that maps
+owners makes no Users call in between.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from integrate import FieldInfo, reveal
+from integrate import FieldInfo, Record, reveal
 
 if TYPE_CHECKING:
     from integrate import ConnectorContext, MetadataCache
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
 
 METADATA_TTL = 3600  # seconds (see above)
 MODULES_KEY = "modules"
+USERS_KEY = "users"
 
 
 def cache_of(
@@ -83,6 +89,16 @@ class Metadata:
     def _cache_get(self, key: str) -> Any:
         # max_age: lists another spec kept for longer are too old for this connection
         return self.cache.get(key, max_age=self.ttl) if self.ttl > 0 else None
+
+    def kept_users(self) -> list[Record] | None:
+        """The org's users as a whole read of Users kept them, while fresh (None: read them)."""
+        kept = self._cache_get(USERS_KEY)
+        if isinstance(kept, list) and all(isinstance(user, dict) for user in kept):
+            return kept
+        return None
+
+    def keep_users(self, users: list[Record]) -> None:
+        self.cache.put(USERS_KEY, users, self.ttl)
 
     def objects(self) -> list[str]:
         """The org's modules the API supports, and Users."""

@@ -162,7 +162,19 @@ class Reads:
         return out
 
     def _users(self, page_size: int | None) -> Iterator[Page]:
-        """The org's users (active or not), page by page."""
+        """The org's users (active or not), page by page; kept between runs with the
+        metadata (a whole read, for `metadata_ttl` seconds)."""
+        kept = self.metadata.kept_users()
+        if kept is not None:
+            yield Page(kept)
+            return
+        users: list[Record] = []
+        for page in self._user_pages(page_size):
+            users.extend(dict(user) for user in page.records)
+            yield page
+        self.metadata.keep_users(users)
+
+    def _user_pages(self, page_size: int | None) -> Iterator[Page]:
         page = 1
         while True:
             response = self.api.call(

@@ -217,3 +217,33 @@ def test_a_module_missing_from_kept_lists_is_looked_for_afresh_and_each_credenti
         grant = connector().exchange_code(emulator.grant_code(scope=SCOPES), "")
         connector(refresh_token=grant["refresh_token"]).describe("Accounts")
         assert metadata_calls(emulator) == {"modules": 3, "fields": 3}
+
+
+def test_the_users_an_owner_look_up_reads_are_kept_like_the_lists(crm: Runs) -> None:
+    # SM's owner field looks Zoho's users up on every run: a whole read of Users is kept for
+    # metadata_ttl like the module and field lists, and read again once the hour is out
+    spec = accounts_to_files(
+        "{name: Account_Name, owner: \"lookup('crm.Users', {id: Owner.id}).email\"}"
+    )
+    Path("spec.yaml").write_text(spec)
+    first = crm.run()
+    owners = {r["owner"] for r in read_jsonl(Path("out/accounts.jsonl"))}
+    assert first.status == "succeeded"
+    assert crm.emulator.calls().get("users") == 1
+    assert len(owners) > 1
+    assert None not in owners
+
+    def edit_and_run(name: str) -> None:  # an Account edited: the next run maps it, owner too
+        crm.clock.advance(60)
+        account = crm.emulator.records("Accounts")[0]
+        crm.emulator.change("Accounts", account["id"], {"Account_Name": name})
+        report = crm.run()
+        assert report.flows[0].as_dict()["totals"]["updated"] == 1, report.flows[0].as_dict()
+
+    edit_and_run("Renamed once")
+    again = crm.emulator.calls().get("users")
+    crm.clock.advance(3601)
+    edit_and_run("Renamed twice")
+
+    assert again == 1
+    assert crm.emulator.calls().get("users") == 2
