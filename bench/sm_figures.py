@@ -298,9 +298,8 @@ EXPLAIN = {
     ("crm", "users"): "Zoho's users, which the owner pair's `lookup('crm.Users', {email: "
     "owner})` loads once a run as soon as a SALESmanago record is mapped, though no owner "
     "changed",
-    ("crm", "list"): "the spec reads Zoho 100 records a page (`page_size: 100`, SM-7) where "
-    "Zoho allows 200, and Zoho's If-Modified-Since is inclusive: the records of the second "
-    "the last read ended at come again",
+    ("crm", "list"): "Zoho's If-Modified-Since is inclusive: the records of the second the "
+    "last read ended at come again, and with the changes they can fill more than a page",
     ("crm", "token"): "an access token refreshed",
     ("crm", "modules"): "Zoho's module list (kept in the state file for an hour)",
     ("crm", "fields"): "Zoho's field lists (kept in the state file for an hour)",
@@ -324,8 +323,9 @@ def first_run_reads(results: Mapping[str, Any]) -> str:
         f"§2.7 assumes, ⌈{people:,} / 1,000⌉ = {ceil(people, SM_LISTING)} once) and "
         f"{sm.get('listById', 0):,} `listById` (⌈{people:,} / 100⌉ = {ceil(people, SM_IDS)}); "
         f"Zoho {crm.get('list', 0):,} list calls for {modules['Leads']:,} Leads and "
-        f"{modules['Contacts']:,} Contacts by key at 100 a page (at Zoho's 200 a page, "
-        f"⌈{modules['Leads']:,} / 200⌉ + ⌈{modules['Contacts']:,} / 200⌉ = {least})."
+        f"{modules['Contacts']:,} Contacts by key (at Zoho's 200 a page, "
+        f"⌈{modules['Leads']:,} / 200⌉ + ⌈{modules['Contacts']:,} / 200⌉ = {least}; a read "
+        "by key takes a few more, each page starting at the second the one before ended at)."
     )
 
 
