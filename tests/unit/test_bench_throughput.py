@@ -5,7 +5,6 @@ floor makes each batch of 1,000 durable before it reads on."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sqlite3
@@ -17,17 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.unit.bench_modules import load_bench
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(name: str, path: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+_load = load_bench
 
 
 @pytest.fixture(scope="module")
