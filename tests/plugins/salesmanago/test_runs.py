@@ -77,7 +77,7 @@ def run(folder: Path, emulator: SalesManagoEmulator, clock: FakeClock) -> Any:
     return run_spec(spec, plugins, options)
 
 
-def test_the_plugins_limit_of_200_contacts_a_call_is_honoured(tmp_path: Path) -> None:  # SM-7
+def test_SM_7_the_plugins_limit_of_200_contacts_a_call_is_honoured(tmp_path: Path) -> None:
     clock = FakeClock(1_790_000_000.0)
     emulator = SalesManagoEmulator(clock=clock, server="app3", seed=1)
     write_spec(tmp_path, batch=200)
@@ -91,7 +91,7 @@ def test_the_plugins_limit_of_200_contacts_a_call_is_honoured(tmp_path: Path) ->
     assert emulator.calls()["batchupsert"] == math.ceil(450 / 200)
 
 
-def test_a_spec_cannot_raise_the_plugins_batch_limit(tmp_path: Path) -> None:  # SM-7
+def test_SM_7_a_spec_cannot_raise_the_plugins_batch_limit(tmp_path: Path) -> None:
     clock = FakeClock(1_790_000_000.0)
     emulator = SalesManagoEmulator(clock=clock, server="app3")
     spec = write_spec(tmp_path, batch=500)
