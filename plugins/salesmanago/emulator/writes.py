@@ -70,13 +70,7 @@ def insert(call: Call, body: Body) -> dict[str, Any]:
 
 def update(call: Call, body: Body) -> dict[str, Any]:
     """The contact named by the top-level `email` (§2.8 gotcha 4), never a new one."""
-    try:
-        email = email_of(body.get("email"))
-    except Refused as refused:
-        raise Refused(refused.message, contactId=None) from None
-    found = call.store.by_mail(email)
-    if found is None:
-        raise Refused(MISSING, contactId=None)
+    found = _by_email(call, body)
     given = _parsed(call, body, needs_email=False)
     return {"contactId": _write(call, given, found).id}
 
@@ -144,6 +138,11 @@ def _one(call: Call, body: Body) -> Contact:
         if found is None:
             raise Refused("Contact with given id does not exist", contactId=None)
         return found
+    return _by_email(call, body)
+
+
+def _by_email(call: Call, body: Body) -> Contact:
+    """The contact named by the body's top-level `email` (refused when there is none)."""
     try:
         email = email_of(body.get("email"))
     except Refused as refused:
