@@ -58,10 +58,9 @@ class Reads:
         # Leads are read with Converted__s whether from a cursor or not: a record must read
         # the same both ways, or the cursor's fingerprints of its last second (taken by a full
         # read) never match the next read's, and those records are read again for nothing.
-        wanted = (
-            None if fields is None else [*fields, CONVERTED] if object == CONVERTIBLE else fields
-        )
-        chunks = self._field_chunks(object, wanted)
+        if fields is not None and object == CONVERTIBLE:
+            fields = [*fields, CONVERTED]
+        chunks = self._field_chunks(object, fields)
         params = {
             "fields": ",".join(chunks[0]),
             "per_page": size,

@@ -4,16 +4,12 @@ scenario recorded on its own leaves every other section of RESULTS.md as it was.
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from tests.unit.bench_modules import load_bench
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 _load = load_bench
 

@@ -14,9 +14,6 @@ import pytest
 
 from tests.unit.bench_modules import load_bench
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 _load = load_bench
 
 
