@@ -214,9 +214,7 @@ class Classifier:
                 return self._follow(item, moved, candidate, rules, s)
             reason = f"its match {candidate.id} in {scope.sides[t].ref.text} is already linked to {owner}"
             return [Hold(item, QUEUE, reason)]
-        current = self.match.fresh(candidate.object, candidate.id) or candidate.record
-        if scope.sides[t].ref.multi:
-            current = {**current, OBJECT_FIELD: candidate.object}
+        current = self._now(t, candidate)
         a_id, b_id = (item.sid, candidate.id) if s == 0 else (candidate.id, item.sid)
         a_obj, b_obj = (item.obj, candidate.object) if s == 0 else (candidate.object, item.obj)
         link = Link(a_id, b_id, a_obj, b_obj, {}, {})
@@ -235,10 +233,17 @@ class Classifier:
                 return None
             if found is None:
                 return None
-            record, obj = found.record, found.object
-        if self.scope.sides[t].ref.multi:
-            record = {**record, OBJECT_FIELD: obj}
-        return record
+            obj, record = found.object, found.record
+        return self._placed(t, obj, record)
+
+    def _now(self, t: int, candidate: Candidate) -> Record:
+        """A record of side t as this run knows it now: read afresh this run, else as found."""
+        record = self.match.fresh(candidate.object, candidate.id) or candidate.record
+        return self._placed(t, candidate.object, record)
+
+    def _placed(self, t: int, obj: str, record: Record) -> Record:
+        """The record with its object named, on a side that spans several."""
+        return {**record, OBJECT_FIELD: obj} if self.scope.sides[t].ref.multi else record
 
     # ---- a counterpart that left its object --------------------------------------------
 
@@ -286,10 +291,7 @@ class Classifier:
         snapshots are the old link's, so what differs from them (the successor's object,
         say) is a change that reaches the other side, and what the successor lacks is
         filled in from it; the link is saved with the successor's id."""
-        t = 1 - item.s
-        current = self.match.fresh(counterpart.object, counterpart.id) or counterpart.record
-        if self.scope.sides[t].ref.multi:
-            current = {**current, OBJECT_FIELD: counterpart.object}
+        current = self._now(1 - item.s, counterpart)
         claimed = (counterpart.object, counterpart.id)
         return self.reconciler.reconcile(
             item, link, current, rules, fresh=True, claimed=claimed, moved=moved
