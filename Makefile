@@ -38,8 +38,9 @@ typecheck: $(STAMP)
 	ln -s ../../plugins/zoho_crm build/typecheck/integrate_zoho_crm
 	ln -s ../../plugins/servicedesk_msp build/typecheck/integrate_servicedesk_msp
 	ln -s ../../plugins/salesmanago build/typecheck/integrate_salesmanago
+	ln -s ../../plugins/clientsuccess build/typecheck/integrate_clientsuccess
 	MYPYPATH=build/typecheck $(BIN)/mypy -p integrate -p integrate_files -p integrate_zoho_crm \
-	  -p integrate_servicedesk_msp -p integrate_salesmanago
+	  -p integrate_servicedesk_msp -p integrate_salesmanago -p integrate_clientsuccess
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

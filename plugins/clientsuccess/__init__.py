@@ -1,0 +1,7 @@
+"""integrate's `clientsuccess` plugin: ClientSuccess's v1 REST API (clients and their
+contacts), and an emulator of it (`integrate_clientsuccess.emulator`).
+
+Registered through the `integrate` entry-point group like any third-party plugin.
+"""
+
+from __future__ import annotations

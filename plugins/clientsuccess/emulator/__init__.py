@@ -1,0 +1,3 @@
+"""The ClientSuccess emulator: ClientSuccess's v1 REST API, in process."""
+
+from __future__ import annotations
