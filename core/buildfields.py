@@ -33,7 +33,7 @@ class FieldBuilder(BuilderBase):
 
     def _direction(self, path: JsonPath, sides: list[str]) -> str | None:
         value: str = self.get(path)
-        if value == "both":
+        if value in ("both", "off"):
             return None
         side = value.removeprefix("to_")
         if side not in sides:

@@ -77,7 +77,8 @@ class FlowBuilder(FieldBuilder):
             name=name,
             location=self.at(path, key=True),
             description=raw.get("description", ""),
-            enabled=raw.get("enabled", True),
+            # `direction: off` (two-way flows) switches the flow off as `enabled: false` does
+            enabled=raw.get("enabled", True) and raw.get("direction") != "off",
             after=after,
             schedule=raw.get("schedule"),
             triggers=tuple(raw.get("triggers", ("poll",))),

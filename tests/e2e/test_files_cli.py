@@ -710,3 +710,21 @@ def test_a_dry_run_leaves_a_crashed_runs_leftovers_untouched(cli: Any, workdir: 
 
     assert result.exit_code == 0, result.output
     assert {p.name: p.read_bytes() for p in (workdir / "dst").iterdir()} == before
+
+
+def test_object_direction_off_moves_nothing_either_way(cli: Any, workdir: Path) -> None:
+    # CS-4: an object's sync can be switched off (ClientSuccess's fourth direction, "off").
+    Path("spec.yaml").write_text(
+        TWO_WAY.replace("    conflict: newest\n", "    conflict: newest\n    direction: off\n")
+    )
+    left = [{"id": "L1", "email": "a@x.test", "phone": "9", "name": "A B", "state": "lead"}]
+    right = [{"id": "R9", "mail": "z@x.test", "tel": "0", "first": "Z", "updated": "1"}]
+    write_jsonl(workdir / "left/people.jsonl", [{**left[0], "modified": "1"}])
+    write_jsonl(workdir / "right/contacts.jsonl", right)
+
+    result = cli("run", "spec.yaml")
+
+    assert result.exit_code == 0, result.output
+    assert "(disabled)" in result.output
+    assert [r["mail"] for r in read_jsonl(workdir / "right/contacts.jsonl")] == ["z@x.test"]
+    assert [r["email"] for r in read_jsonl(workdir / "left/people.jsonl")] == ["a@x.test"]
