@@ -23,6 +23,7 @@ from integrate_clientsuccess.settings import CUSTOM_PREFIX, custom_name
 CUSTOM = "customFieldValues"
 DATES = ("inceptionDate", "terminatedDate")
 SERVER_SET = ("id", "uuid", "createdDate", "lastModifiedDate")
+DERIVED_BY = ("createdByEmployeeId", "modifiedByEmployeeId")  # the user who wrote it
 
 
 def _catalogue(
@@ -67,7 +68,7 @@ CLIENT_FIELDS = _catalogue(
         "keyContactId": "integer",
         "currencyId": "integer",
     },
-    read_only=(*SERVER_SET, "clientSegment", "modifiedByEmployeeId"),
+    read_only=(*SERVER_SET, *("clientSegment", "assignedCSM"), *DERIVED_BY),
     required=("name",),
 )
 
@@ -89,7 +90,7 @@ CONTACT_FIELDS = _catalogue(
         "lastEngagement": "datetime",
         "engagementCount": "integer",
     },
-    read_only=("id", "uuid", "lastEngagement", "engagementCount"),
+    read_only=("id", "uuid", "name", "lastEngagement", "engagementCount"),
 )
 CONTACT_FIELDS["email"] = FieldInfo("email", type="email")
 
