@@ -219,21 +219,30 @@ class Reads:
         return found if isinstance(found, dict) and found.get("id") is not None else None
 
     def client_of(self, id: str) -> str | None:
-        """The client of a contact: remembered from a read, else found by listing every
-        client's contacts (1 + one call a client, at most)."""
-        if id not in self.contact_clients:
-            for client in self.clients_listing():
-                self.client_contacts(str(client["id"]))
-                if id in self.contact_clients:
-                    break
+        """The client of a contact: remembered from a read, else found from the listing."""
+        self.locate([id])
         return self.contact_clients.get(id)
+
+    def locate(self, ids: Sequence[str]) -> None:
+        """Learn the clients of the contacts whose clients are not known yet, by one pass
+        over every client's contacts (1 + one call a client, at most; it stops once all are
+        found)."""
+        missing = {i for i in ids if i not in self.contact_clients}
+        if not missing:
+            return
+        for client in self.clients_listing():
+            self.client_contacts(str(client["id"]))
+            if missing.issubset(self.contact_clients):
+                return
 
     def contacts_by_ids(self, ids: Sequence[str], fields: Sequence[str] | None) -> list[Record]:
         """The contacts with these ids (their details: one call each, after finding their
         clients)."""
+        wanted = list(dict.fromkeys(str(i) for i in ids if str(i) != ""))
+        self.locate(wanted)
         out = []
-        for id in dict.fromkeys(str(i) for i in ids if str(i) != ""):
-            client_id = self.client_of(id)
+        for id in wanted:
+            client_id = self.contact_clients.get(id)
             if client_id is None:
                 continue
             raw = self.contact(client_id, id)
