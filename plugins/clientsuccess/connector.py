@@ -47,7 +47,7 @@ __version__ = "0.1.0"
 
 OBJECTS = ("clients", "contacts", "client_segments", "client_statuses", "employees")
 VENDOR_DOMAINS = ("api.clientsuccess.com",)
-PAGE_SIZE = 200  # records a page (the listings are unpaged; pages are cut client-side)
+PAGE_SIZE = 100  # records a page (the listings are unpaged; pages are cut client-side)
 WRITE_BATCH = 20  # records a write() call, each its own request (no batch endpoint)
 REFERENCE_FIELDS: dict[str, Mapping[str, FieldInfo] | None] = {
     "client_segments": SEGMENT_FIELDS,

@@ -41,3 +41,26 @@ class TestClientSuccessContract(ConnectorContract):
 
         assert len(records) >= 3
         assert emulator.calls().get("auth", 0) == before + 1
+
+
+class TestClientSuccessContactsContract(ConnectorContract):
+    """Contacts carry no modification date: every read returns them all (a client's at a
+    time), so the kit's incremental test does not apply."""
+
+    object_name = "contacts"
+    supports_faults = True
+    supports_incremental = False
+
+    def make_emulator(self, clock: FakeClock) -> Emulator:
+        emulator = ClientSuccessEmulator(clock=clock, clients=2, contacts_per_client=1, seed=6)
+        self.client_id = emulator.records("clients")[0]["id"]
+        return emulator
+
+    def make_record(self, n: int) -> dict[str, Any]:
+        return {"clientId": self.client_id, "firstName": "Pat", "email": f"pat{n}@x.example"}
+
+    def make_invalid(self, n: int) -> dict[str, Any]:
+        return {"clientId": self.client_id, "title": f"Nobody {n}"}  # no name, no email
+
+    def change_values(self, n: int) -> dict[str, Any]:
+        return {"title": f"Title {n}", "phone": f"+1 555 {n:04d}"}
