@@ -384,7 +384,7 @@ def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         raise EmulatorOptionError(
             f"clientsuccess emulator: {name} takes a whole number from 0 to {MAX_COUNT}, "
-            f"not {quoted(value, 20)}"
+            f"not {_shown(value)}"
         )
     return value
 
@@ -394,9 +394,14 @@ def _number(name: str, value: Any, *, low: float) -> float:
     if not ok or not low <= value < float("inf"):
         raise EmulatorOptionError(
             f"clientsuccess emulator: {name} takes a number of at least {low:g}, "
-            f"not {quoted(value, 20)}"
+            f"not {_shown(value)}"
         )
     return float(value)
+
+
+def _shown(value: Any) -> str:
+    """An option's value as a message quotes it: text in quotes, cut short."""
+    return repr(quoted(value, 20)) if isinstance(value, str) else quoted(value, 20)
 
 
 def _text(name: str, value: Any) -> str:
