@@ -29,6 +29,7 @@ from integrate import (
     HttpEmulator,
     Record,
     Reply,
+    Route,
     Router,
     Saveable,
     StoredRow,
@@ -315,7 +316,8 @@ class ClientSuccessEmulator(HttpEmulator):
         found = _match(request.path)
         if found is None or request.method not in found.target:
             return "unknown"
-        return found.target[request.method][0]
+        kind: str = found.target[request.method][0]
+        return kind
 
     def route(self, request: Request) -> Reply:
         if self.maintenance:
@@ -374,7 +376,7 @@ class ClientSuccessEmulator(HttpEmulator):
             raise CsError(400, BODY_REFUSED[refused.reason]) from refused
 
 
-def _match(path: str) -> Any:
+def _match(path: str) -> Route[dict[str, tuple[str, h.Handler | None]]] | None:
     if path != BASE and not path.startswith(BASE + "/"):
         return None
     return PATHS.match(path[len(BASE) :])
