@@ -68,37 +68,30 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 ADMIN = ("api@clientsuccess.example", "cs-sandbox-admin")
 READER = ("viewer@clientsuccess.example", "cs-sandbox-viewer")
 MAX_COUNT = 1_000_000
-# path -> method -> (kind, handler); the /auth handler is the emulator's own
-PATHS: Router[dict[str, tuple[str, h.Handler | None]]] = Router()
-PATHS.add(AUTH, {"POST": ("auth", None)})
-PATHS.add("/clients", {"GET": ("list", h.list_clients), "POST": ("create", h.create_client)})
-PATHS.add(
-    "/clients/{id}",
-    {
-        "GET": ("get", h.get_client),
-        "PUT": ("update", h.replace_client),
-        "DELETE": ("delete", h.delete_client),
-    },
-)
-PATHS.add(
-    "/clients/{id}/contacts",
-    {"GET": ("list", h.list_contacts), "POST": ("create", h.create_contact)},
-)
-PATHS.add(
-    "/clients/{id}/contacts/{cid}",
-    {"GET": ("get", h.get_contact), "DELETE": ("delete", h.delete_contact)},
-)
-PATHS.add(
-    "/clients/{id}/contacts/{cid}/details",
-    {"GET": ("get", h.contact_details), "PUT": ("update", h.replace_contact)},
-)
-PATHS.add("/customfield/value/client/{id}", {"PATCH": ("patch", h.patch_custom_values)})
-PATHS.add("/contacts", {"GET": ("lookup", h.lookup_contact)})
-PATHS.add("/contacts/search", {"GET": ("search", h.search_contacts)})
-PATHS.add("/contact-custom-fields", {"GET": ("reference", h.contact_custom_fields)})
-PATHS.add("/client-statuses", {"GET": ("reference", h.client_statuses)})
-PATHS.add("/client-segments", {"GET": ("reference", h.client_segments)})
-PATHS.add("/employees", {"GET": ("reference", h.employees)})
+Methods = dict[str, tuple[str, h.Handler | None]]  # method -> (kind, handler)
+# The paths served under /v1, each with its methods; /auth's handler is the emulator's own.
+SERVED: tuple[tuple[str, Methods], ...] = (
+    (AUTH, {"POST": ("auth", None)}),
+    ("/clients", {"GET": ("list", h.list_clients), "POST": ("create", h.create_client)}),
+    ("/clients/{id}", {"GET": ("get", h.get_client), "PUT": ("update", h.replace_client),
+                       "DELETE": ("delete", h.delete_client)}),
+    ("/clients/{id}/contacts", {"GET": ("list", h.list_contacts),
+                                "POST": ("create", h.create_contact)}),
+    ("/clients/{id}/contacts/{cid}", {"GET": ("get", h.get_contact),
+                                      "DELETE": ("delete", h.delete_contact)}),
+    ("/clients/{id}/contacts/{cid}/details", {"GET": ("get", h.contact_details),
+                                              "PUT": ("update", h.replace_contact)}),
+    ("/customfield/value/client/{id}", {"PATCH": ("patch", h.patch_custom_values)}),
+    ("/contacts", {"GET": ("lookup", h.lookup_contact)}),
+    ("/contacts/search", {"GET": ("search", h.search_contacts)}),
+    ("/contact-custom-fields", {"GET": ("reference", h.contact_custom_fields)}),
+    ("/client-statuses", {"GET": ("reference", h.client_statuses)}),
+    ("/client-segments", {"GET": ("reference", h.client_segments)}),
+    ("/employees", {"GET": ("reference", h.employees)}),
+)  # fmt: skip
+PATHS: Router[Methods] = Router()
+for _path, _methods in SERVED:
+    PATHS.add(_path, _methods)
 BODY_REFUSED = {
     "too_large": "Request body too large",
     "malformed": "Malformed JSON request",
@@ -376,7 +369,7 @@ class ClientSuccessEmulator(HttpEmulator):
             raise CsError(400, BODY_REFUSED[refused.reason]) from refused
 
 
-def _match(path: str) -> Route[dict[str, tuple[str, h.Handler | None]]] | None:
+def _match(path: str) -> Route[Methods] | None:
     if path != BASE and not path.startswith(BASE + "/"):
         return None
     return PATHS.match(path[len(BASE) :])
