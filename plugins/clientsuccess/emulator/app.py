@@ -38,6 +38,7 @@ from integrate import (
     quoted,
 )
 from integrate_clientsuccess.emulator import handlers as h
+from integrate_clientsuccess.emulator import options as option
 from integrate_clientsuccess.emulator.auth import Sessions, User, credentials, login
 from integrate_clientsuccess.emulator.catalogue import SEGMENTS, Catalogue
 from integrate_clientsuccess.emulator.generator import generate
@@ -67,7 +68,6 @@ AUTH = "/auth"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 ADMIN = ("api@clientsuccess.example", "cs-sandbox-admin")
 READER = ("viewer@clientsuccess.example", "cs-sandbox-viewer")
-MAX_COUNT = 1_000_000
 Methods = dict[str, tuple[str, h.Handler | None]]  # method -> (kind, handler)
 # The paths served under /v1, each with its methods; /auth's handler is the emulator's own.
 SERVED: tuple[tuple[str, Methods], ...] = (
@@ -122,16 +122,20 @@ class ClientSuccessEmulator(HttpEmulator):
         maintenance: bool = False,
         max_body_bytes: int = 1024 * 1024,
     ):
-        clients = _count("clients", clients)
-        contacts_per_client = _count("contacts_per_client", contacts_per_client)
-        token_lifetime = _number("token_lifetime", token_lifetime, low=1)
-        rate_limit_per_second = _number("rate_limit_per_second", rate_limit_per_second, low=0)
-        max_body_bytes = int(_number("max_body_bytes", max_body_bytes, low=64))
-        names = _names("segments", segments)
+        clients = option.count("clients", clients)
+        contacts_per_client = option.count("contacts_per_client", contacts_per_client)
+        token_lifetime = option.number("token_lifetime", token_lifetime, low=1)
+        rate_limit_per_second = option.number("rate_limit_per_second", rate_limit_per_second, low=0)
+        max_body_bytes = int(option.number("max_body_bytes", max_body_bytes, low=64))
+        names = option.names("segments", segments)
+        admin = option.text("admin_username", admin_username)
+        reader = option.text("reader_username", reader_username)
         users = [
-            User(_text("admin_username", admin_username), _text("admin_password", admin_password), True, 1),
-            User(_text("reader_username", reader_username), _text("reader_password", reader_password), False, 2),
-        ]  # fmt: skip
+            User(admin, option.text("admin_password", admin_password), admin=True, employee_id=1),
+            User(
+                reader, option.text("reader_password", reader_password), admin=False, employee_id=2
+            ),
+        ]
         if users[0].username.casefold() == users[1].username.casefold():
             raise EmulatorOptionError("clientsuccess emulator: the two users need different names")
         if not isinstance(maintenance, bool):
@@ -373,46 +377,3 @@ def _match(path: str) -> Route[Methods] | None:
     if path != BASE and not path.startswith(BASE + "/"):
         return None
     return PATHS.match(path[len(BASE) :])
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
-        raise EmulatorOptionError(
-            f"clientsuccess emulator: {name} takes a whole number from 0 to {MAX_COUNT}, "
-            f"not {_shown(value)}"
-        )
-    return value
-
-
-def _number(name: str, value: Any, *, low: float) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not low <= value < float("inf"):
-        raise EmulatorOptionError(
-            f"clientsuccess emulator: {name} takes a number of at least {low:g}, "
-            f"not {_shown(value)}"
-        )
-    return float(value)
-
-
-def _shown(value: Any) -> str:
-    """An option's value as a message quotes it: text in quotes, cut short."""
-    return repr(quoted(value, 20)) if isinstance(value, str) else quoted(value, 20)
-
-
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > 255:
-        raise EmulatorOptionError(
-            f"clientsuccess emulator: {name} takes text of 1 to 255 characters"
-        )
-    return value
-
-
-def _names(name: str, value: Any) -> tuple[str, ...]:
-    """Segment titles: a list, or text with commas between them (as `--set` gives it)."""
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise EmulatorOptionError(f"clientsuccess emulator: {name} takes titles, comma-separated")
-    titles = tuple(i.strip() for i in items if i.strip())
-    if len(titles) != len(set(titles)) or any(len(t) > 255 for t in titles):
-        raise EmulatorOptionError(f"clientsuccess emulator: {name} must be different titles")
-    return titles
