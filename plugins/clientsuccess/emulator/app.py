@@ -29,6 +29,7 @@ from integrate import (
     HttpEmulator,
     Record,
     Reply,
+    Route,
     Router,
     Saveable,
     StoredRow,
@@ -37,6 +38,7 @@ from integrate import (
     quoted,
 )
 from integrate_clientsuccess.emulator import handlers as h
+from integrate_clientsuccess.emulator import options as option
 from integrate_clientsuccess.emulator.auth import Sessions, User, credentials, login
 from integrate_clientsuccess.emulator.catalogue import SEGMENTS, Catalogue
 from integrate_clientsuccess.emulator.generator import generate
@@ -66,38 +68,30 @@ AUTH = "/auth"
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 ADMIN = ("api@clientsuccess.example", "cs-sandbox-admin")
 READER = ("viewer@clientsuccess.example", "cs-sandbox-viewer")
-MAX_COUNT = 1_000_000
-# path -> method -> (kind, handler); the /auth handler is the emulator's own
-PATHS: Router[dict[str, tuple[str, h.Handler | None]]] = Router()
-PATHS.add(AUTH, {"POST": ("auth", None)})
-PATHS.add("/clients", {"GET": ("list", h.list_clients), "POST": ("create", h.create_client)})
-PATHS.add(
-    "/clients/{id}",
-    {
-        "GET": ("get", h.get_client),
-        "PUT": ("update", h.replace_client),
-        "DELETE": ("delete", h.delete_client),
-    },
-)
-PATHS.add(
-    "/clients/{id}/contacts",
-    {"GET": ("list", h.list_contacts), "POST": ("create", h.create_contact)},
-)
-PATHS.add(
-    "/clients/{id}/contacts/{cid}",
-    {"GET": ("get", h.get_contact), "DELETE": ("delete", h.delete_contact)},
-)
-PATHS.add(
-    "/clients/{id}/contacts/{cid}/details",
-    {"GET": ("get", h.contact_details), "PUT": ("update", h.replace_contact)},
-)
-PATHS.add("/customfield/value/client/{id}", {"PATCH": ("patch", h.patch_custom_values)})
-PATHS.add("/contacts", {"GET": ("lookup", h.lookup_contact)})
-PATHS.add("/contacts/search", {"GET": ("search", h.search_contacts)})
-PATHS.add("/contact-custom-fields", {"GET": ("reference", h.contact_custom_fields)})
-PATHS.add("/client-statuses", {"GET": ("reference", h.client_statuses)})
-PATHS.add("/client-segments", {"GET": ("reference", h.client_segments)})
-PATHS.add("/employees", {"GET": ("reference", h.employees)})
+Methods = dict[str, tuple[str, h.Handler | None]]  # method -> (kind, handler)
+# The paths served under /v1, each with its methods; /auth's handler is the emulator's own.
+SERVED: tuple[tuple[str, Methods], ...] = (
+    (AUTH, {"POST": ("auth", None)}),
+    ("/clients", {"GET": ("list", h.list_clients), "POST": ("create", h.create_client)}),
+    ("/clients/{id}", {"GET": ("get", h.get_client), "PUT": ("update", h.replace_client),
+                       "DELETE": ("delete", h.delete_client)}),
+    ("/clients/{id}/contacts", {"GET": ("list", h.list_contacts),
+                                "POST": ("create", h.create_contact)}),
+    ("/clients/{id}/contacts/{cid}", {"GET": ("get", h.get_contact),
+                                      "DELETE": ("delete", h.delete_contact)}),
+    ("/clients/{id}/contacts/{cid}/details", {"GET": ("get", h.contact_details),
+                                              "PUT": ("update", h.replace_contact)}),
+    ("/customfield/value/client/{id}", {"PATCH": ("patch", h.patch_custom_values)}),
+    ("/contacts", {"GET": ("lookup", h.lookup_contact)}),
+    ("/contacts/search", {"GET": ("search", h.search_contacts)}),
+    ("/contact-custom-fields", {"GET": ("reference", h.contact_custom_fields)}),
+    ("/client-statuses", {"GET": ("reference", h.client_statuses)}),
+    ("/client-segments", {"GET": ("reference", h.client_segments)}),
+    ("/employees", {"GET": ("reference", h.employees)}),
+)  # fmt: skip
+PATHS: Router[Methods] = Router()
+for _path, _methods in SERVED:
+    PATHS.add(_path, _methods)
 BODY_REFUSED = {
     "too_large": "Request body too large",
     "malformed": "Malformed JSON request",
@@ -128,16 +122,20 @@ class ClientSuccessEmulator(HttpEmulator):
         maintenance: bool = False,
         max_body_bytes: int = 1024 * 1024,
     ):
-        clients = _count("clients", clients)
-        contacts_per_client = _count("contacts_per_client", contacts_per_client)
-        token_lifetime = _number("token_lifetime", token_lifetime, low=1)
-        rate_limit_per_second = _number("rate_limit_per_second", rate_limit_per_second, low=0)
-        max_body_bytes = int(_number("max_body_bytes", max_body_bytes, low=64))
-        names = _names("segments", segments)
+        clients = option.count("clients", clients)
+        contacts_per_client = option.count("contacts_per_client", contacts_per_client)
+        token_lifetime = option.number("token_lifetime", token_lifetime, low=1)
+        rate_limit_per_second = option.number("rate_limit_per_second", rate_limit_per_second, low=0)
+        max_body_bytes = int(option.number("max_body_bytes", max_body_bytes, low=64))
+        names = option.names("segments", segments)
+        admin = option.text("admin_username", admin_username)
+        reader = option.text("reader_username", reader_username)
         users = [
-            User(_text("admin_username", admin_username), _text("admin_password", admin_password), True, 1),
-            User(_text("reader_username", reader_username), _text("reader_password", reader_password), False, 2),
-        ]  # fmt: skip
+            User(admin, option.text("admin_password", admin_password), admin=True, employee_id=1),
+            User(
+                reader, option.text("reader_password", reader_password), admin=False, employee_id=2
+            ),
+        ]
         if users[0].username.casefold() == users[1].username.casefold():
             raise EmulatorOptionError("clientsuccess emulator: the two users need different names")
         if not isinstance(maintenance, bool):
@@ -315,7 +313,8 @@ class ClientSuccessEmulator(HttpEmulator):
         found = _match(request.path)
         if found is None or request.method not in found.target:
             return "unknown"
-        return found.target[request.method][0]
+        kind: str = found.target[request.method][0]
+        return kind
 
     def route(self, request: Request) -> Reply:
         if self.maintenance:
@@ -374,45 +373,7 @@ class ClientSuccessEmulator(HttpEmulator):
             raise CsError(400, BODY_REFUSED[refused.reason]) from refused
 
 
-def _match(path: str) -> Any:
+def _match(path: str) -> Route[Methods] | None:
     if path != BASE and not path.startswith(BASE + "/"):
         return None
     return PATHS.match(path[len(BASE) :])
-
-
-def _count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
-        raise EmulatorOptionError(
-            f"clientsuccess emulator: {name} takes a whole number from 0 to {MAX_COUNT}, "
-            f"not {quoted(value, 20)}"
-        )
-    return value
-
-
-def _number(name: str, value: Any, *, low: float) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not low <= value < float("inf"):
-        raise EmulatorOptionError(
-            f"clientsuccess emulator: {name} takes a number of at least {low:g}, "
-            f"not {quoted(value, 20)}"
-        )
-    return float(value)
-
-
-def _text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > 255:
-        raise EmulatorOptionError(
-            f"clientsuccess emulator: {name} takes text of 1 to 255 characters"
-        )
-    return value
-
-
-def _names(name: str, value: Any) -> tuple[str, ...]:
-    """Segment titles: a list, or text with commas between them (as `--set` gives it)."""
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise EmulatorOptionError(f"clientsuccess emulator: {name} takes titles, comma-separated")
-    titles = tuple(i.strip() for i in items if i.strip())
-    if len(titles) != len(set(titles)) or any(len(t) > 255 for t in titles):
-        raise EmulatorOptionError(f"clientsuccess emulator: {name} must be different titles")
-    return titles

@@ -11,7 +11,7 @@ from typing import Any
 
 from integrate import ascii_slug
 
-STATUSES = (
+STATUSES: tuple[dict[str, Any], ...] = (
     {"id": 1, "code": "ACTIVE", "description": "Active"},
     {"id": 2, "code": "ONBOARDING", "description": "Onboarding"},
     {"id": 3, "code": "TRIAL", "description": "Trial"},
@@ -77,7 +77,7 @@ class Catalogue:
         return cls(dict(enumerate(segments, start=1)), employees)
 
     def status_ids(self) -> set[int]:
-        return {s["id"] for s in STATUSES}
+        return {int(s["id"]) for s in STATUSES}
 
     def employee_name(self, id: Any) -> str | None:
         found = self.employees.get(id) if isinstance(id, int) else None

@@ -116,7 +116,8 @@ def _contact(
     domain: str,
     created: int,
 ) -> StoredRow:
-    first, last = rng.choice(FIRST), rng.choice(LAST)
+    first: str = rng.choice(FIRST)
+    last: str | None = rng.choice(LAST)
     roll = rng.random()
     if roll < 0.05:
         last = None

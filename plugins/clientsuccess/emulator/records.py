@@ -160,8 +160,8 @@ def client_values(
         values.update(sent)
         values["uuid"] = kept.get("uuid")
         values["custom"] = {}
-        for name in ("createdByEmployeeId", "modifiedByEmployeeId"):
-            values[name] = kept.get(name)
+        for server_set in ("createdByEmployeeId", "modifiedByEmployeeId"):
+            values[server_set] = kept.get(server_set)
     name = values.get("name")
     if name is None or not name.strip():
         raise bad_request(NAME_REQUIRED)

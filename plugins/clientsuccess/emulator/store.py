@@ -8,7 +8,7 @@ contact, `clientId`: plain JSON, so the kit saves and restores it. Times are epo
 
 from __future__ import annotations
 
-import random
+import hashlib
 import string
 from typing import Any
 
@@ -16,6 +16,7 @@ from integrate import RecordStore, StoredRow
 
 CLIENTS = "clients"
 CONTACTS = "contacts"
+ALPHABET = string.ascii_lowercase + string.digits
 FIRST_ID = 90_337_000  # ids in the range the vendor's look like (ASSUMED)
 
 
@@ -31,9 +32,13 @@ class Store(RecordStore):
     def uuid_for(self, module: str, id: str) -> str:
         """A record's `uuid` as the vendor writes them (`cln_` or `cnt_` and eight letters or
         digits), the same for the same seed and id."""
-        rng = random.Random(f"clientsuccess-uuid:{self.seed}:{id}")
-        tail = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(8))
-        return ("cln_" if module == CLIENTS else "cnt_") + tail
+        digest = hashlib.blake2b(f"clientsuccess:{self.seed}:{id}".encode(), digest_size=6)
+        number = int.from_bytes(digest.digest(), "big")
+        tail = []
+        for _ in range(8):
+            number, at = divmod(number, 36)
+            tail.append(ALPHABET[at])
+        return ("cln_" if module == CLIENTS else "cnt_") + "".join(tail)
 
     def make(self, module: str, values: dict[str, Any], now: int) -> StoredRow:
         """A new record of `module`, with the next id and its uuid, made at `now`."""

@@ -80,7 +80,7 @@ def date(name: str, value: Any) -> str:
 
 
 def time_zone(name: str, value: Any) -> str:
-    zone = text(64)(name, value)
+    zone: str = text(64)(name, value)
     if not known_zone(zone):
         raise bad_request(f"{name} must be a time zone of the tz database, not {quoted(zone)}")
     return zone

@@ -44,7 +44,7 @@ class Cs:
         return self._tokens[user[0]]
 
     def call(
-        self, method: str, path: str, *, token: str | None | tuple[str, str] = ADMIN, **kwargs: Any
+        self, method: str, path: str, *, token: str | tuple[str, str] | None = ADMIN, **kwargs: Any
     ) -> httpx.Response:
         """`method` on `API + path`; `token` is a user (logged in once), a raw token or None
         (no Authorization header)."""

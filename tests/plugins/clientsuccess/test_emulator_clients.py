@@ -74,7 +74,8 @@ def test_the_detail_has_one_custom_value_per_definition_null_when_unset(cs: Cs) 
     item = detail["customFieldValues"][0]
     assert set(item) == {"id", "clientId", "fieldId", "valueId", "key", "name", "label", "value",
                          "type", "sequence", "autoSync", "push", "pull"}  # fmt: skip
-    assert item["clientId"] == made["id"] and item["fieldId"] == 51
+    assert item["clientId"] == made["id"]
+    assert item["fieldId"] == 51
     assert cs.refused("GET", "/clients/1", 404) == "Client not found"
     assert cs.refused("GET", "/clients/abc", 404) == "Client not found"
 
@@ -90,9 +91,12 @@ def test_a_create_answers_201_with_the_detail_and_defaults(cs: Cs) -> None:
     assert answer.status_code == 201
     made = answer.json()
     assert {k: made[k] for k in body} == body
-    assert isinstance(made["id"], int) and made["uuid"].startswith("cln_")
-    assert made["crmCustomerId"] is None and made["createdDate"] == made["lastModifiedDate"]
-    assert made["createdDate"].endswith("Z") and len(made["createdDate"]) == 24
+    assert isinstance(made["id"], int)
+    assert made["uuid"].startswith("cln_")
+    assert made["crmCustomerId"] is None
+    assert made["createdDate"] == made["lastModifiedDate"]
+    assert made["createdDate"].endswith("Z")
+    assert len(made["createdDate"]) == 24
     bare = cs.client(name="Bare")
     assert (bare["active"], bare["statusId"]) == (True, 1)
     assert cs.ok("GET", f"/clients/{made['id']}") == made

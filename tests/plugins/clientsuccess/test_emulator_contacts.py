@@ -26,7 +26,8 @@ def test_contacts_list_as_summaries_and_read_in_full_as_details(cs: Cs) -> None:
     path = f"/clients/{acme['id']}/contacts"
 
     assert {k: made[k] for k in body} == body
-    assert made["clientId"] == acme["id"] and made["name"] == "Jane Doe"
+    assert made["clientId"] == acme["id"]
+    assert made["name"] == "Jane Doe"
     assert made["uuid"].startswith("cnt_")
     assert (made["executiveSponsor"], made["champion"], made["keyContact"]) == (False, False, False)
     summary = {k: v for k, v in made.items() if k != "customFieldValues"}
@@ -195,9 +196,8 @@ def test_the_reference_data(cs: Cs) -> None:
         {"id": 63, "label": "Newsletter", "type": "boolean"},
     ]
     employees = cs.ok("GET", "/employees")
-    assert employees[0]["id"] == 1 and all(
-        {"id", "firstName", "lastName", "email"} <= set(e) for e in employees
-    )
+    assert employees[0]["id"] == 1
+    assert all({"id", "firstName", "lastName", "email"} <= set(e) for e in employees)
 
 
 def test_segments_are_a_setting_and_a_client_takes_one_by_id() -> None:
