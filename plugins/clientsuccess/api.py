@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from integrate import ConnectorContext, HttpAnswer
 
 HEADERS = {"Accept": "application/json"}
-MARGIN = 60.0  # seconds before a token's end that a new one is fetched
+MARGIN = 60.0  # seconds before a token's end that a new one is fetched (a tenth of a short one)
 
 
 class Refused(ConnectorError):
@@ -69,13 +69,14 @@ class Login:
         self._lock = threading.Lock()
         self._token: Secret | None = None
         self._expires = 0.0
+        self._margin = MARGIN
         self.logins = 0
 
     def token(self) -> str | None:
         return self._token.reveal() if self._token is not None else None
 
     def headers(self) -> dict[str, str]:
-        if self._token is None or self.api.context.clock.now() >= self._expires - MARGIN:
+        if self._token is None or self.api.context.clock.now() >= self._expires - self._margin:
             self.refresh(self.token())
         assert self._token is not None
         return {"Authorization": self._token.reveal()}
@@ -83,7 +84,7 @@ class Login:
     def refresh(self, stale: str | None) -> None:
         with self._lock:
             current = self.token()
-            fresh = self.api.context.clock.now() < self._expires - MARGIN
+            fresh = self.api.context.clock.now() < self._expires - self._margin
             if current is not None and current != stale and fresh:
                 return  # another thread logged in meanwhile
             self._login()
@@ -121,6 +122,7 @@ class Login:
             else settings.token_lifetime
         )
         self._expires = api.context.clock.now() + seconds
+        self._margin = min(MARGIN, seconds / 10)
         self.logins += 1
 
 
@@ -202,7 +204,7 @@ class ClientSuccessApi:
                 code="TOKEN_REFUSED",
             ) from exc
         status = answer.status_code
-        if status >= 400 or status == 0:
+        if status >= 400:
             message = user_message(answer) or "no message"
             if status == self.settings.no_admin_status and (
                 not self.settings.no_admin_messages

@@ -43,6 +43,22 @@ def test_a_token_near_its_end_is_replaced_before_it_is_refused() -> None:
     assert 401 not in [c.status for c in emulator.log]
 
 
+def test_a_short_lived_token_is_used_until_a_tenth_of_its_life_is_left() -> None:
+    emulator, clock = account(clients=1, contacts_per_client=0, token_lifetime=100)
+    connector = connect(emulator, clock)
+    read(connector, fields=["id"])
+    clock.advance(85)
+    read(connector, fields=["id"])
+    logins_at_85 = emulator.calls()["auth"]
+    clock.advance(6)  # 91 s: inside the last 10 s
+
+    read(connector, fields=["id"])
+
+    assert logins_at_85 == 1
+    assert emulator.calls()["auth"] == 2
+    assert 401 not in [c.status for c in emulator.log]
+
+
 def test_invalid_token_in_any_refusal_means_log_in_again() -> None:
     emulator, clock = account(clients=0)
     connector = connect(emulator, clock)
