@@ -57,6 +57,8 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     assert rows["servicedesk_msp"]["emulator"] is True
     assert rows["salesmanago"]["status"] == "loaded"
     assert rows["salesmanago"]["emulator"] is True
+    assert rows["clientsuccess"]["status"] == "loaded"
+    assert rows["clientsuccess"]["emulator"] is True
 
     checked = sh(bin_dir / "integrate", "validate", "spec.yaml", cwd=work)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -67,4 +69,4 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     plugin_names = json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"][
         "examples"
     ]
-    assert plugin_names == ["files", "salesmanago", "servicedesk_msp", "zoho_crm"]
+    assert plugin_names == ["clientsuccess", "files", "salesmanago", "servicedesk_msp", "zoho_crm"]
