@@ -172,7 +172,7 @@ def client_values(
             store, catalogue.client_fields, body["customFieldValues"], old_custom
         )
     external = values.get("externalId")
-    holder = store.external(external) if external is not None else None
+    holder = store.external(external) if external else None
     if holder is not None and holder is not row:
         raise CsError(417, EXTERNAL_ID_TAKEN)
     return values

@@ -49,7 +49,7 @@ class Store(RecordStore):
     def index(self, row: StoredRow) -> None:
         if row.module == CLIENTS:
             external = row.values.get("externalId")
-            if external is not None:
+            if external:  # an empty one is no external id: neither unique nor found
                 self.by_external[external] = row.id
             self.contacts_of.setdefault(row.id, {})
         else:
@@ -58,7 +58,7 @@ class Store(RecordStore):
     def unindex(self, row: StoredRow) -> None:
         if row.module == CLIENTS:
             external = row.values.get("externalId")
-            if external is not None and self.by_external.get(external) == row.id:
+            if external and self.by_external.get(external) == row.id:
                 del self.by_external[external]
         else:
             self.contacts_of.get(str(row.values["clientId"]), {}).pop(row.id, None)

@@ -146,3 +146,52 @@ def test_garbage_credentials_are_a_401(cs: Cs, content: bytes, content_type: str
 
     assert answer.status_code == 401
     assert answer.json() == {"userMessage": "Invalid username or password"}
+
+
+HOSTILE = [
+    None,
+    True,
+    -1,
+    2**70,
+    1.5,
+    "",
+    " ",
+    "x" * 300,
+    "\u0000",
+    "2024-13-45",
+    [],
+    {},
+    ["a"],
+    {"a": 1},
+]
+
+
+def test_no_value_in_any_field_of_a_client_or_contact_write_is_a_500() -> None:
+    import json
+
+    from integrate_clientsuccess.emulator.records import CLIENT_FIELDS, CONTACT_FIELDS
+
+    cs = Cs(pace=0, rate_limit_per_second=0)
+    made = cs.client()
+    contact = cs.contact(made["id"])
+    writes = [("POST", "/clients", {"name": "Acme"}, CLIENT_FIELDS),
+              ("PUT", f"/clients/{made['id']}", {"name": "Acme"}, CLIENT_FIELDS),
+              ("POST", f"/clients/{made['id']}/contacts", {"firstName": "J"}, CONTACT_FIELDS),
+              ("PUT", f"/clients/{made['id']}/contacts/{contact['id']}/details", {"firstName": "J"},
+               CONTACT_FIELDS)]  # fmt: skip
+    statuses = set()
+    for method, path, base, fields in writes:
+        for field in [*(f.name for f in fields), "customFieldValues", "clientId", "activeClient"]:
+            for value in HOSTILE:
+                body = json.dumps({**base, field: value}).encode()
+                answer = cs.call(method, path, content=body, headers=JSON)
+                assert answer.status_code in (200, 201, 400, 417), (
+                    method,
+                    field,
+                    value,
+                    answer.text,
+                )
+                assert set(answer.json()) == {"userMessage"} or answer.status_code < 300
+                statuses.add(answer.status_code)
+
+    assert {200, 201, 400} <= statuses

@@ -168,6 +168,13 @@ def test_an_external_id_another_client_holds_is_a_417(cs: Cs) -> None:
     assert len(cs.emulator.records("clients")) == 2
 
 
+def test_an_empty_external_id_is_no_external_id(cs: Cs) -> None:
+    first, second = cs.client(name="A", externalId=""), cs.client(name="B", externalId="")
+
+    assert (first["externalId"], second["externalId"]) == ("", "")
+    assert cs.refused("GET", "/clients", 404, params={"externalId": ""}) == "Client not found"
+
+
 # ---- §3.3: PUT /clients/{id}, a full replace -------------------------------------------------
 
 
