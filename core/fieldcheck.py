@@ -66,7 +66,16 @@ def check_flow_fields(problems: ProblemList, flow: SyncFlow, catalogue_of: Catal
 def _check_writes(problems: ProblemList, flow: SyncFlow, side: Side, found: Catalogue) -> None:
     """Fields written to a side must be in at least one of its objects' catalogues, and not
     read-only in all of them."""
-    assigns: list[Assign] = [a for p in flow.pairs_to(side.name) for a in p.make[side.name]]
+    # a pair brought in only by an object-level one-way direction may name a read-only field
+    # (it is then left out of that direction: SyncFlow.pairs_writing)
+    read_only = frozenset(
+        name
+        for c in found.objects
+        for name, info in c.items()
+        if info.read_only and all(name not in o or o[name].read_only for o in found.objects)
+    )
+    pairs = flow.pairs_writing(side.name, read_only)
+    assigns: list[Assign] = [a for p in pairs for a in p.make[side.name]]
     assigns += list(flow.on_create.get(side.name, ()))
     if flow.writes_to(side.name):
         other = flow.other(side.name).name

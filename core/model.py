@@ -180,6 +180,17 @@ class SyncFlow:
             return tuple(p for p in self.pairs if side in p.make)
         return tuple(p for p in self.pairs if p.flows_to(side))
 
+    def pairs_writing(self, side: str, read_only: frozenset[str]) -> tuple[FieldPair, ...]:
+        """The pairs that write to `side`, given the fields its system keeps read-only: a
+        pair brought in only by an object-level one-way direction (its own direction is the
+        other way) is left out when it would write one of them, as a CRM id kept on the other
+        side cannot be written back (CS-5); any other pair writes as `pairs_to` says."""
+        return tuple(
+            p
+            for p in self.pairs_to(side)
+            if p.flows_to(side) or not any(a.field.split(".")[0] in read_only for a in p.make[side])
+        )
+
 
 @dataclass(frozen=True)
 class EventHandler:

@@ -34,7 +34,13 @@ class FlowScope:
     """The read-only scope of one sync flow in one run: the flow and the tables derived from
     it. Side indexes: 0 is the flow's first side (a one-way flow's source), 1 the other."""
 
-    def __init__(self, flow: SyncFlow, *, first_run: bool):
+    def __init__(
+        self,
+        flow: SyncFlow,
+        *,
+        first_run: bool,
+        read_only: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
+    ):
         self.flow = flow
         self.first_run = first_run
         self.sides = flow.sides
@@ -52,9 +58,12 @@ class FlowScope:
             fields_of.append(tuple(names))
         self.fields_of: tuple[tuple[str, ...], tuple[str, ...]] = (fields_of[0], fields_of[1])
         self.field_sets = (frozenset(fields_of[0]), frozenset(fields_of[1]))
+        writing = tuple(
+            flow.pairs_writing(side.name, read_only[s]) for s, side in enumerate(self.sides)
+        )
         self.assigns: tuple[tuple[Assign, ...], ...] = tuple(
-            tuple(a for p in flow.pairs_to(side.name) for a in p.make[side.name])
-            for side in self.sides
+            tuple(a for p in writing[s] for a in p.make[side.name])
+            for s, side in enumerate(self.sides)
         )
         # (field, key, expression) per side: `key` is set when the expression names one field,
         # which the mapping then reads with a dict look-up instead of a call
@@ -70,8 +79,8 @@ class FlowScope:
             for assigns in self.assigns
         )
         self.pair_to: tuple[tuple[bool, ...], ...] = tuple(
-            tuple(any(p is q for q in flow.pairs_to(side.name)) for p in flow.pairs)
-            for side in self.sides
+            tuple(any(p is q for q in writing[s]) for p in flow.pairs)
+            for s in range(len(self.sides))
         )
         self.read_fields = (self._fields_read(0), self._fields_read(1))
 

@@ -52,7 +52,7 @@ from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Candidate, Stash, TargetIndex
 from integrate.errors import PluginError
 from integrate.links import Link
-from integrate.model import OBJECT_FIELD, SyncFlow
+from integrate.model import OBJECT_FIELD, Side, SyncFlow
 from integrate.state import Held, StateStore
 
 # Rounds of looking for creates with no clear answer (one fresh read of the target each)
@@ -91,7 +91,11 @@ class SyncRun:
         self.flow = flow
         self.store = ctx.store
         self.objects = objects
-        self.scope = FlowScope(flow, first_run=self.store.completed_runs(flow.name) == 0)
+        self.scope = FlowScope(
+            flow,
+            first_run=self.store.completed_runs(flow.name) == 0,
+            read_only=(self._read_only(flow.sides[0]), self._read_only(flow.sides[1])),
+        )
         self.names = self.scope.names
         self.sides = self.scope.sides
         self.out = Outcomes(ctx, flow.name)
@@ -400,6 +404,18 @@ class SyncRun:
 
     def _current(self, t: int, obj: str, id: str) -> Record | None:
         return self.objects.peek(self.sides[t].ref.connection, obj, id)
+
+    def _read_only(self, side: Side) -> frozenset[str]:
+        """The fields the side's system keeps read-only in every one of its objects (asked
+        only when an object-level one-way direction may bring such a pair in)."""
+        if self.flow.only_to != side.name:
+            return frozenset()
+        found = [self.ctx.info(side.ref.connection, obj).fields for obj in side.ref.objects]
+        infos = [f for f in found if f is not None]
+        if len(infos) < len(found):  # a schemaless object takes any field
+            return frozenset()
+        names: set[str] = set().union(*infos)
+        return frozenset(n for n in names if all(n not in i or i[n].read_only for i in infos))
 
     def _modified_field(self, s: int, obj: str) -> str | None:
         return self.ctx.info(self.sides[s].ref.connection, obj).modified_field

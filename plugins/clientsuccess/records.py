@@ -80,7 +80,7 @@ CONTACT_FIELDS = _catalogue(
     ),
     typed={
         "id": "integer",
-        "clientId": "integer",
+        "clientId": "text",  # read as text: a record id, as `linked()` gives ids
         "statusId": "integer",
         "executiveSponsor": "boolean",
         "advocate": "boolean",
@@ -125,6 +125,9 @@ def labels_of(raw: Mapping[str, Any]) -> list[str]:
 def as_read(raw: Mapping[str, Any]) -> Record:
     """A client or contact as specs see it (see the module's docstring)."""
     out = {k: v for k, v in raw.items() if k != CUSTOM}
+    if isinstance(out.get("clientId"), int) and not isinstance(out["clientId"], bool):
+        # the client's id as integrate keeps record ids (and `linked()` answers them): text
+        out["clientId"] = str(out["clientId"])
     for name in DATES:
         if name in out:
             out[name] = date_only(out[name])
@@ -170,9 +173,17 @@ def split(
     fixed = sorted(k for k in given if k in fields and fields[k].read_only)
     if fixed:
         raise Unwritable(f"ClientSuccess sets {', '.join(fixed)} itself; it cannot be written")
-    plain = {k: v for k, v in given.items() if not is_custom(k)}
+    plain = {k: _wire(k, v) for k, v in given.items() if not is_custom(k)}
     custom = {k: v for k, v in given.items() if is_custom(k)}
     return plain, custom
+
+
+def _wire(name: str, value: Any) -> Any:
+    """A value as ClientSuccess takes it: a client id given as text (as it is read, and as
+    `linked()` answers it) is sent as the number ClientSuccess keeps."""
+    if name == "clientId" and isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
 
 
 def custom_text(value: Any) -> str | None:

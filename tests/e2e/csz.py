@@ -17,6 +17,7 @@ from integrate import FakeClock
 from integrate.build import load_spec
 from integrate.engine import RunOptions, run_spec
 from integrate.engine.plan import Change
+from integrate.engine.runner import RunFailed
 from integrate.plugins import make_plugins
 from integrate_clientsuccess.emulator import ClientSuccessEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
@@ -97,7 +98,12 @@ class World:
             observer=changes.append,
             flows=list(flows) or None,
         )
-        report = run_spec(spec, self.plugins, options).as_dict()
+        try:
+            report = run_spec(spec, self.plugins, options).as_dict()
+        except RunFailed as failed:
+            if ok:
+                raise
+            report = failed.report.as_dict()
         if ok:
             assert report["status"] == "succeeded", (report["error"], changes)
         done = Run(
@@ -143,9 +149,7 @@ class World:
     def cs_contacts(self) -> dict[str, dict[str, Any]]:
         """ClientSuccess contacts by externalId (the Zoho Contact id), or by email for one
         made in ClientSuccess."""
-        return {
-            str(c.get("externalId") or c.get("email")): c for c in self.cs.records("contacts")
-        }
+        return {str(c.get("externalId") or c.get("email")): c for c in self.cs.records("contacts")}
 
     def segment(self, title: str) -> int:
         [found] = [s["id"] for s in self.cs.records("client_segments") if s["title"] == title]

@@ -198,7 +198,10 @@ def test_CS_4_CS_5_object_direction_overrides_field_directions_unless_it_is_push
     object_value, field_value = OBJECT[object_direction], FIELD[field_direction]
     world.spec = operator_copy(
         world.folder,
-        ("    direction: both                          # CS-4", f"    direction: {object_value}"),
+        (
+            "    direction: both                          # CS-4",
+            f"    direction: {object_value}  #",
+        ),
         (
             "      - {cs: firstName, crm: First_Name}",
             f"      - {{cs: firstName, crm: First_Name, direction: {field_value}}}",
