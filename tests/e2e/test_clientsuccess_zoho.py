@@ -172,7 +172,7 @@ def test_CS_4_CS_5_title_is_pushed_and_email_pulled_as_each_field_says(world: Wo
     assert crm["Email"] == "jane@acme.example"  # email: pulled only, never pushed
 
 
-# CS-4/CS-5 matrix: the contacts flow's direction (ClientSuccess's words in the comments) ×
+# CS-4/CS-5 matrix: the contacts flow's direction (ClientSuccess's words in the comments) by
 # the direction of the first and last name pairs; then a first name changed in ClientSuccess
 # and a last name changed in Zoho, and which of the two moved.
 OBJECT = {
