@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from jmespath.exceptions import JMESPathError
 
@@ -27,7 +27,7 @@ from integrate.expressions import Expr, parse
 OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 ORDERING = frozenset({"<", "<=", ">", ">="})
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,8 @@ class Not:
     part: Condition
 
 
-Condition = Union[Compare, IsNull, IsTrue, And, Or, Not]
-Leaf = Union[Compare, IsNull, IsTrue]
+Condition = Compare | IsNull | IsTrue | And | Or | Not
+Leaf = Compare | IsNull | IsTrue
 
 
 # ---- compiling a filter ----------------------------------------------------------------------

@@ -48,7 +48,8 @@ def test_not_equal_also_lets_null_through() -> None:
     condition = pushed("Stage != 'Lost'")
     assert condition == Or((Compare("Stage", "!=", "Lost"), IsNull("Stage")))
     assert condition is not None
-    assert matches(condition, {"Stage": None}) and matches(condition, {})
+    assert matches(condition, {"Stage": None})
+    assert matches(condition, {})
     assert not matches(condition, {"Stage": "Lost"})
 
 
