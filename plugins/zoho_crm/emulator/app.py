@@ -129,6 +129,11 @@ class ZohoCrmEmulator(OAuthEmulator):
         """(module, operation, trigger) of every write call: what automation was asked for."""
         return self.org.triggers
 
+    @property
+    def coql_credits(self) -> int:
+        """API credits the COQL queries answered so far spent (§7: by their LIMIT)."""
+        return self.org.credits.get("coql", 0)
+
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> ZohoCrmEmulator:
         """The connection's data centre; `options` are constructor options (data sizes,
@@ -361,5 +366,6 @@ class ZohoCrmEmulator(OAuthEmulator):
             body=request.get_data(),
             user=self.org.store.user_by_id[access.user_id],
             now=self.clock.now(),
+            scopes=tuple(access.scopes),
         )
         return action.run(call)
