@@ -107,10 +107,10 @@ def _compile(node: dict[str, Any], booleans: frozenset[str]) -> Compiled | None:
         return _joined(And, [c for c, _e in kept]), exact
     if kind == "or_expression":
         found = [_compile(c, booleans) for c in children]
-        parts = [p for p in found if p is not None]
-        if len(parts) != len(found):
+        branches = [p for p in found if p is not None]
+        if len(branches) != len(found):
             return None  # a branch that cannot be said could let any record through
-        return _joined(Or, [c for c, _e in parts]), all(e for _c, e in parts)
+        return _joined(Or, [c for c, _e in branches]), all(e for _c, e in branches)
     if kind == "not_expression":
         inner = _compile(children[0], booleans) if children else None
         if inner is None or not inner[1]:

@@ -149,7 +149,8 @@ def test_a_record_that_stops_matching_is_left_alone(
     after = written()
     assert after[leaving] == before[leaving]  # not deleted, not changed
     assert after[edited]["phone"] == "+44 1 2345"
-    assert joining in after and joining not in before
+    assert joining in after
+    assert joining not in before
     assert set(after) == set(before) | {joining}
     # only what matches now and changed since is read
     assert totals(report)["read"] == {"source": 2}

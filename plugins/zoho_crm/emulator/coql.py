@@ -88,7 +88,7 @@ def query(org: Org, call: Call) -> Reply:
         if not (module.convertable and r.values.get("Converted__s")) and test(r)
     ]
     for read, descending in reversed(order):
-        rows.sort(key=lambda r, read=read: _sort_key(read.value(r)), reverse=descending)
+        rows.sort(key=_sorting(read), reverse=descending)
     page = rows[parsed.offset : parsed.offset + parsed.limit]
     if not page:
         return Reply(204)
@@ -244,7 +244,7 @@ def _compare(op: str, get: Callable[[Row], Any], values: list[Any]) -> Test:
         if op in ("in", "not_in"):
             return (value in values) == (op == "in")
         if op in ("between", "not_between"):
-            return (values[0] <= value <= values[1]) == (op == "between")
+            return bool(values[0] <= value <= values[1]) == (op == "between")
         return (like.fullmatch(str(value)) is not None) == (op == "like")
 
     like = re.compile(
@@ -288,5 +288,11 @@ def _value(kind: str, value: Any, column: str) -> Any:
     return value.lower() if kind in TEXTS else value
 
 
-def _sort_key(value: Any) -> tuple[bool, Any]:
-    return (value is not None, value if value is not None else 0)
+def _sorting(column: _Column) -> Callable[[Row], tuple[bool, Any]]:
+    """A sort key by the column (nulls first)."""
+
+    def key(row: Row) -> tuple[bool, Any]:
+        value = column.value(row)
+        return (value is not None, value if value is not None else 0)
+
+    return key
