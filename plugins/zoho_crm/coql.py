@@ -10,7 +10,8 @@ criteria are grouped in pairs, `((A and B) and C)`; a reserved word as a column 
 `'` in a value is doubled.
 
 `CoqlRead` pages a module by key: `select <fields> from <Module> where (<filter> and
-<after the last record>) order by Modified_Time asc, id asc limit 2000`, the key being the
+<after the last record>) order by Modified_Time asc, id asc limit 2000` (200 for the first
+query from a cursor, which mostly finds a few changes: 1 credit, not 3), the key being the
 last record's (Modified_Time, id), so no offset is ever used (LIMIT+OFFSET stops at 100,000
 rows) and a record edited while the read pages moves to its new place, ahead of the key. The
 cursor is the plain read's (keyset.Boundary): the last second read and a fingerprint of each
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from integrate_zoho_crm.api import ZohoApi
 
 LIMIT = 2000  # rows a query (§7's most; 3 credits)
+# A read from a cursor mostly finds a few changes: its first query asks for 200 rows (1 credit)
+# and only a second one for 2,000.
+FIRST_LIMIT = 200
 MAX_CRITERIA = 25
 MAX_COLUMNS = 50
 KEY_CRITERIA = 3  # (Modified_Time > T or (Modified_Time = T and id > N))
@@ -169,7 +173,8 @@ class CoqlRead:
         key: tuple[str, str] | None = None
         first = True
         while True:
-            records, more = self._query(boundary.time, key, first)
+            limit = FIRST_LIMIT if first and since is not None else LIMIT
+            records, more = self._query(boundary.time, key, first, limit)
             first = False
             if records:
                 self.join(records)
@@ -182,7 +187,7 @@ class CoqlRead:
             key = (str(last.get("Modified_Time")), str(last.get("id")))
 
     def _query(
-        self, since: str | None, key: tuple[str, str] | None, first: bool
+        self, since: str | None, key: tuple[str, str] | None, first: bool, limit: int
     ) -> tuple[list[Record], bool]:
         if key is not None:
             time, last_id = literal(key[0]), key[1]
@@ -194,7 +199,7 @@ class CoqlRead:
             where = self.clause
         text = (
             f"select {', '.join(column(c) for c in self.columns)} from {self.module} "
-            f"where {where} order by Modified_Time asc, id asc limit {LIMIT}"
+            f"where {where} order by Modified_Time asc, id asc limit {limit}"
         )
         response = self.api.call("POST", "coql", label="coql", json={"select_query": text})
         if response.status_code == 204:
