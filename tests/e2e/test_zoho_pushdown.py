@@ -194,3 +194,47 @@ def test_a_filter_that_stops_being_pushed_loses_and_repeats_nothing(
     assert totals(report)["read"] == {"source": 1}
     assert totals(report)["totals"]["updated"] == 1
     assert written()["Account 0060"]["phone"] == "+44 8"
+
+
+BETWEEN = """\
+integrate: 1
+name: crm-clients-between
+connections:
+  crm:
+    plugin: zoho_crm
+    config:
+      data_center: com
+      client_id: ${env:ZOHO_CLIENT_ID}
+      client_secret: ${env:ZOHO_CLIENT_SECRET}
+      refresh_token: ${env:ZOHO_REFRESH_TOKEN}
+  cs: {plugin: files, config: {path: ./cs}}
+flows:
+  clients:
+    between: [cs.clients, crm.Accounts]
+    direction: to_cs
+    filter:
+      crm: "%s"
+    match:
+      - [crm_id, id]
+    unmatched: create
+    fields:
+      - {cs: crm_id, crm: id}
+      - {cs: name, crm: Account_Name}
+"""
+
+
+def test_a_flow_written_one_way_by_direction_pushes_its_filter_as_the_clientsuccess_spec_does(
+    zoho: tuple[ZohoCrmEmulator, FakeClock],
+) -> None:
+    # CS-1 with CS-4's `direction: to_cs`, as specs/clientsuccess-zoho_crm.yaml writes it
+    emulator, clock = zoho
+    Path("spec.yaml").write_text(BETWEEN % PUSHED.replace('"', '\\"'))
+    plugins = make_plugins()
+    spec = load_spec("spec.yaml", plugins)
+    report = run_spec(
+        spec, plugins, RunOptions(transports={"crm": emulator.transport()}, clock=clock)
+    )
+    assert emulator.calls().get("coql") == 1
+    assert emulator.calls().get("list", 0) == 0
+    assert report.flows[0].as_dict()["read"]["crm"] == ACCOUNTS // 10
+    assert {r["name"] for r in read_jsonl(Path("cs/clients.jsonl"))} == matching(emulator)
