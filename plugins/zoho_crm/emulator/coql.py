@@ -2,12 +2,13 @@
 answered from the store.
 
 Refusals, all HTTP 400: SYNTAX_ERROR (with `line`/`column`/`near`, or `clause: where` when
-WHERE is missing; also for `group by` and aggregates, which this emulator does not take),
+WHERE is missing),
 INVALID_QUERY (an unknown module or column, a value of the wrong type, an operator the field's
 type does not take, a multi-line text or multi-select field in criteria), LIMIT_EXCEEDED (more
 than 50 columns, 25 criteria, 50 values in an `in`, 10 ORDER BY fields, LIMIT above 2,000,
 or rows past 100,000 by LIMIT+OFFSET), DUPLICATE_DATA (an ORDER BY field twice). The token
-needs ZohoCRM.coql.READ (checked by the route) and the module's read scope.
+needs ZohoCRM.coql.READ (checked by the route) and the module's read scope. `group by` and
+aggregates are answered by coqlgroup.py.
 
 Answers: `{"data": [...], "info": {"count", "more_records"}}`, each row the columns asked for
 and `id`, a lookup as `{"id"}` only; 204 when nothing matches. Converted Leads are left out
@@ -25,6 +26,7 @@ from typing import Any
 
 from integrate import Reply
 from integrate_zoho_crm.emulator.catalogue import RECORD_MODULES, Field, Module, module_named
+from integrate_zoho_crm.emulator.coqlgroup import grouped
 from integrate_zoho_crm.emulator.coqlparse import Criterion, Group, Query, count_criteria, parse
 from integrate_zoho_crm.emulator.errors import ZohoError, missing_param
 from integrate_zoho_crm.emulator.oauth import allows
@@ -78,14 +80,19 @@ def query(org: Org, call: Call) -> Reply:
     _check_limits(parsed)
     columns = [_column(org, module, c) for c in parsed.columns]
     test = _matcher(org, module, parsed.where)
-    order = [(_column(org, module, c), d) for c, d in parsed.order] or [
-        (_column(org, module, "id"), False)
-    ]
     org.credits["coql"] = org.credits.get("coql", 0) + credits_for(parsed.limit)
     rows = [
         r
         for r in org.store.rows[module.api_name].values()
         if not (module.convertable and r.values.get("Converted__s")) and test(r)
+    ]
+    if parsed.aggregates or parsed.group:
+        names = {f.api_name.lower() for f in module.fields}
+        return grouped(
+            parsed, rows, lambda name: _column(org, module, name), names, _invalid, _exceeded
+        )
+    order = [(_column(org, module, c), d) for c, d in parsed.order] or [
+        (_column(org, module, "id"), False)
     ]
     for read, descending in reversed(order):
         rows.sort(key=_sorting(read), reverse=descending)

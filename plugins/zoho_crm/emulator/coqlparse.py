@@ -1,13 +1,13 @@
 """COQL's grammar, as far as this emulator takes it (§7): `select <columns> from <Module>
-where <criteria> [order by <column> [asc|desc], …] [limit n] [offset m]`, keywords in any
-case. Criteria are comparisons (`=`, `!=`, `<`, `<=`, `>`, `>=`), `is [not] null`,
+where <criteria> [group by <column>, …] [order by <column> [asc|desc], …] [limit n]
+[offset m]`, keywords in any case; a column of the select may be an aggregate,
+`COUNT|SUM|MIN|MAX|AVG(<column>) [as <alias>]`. Criteria are comparisons (`=`, `!=`, `<`, `<=`, `>`, `>=`), `is [not] null`,
 `[not] in (…)`, `[not] between … and …` and `[not] like '…'`, joined by `and`/`or`; more than
 two criteria must be grouped in pairs, `((A and B) and C)` (Kaizen #171). A reserved word as
 a column is quoted (`'External'` or `"External"`); `'` inside a value is doubled.
 
-A query that does not parse is refused as SYNTAX_ERROR with where it went wrong; a `group
-by` or an aggregate is refused as SYNTAX_ERROR too, since this emulator does not take them
-(see coql.py: such a query never gets data it did not ask for)."""
+A query that does not parse is refused as SYNTAX_ERROR with where it went wrong (a `having`
+clause, which COQL does not document, included)."""
 
 from __future__ import annotations
 
@@ -60,13 +60,28 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Aggregate:
+    """`COUNT(id) as total` in a select: the function, its column and the answer's key (the
+    alias, else the text as written)."""
+
+    function: str  # count sum min max avg
+    column: str
+    key: str
+    at: int = 0
+    alias: bool = False
+
+
+@dataclass(frozen=True)
 class Query:
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # the plain columns of the select
     module: str
     where: Criterion | Group
     order: tuple[tuple[str, bool], ...]  # (column, descending)
     limit: int
     offset: int
+    aggregates: tuple[Aggregate, ...] = ()
+    group: tuple[str, ...] = ()
+    items: tuple[str | Aggregate, ...] = ()  # the select in order
 
 
 def syntax_error(token: Token) -> ZohoError:
@@ -112,23 +127,29 @@ class Parser:
 
     def query(self) -> Query:
         self.expect("select")
-        columns = [self.column(select=True)]
+        items = [self.item()]
         while self.here.text == ",":
             self.take()
-            columns.append(self.column(select=True))
+            items.append(self.item())
         self.expect("from")
         module = self.take()
         if module.kind != "name" or module.word in RESERVED:
             raise syntax_error(module)
-        if self.here.word == "group":
-            raise syntax_error(self.here)
         if self.here.word != "where":
             raise ZohoError(400, "SYNTAX_ERROR", SYNTAX, {"clause": "where"})
         self.take()
         where = self.criteria()
         order: list[tuple[str, bool]] = []
         limit, offset = 200, 0
-        if self.here.word in ("group", "having"):
+        group: list[str] = []
+        if self.here.word == "group":
+            self.take()
+            self.expect("by")
+            group.append(self.column())
+            while self.here.text == ",":
+                self.take()
+                group.append(self.column())
+        if self.here.word == "having":
             raise syntax_error(self.here)
         if self.here.word == "order":
             self.take()
@@ -153,7 +174,38 @@ class Parser:
             offset = self.whole()
         if self.here.kind != "end":
             raise syntax_error(self.here)
-        return Query(tuple(columns), module.text, where, tuple(order), limit, offset)
+        columns = tuple(i for i in items if isinstance(i, str))
+        aggregates = tuple(i for i in items if isinstance(i, Aggregate))
+        return Query(
+            columns,
+            module.text,
+            where,
+            tuple(order),
+            limit,
+            offset,
+            aggregates,
+            tuple(group),
+            tuple(items),
+        )
+
+    def item(self) -> str | Aggregate:
+        """A column of the select: a field, or an aggregate of one."""
+        token = self.here
+        following = self.items[self.at + 1]
+        if token.word not in AGGREGATES or following.text != "(":
+            return self.column(select=True)
+        self.take()
+        self.take()
+        column = self.column()
+        self.expect(")")
+        key, alias = f"{token.text}({column})", False
+        if self.here.word == "as":
+            self.take()
+            named = self.take()
+            if named.kind != "name":
+                raise syntax_error(named)
+            key, alias = named.text, True
+        return Aggregate(token.word, column, key, token.column, alias)
 
     def whole(self) -> int:
         token = self.take()
@@ -168,7 +220,7 @@ class Parser:
         if token.kind != "name" or token.word in RESERVED:
             raise syntax_error(token)
         if select and self.here.text == "(":
-            raise syntax_error(token)  # an aggregate: not taken here
+            raise syntax_error(token)  # a function COQL does not have
         return token.text
 
     def criteria(self) -> Criterion | Group:

@@ -240,3 +240,61 @@ def test_paths_and_methods_it_does_not_take_answer_as_zoho_does(crm: Crm) -> Non
     answer = crm.post("/coql", json={})
     assert answer.status_code == 400
     assert answer.json()["code"] == "REQUIRED_PARAM_MISSING"
+
+
+def test_group_by_and_aggregates(crm: Crm) -> None:
+    rows = accounts(crm)
+    answer = coql(
+        crm,
+        "select Account_Status, COUNT(id) as total, MAX(Employees) from Accounts "
+        "where id is not null group by Account_Status order by total desc limit 10",
+    )
+    assert answer.status_code == 200
+    data = answer.json()["data"]
+    counts: dict[Any, int] = {}
+    for r in rows:
+        counts[r["Account_Status"]] = counts.get(r["Account_Status"], 0) + 1
+    assert {d["Account_Status"]: d["total"] for d in data} == counts
+    assert [d["total"] for d in data] == sorted(counts.values(), reverse=True)
+    assert set(data[0]) == {"Account_Status", "total", "MAX(Employees)"}
+    employees = [r["Employees"] for r in rows if r["Employees"] is not None]
+    whole = coql(crm, "select COUNT(id), SUM(Employees) from Accounts where id is not null")
+    assert whole.json()["data"] == [{"COUNT(id)": len(rows), "SUM(Employees)": sum(employees)}]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "details"),
+    [
+        (
+            "select Phone, COUNT(id) from Accounts where id is not null group by Account_Status",
+            "INVALID_QUERY",
+            {"column_name": "Phone"},
+        ),
+        (
+            "select COUNT(id) as Phone from Accounts where id is not null",
+            "INVALID_ALIAS",
+            {"alias": "Phone"},
+        ),
+        (
+            "select COUNT(id) as n, MAX(id) as n from Accounts where id is not null",
+            "DUPLICATE_ALIAS",
+            {"alias": "n"},
+        ),
+        (
+            "select SUM(Account_Name) from Accounts where id is not null",
+            "INVALID_QUERY",
+            {"column_name": "Account_Name"},
+        ),
+        (
+            "select COUNT(id) from Accounts where id is not null group by Phone, Fax, Rating, "
+            "Region, Industry",
+            "LIMIT_EXCEEDED",
+            {"limit": 4, "clause": "group by"},
+        ),
+    ],
+)
+def test_group_by_refusals(crm: Crm, text: str, code: str, details: dict[str, Any]) -> None:
+    answer = coql(crm, text)
+    assert answer.status_code == 400
+    assert answer.json()["code"] == code
+    assert answer.json()["details"] == details
