@@ -49,7 +49,7 @@ TEXT_ONLY = {"like", "not_like"}
 BAD_COLUMN = "column given seems to be invalid"
 BAD_VALUE = "value given seems to be invalid for the column"
 BAD_TYPE = "data type not supported"
-BAD_OPERATOR = "operator given seems to be invalid for the column"  # ASSUMED wording
+BAD_OPERATOR = "invalid query formed"  # one of coql.json's messages; which one ASSUMED
 
 
 def credits_for(limit: int) -> int:
@@ -74,7 +74,7 @@ def query(org: Org, call: Call) -> Reply:
     parsed = parse(text)
     module = module_named(parsed.module, org.store.modules)
     if module is None or module.api_name not in RECORD_MODULES:
-        raise _invalid("module given seems to be invalid", module=parsed.module)
+        raise _invalid("invalid query formed", module=parsed.module)
     if not allows(call.scopes, "modules", module.api_name):
         raise ZohoError(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")
     _check_limits(parsed)

@@ -156,7 +156,7 @@ def test_pairs_in_parentheses_are_taken(crm: Crm) -> None:
         ),
         (
             "select id from Accounts where Account_Name < 'M'",
-            "operator given seems to be invalid for the column",
+            "invalid query formed",
             {"column_name": "Account_Name", "operator": "<"},
         ),
     ],
