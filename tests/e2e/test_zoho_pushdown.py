@@ -113,6 +113,7 @@ def test_a_pushed_filter_reads_only_the_matching_accounts_and_writes_what_a_full
     calls = emulator.calls()
     assert calls.get("coql") == 1  # 50 rows: one query
     assert calls.get("list", 0) == 0
+    assert emulator.records_answered() == {"coql": len(wanted)}
     assert totals(report)["read"] == {"source": len(wanted)}
     assert totals(report)["totals"]["created"] == len(wanted)
     pushed = written()
@@ -127,6 +128,7 @@ def test_a_pushed_filter_reads_only_the_matching_accounts_and_writes_what_a_full
     report = run(other, clock_b, NOT_PUSHED)
     assert other.calls().get("coql", 0) == 0
     assert other.calls()["list"] >= ACCOUNTS // 200
+    assert other.records_answered()["list"] >= ACCOUNTS
     assert totals(report)["read"] == {"source": ACCOUNTS}
     assert written() == pushed
 

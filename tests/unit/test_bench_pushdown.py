@@ -12,6 +12,8 @@ def test_scenario_f_reads_only_the_matching_tenth_and_writes_the_same() -> None:
     assert figures["matching"] == 40
     assert figures["same_targets"] is True
     assert (pushed["read"], full["read"]) == (40, 400)
+    assert pushed["answered"] == 40  # what Zoho sent: the matching accounts only
+    assert full["answered"] > 400  # every account, each page's last second twice
     assert pushed["calls"].get("list", 0) == 0
     assert pushed["calls"]["coql"] == 1
     assert full["calls"]["list"] == 3  # 400 rows, 200 a page, by key

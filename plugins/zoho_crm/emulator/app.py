@@ -134,6 +134,12 @@ class ZohoCrmEmulator(OAuthEmulator):
         """API credits the COQL queries answered so far spent (§7: by their LIMIT)."""
         return self.org.credits.get("coql", 0)
 
+    def records_answered(self) -> dict[str, int]:
+        """Records answered so far by kind of call: `list` (Get Records pages, by id or not)
+        and `coql` (rows of COQL queries)."""
+        with self.lock:
+            return dict(self.org.answered)
+
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> ZohoCrmEmulator:
         """The connection's data centre; `options` are constructor options (data sizes,

@@ -105,6 +105,7 @@ def query(org: Org, call: Call) -> Reply:
         out["id"] = row.id
         data.append(out)
     more = len(rows) > parsed.offset + parsed.limit
+    org.count_answered("coql", len(data))
     return Reply(200, {"data": data, "info": {"count": len(data), "more_records": more}})
 
 
