@@ -31,6 +31,8 @@ from integrate.oauth import TokenCache
 if TYPE_CHECKING:
     import httpx
 
+    from integrate.conditions import Condition
+
 Record = dict[str, Any]
 
 # Operations an object may support. Custom actions (comment, attach, convert ...) are listed
@@ -279,6 +281,9 @@ class Connector(ABC):
     # connector (an HTTP plugin on the shared HttpClient): the core then fetches the next
     # page while this one is handled.
     reads_ahead: ClassVar[bool] = False
+    # True when `read` takes `where` (a flow's filter as a Condition) and asks its system for
+    # only the records that may meet it; the engine passes `where` to no other connector.
+    pushes_filters: ClassVar[bool] = False
     description: ClassVar[str] = ""
     # The vendor's documented hosts (`www.zohoapis.com`, or `*.example.com` for any
     # subdomain): a URL learned from an answer may point there (over https) or at a host
@@ -327,8 +332,12 @@ class Connector(ABC):
         since: Any = None,
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
+        where: Condition | None = None,
     ) -> Iterator[Page]:
-        """Pages of records changed after the cursor `since` (all records when None)."""
+        """Pages of records changed after the cursor `since` (all records when None). With
+        `where` (only for a connector that `pushes_filters`), it may leave out the records
+        that do not meet it: any superset of those that do is right, the engine filters
+        every record it reads again. The cursor must not depend on `where`."""
 
     def get(
         self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from integrate.conditions import Condition, compile_filter
 from integrate.connector import (
     AMBIGUOUS,
     GONE_FIELD,
@@ -58,6 +59,8 @@ from integrate.state import Held, StateStore
 # Rounds of looking for creates with no clear answer (one fresh read of the target each)
 # before a record waits for the next run.
 ROUNDS = 3
+# A catalogue's names of the boolean type: a bare field of one pushes down as "is true".
+BOOLEAN_TYPES = frozenset({"boolean", "bool"})
 
 
 class StoreLinks:
@@ -302,17 +305,42 @@ class SyncRun:
             {} if self.ctx.full_refresh else (self.store.cursor(self.flow.name, side.name) or {})
         )
         for obj in side.ref.objects:
-            for page in self._pages(s, obj, saved.get(obj), self.scope.read_fields[s]):
+            where = self._where(s, obj)
+            for page in self._pages(s, obj, saved.get(obj), self.scope.read_fields[s], where):
                 yield obj, page
 
+    def _where(self, s: int, obj: str) -> Condition | None:
+        """The flow's filter, for side s's connector to push down (docs/plugins.md): only when
+        the side is the source of a one-way flow (a two-way flow's full read doubles as its
+        match index, which must hold every record) and its connector `pushes_filters`."""
+        side = self.sides[s]
+        filt = self.flow.filters.get(side.name)
+        if filt is None or self.flow.only_to is None or self.flow.only_to == side.name:
+            return None
+        if not self.ctx.connectors[side.ref.connection].pushes_filters:
+            return None
+        fields = self.ctx.info(side.ref.connection, obj).fields or {}
+        booleans = [name for name, f in fields.items() if f.type.lower() in BOOLEAN_TYPES]
+        return compile_filter(filt, booleans=booleans)
+
     def _pages(
-        self, s: int, obj: str, since: Any, fields: tuple[str, ...] | None
+        self,
+        s: int,
+        obj: str,
+        since: Any,
+        fields: tuple[str, ...] | None,
+        where: Condition | None = None,
     ) -> Iterator[Page]:
         side = self.sides[s]
         connector = self.ctx.connectors[side.ref.connection]
         info = self.ctx.info(side.ref.connection, obj)
         page_size = min(self.flow.common.page_size or info.page_size, info.page_size)
-        pages = connector.read(obj, since=since, fields=fields, page_size=page_size)
+        if where is not None:
+            pages = connector.read(
+                obj, since=since, fields=fields, page_size=page_size, where=where
+            )
+        else:
+            pages = connector.read(obj, since=since, fields=fields, page_size=page_size)
         if connector.reads_ahead:
             pages = read_ahead(pages)  # the next page is fetched while this one is handled
         for page in pages:

@@ -15,6 +15,7 @@ from integrate import (
     UPDATE,
     UPSERT,
     BadRecord,
+    Condition,
     Connector,
     ConnectorContext,
     FieldInfo,
@@ -131,6 +132,7 @@ class FilesConnector(Connector):
         since: Any = None,
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
+        where: Condition | None = None,  # not pushed down: the engine filters what is read
     ) -> Iterator[Page]:
         table = self._table(object)
         size = page_size or int(self._setting(object, "page_size", 500))

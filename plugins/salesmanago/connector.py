@@ -17,6 +17,7 @@ from integrate import (
     GET,
     READ,
     UPDATE,
+    Condition,
     Connector,
     ConnectorContext,
     FieldInfo,
@@ -103,6 +104,7 @@ class SalesManagoConnector(Connector):
         since: Any = None,
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
+        where: Condition | None = None,  # not pushed down: the engine filters what is read
     ) -> Iterator[Page]:
         if object == "users":
             yield Page(self._users())

@@ -25,6 +25,7 @@ from integrate import (
     RETRY,
     UPDATE,
     AuthError,
+    Condition,
     Connector,
     ConnectorContext,
     ConnectorError,
@@ -371,6 +372,7 @@ class ServiceDeskMspConnector(Connector):
         since: Any = None,
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
+        where: Condition | None = None,  # not pushed down: the engine filters what is read
     ) -> Iterator[Page]:
         """Every record of the object (SDP offers no modified-since filter here: full reads)."""
         module = self.module(object)

@@ -21,6 +21,7 @@ from integrate import (
     READ,
     UPDATE,
     UPSERT,
+    Condition,
     Connector,
     ConnectorContext,
     OAuth2,
@@ -130,6 +131,7 @@ class ZohoCrmConnector(Connector):
     known_objects = STANDARD_MODULES
     oauth_refresh_field = "refresh_token"
     reads_ahead = True
+    pushes_filters = True  # a flow's filter, said in COQL where it can be (coql.py)
     vendor_domains = VENDOR_DOMAINS
     description = "Zoho CRM (REST API v8): Accounts, Contacts, Leads, Deals, Events, Notes, Users and custom modules."
 
@@ -174,7 +176,7 @@ class ZohoCrmConnector(Connector):
         # The parts, each handed what it needs; the methods below delegate to them, and
         # the calls themselves go through self.api.
         self.org = Metadata(self.api, self.metadata, self.metadata_ttl)  # modules, fields
-        self.reads = Reads(self.api, self.org, self.page_size)
+        self.reads = Reads(self.api, self.org, self.page_size, context.logger)
         self.writes = Writes(self.api, self.org, config.get("triggers"))
         self.extras = Extras(self.api, self.org, context)
         self.notifications = Notifications(self.api)
@@ -230,8 +232,9 @@ class ZohoCrmConnector(Connector):
         since: Any = None,
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
+        where: Condition | None = None,
     ) -> Iterator[Page]:
-        return self.reads.read(object, since=since, fields=fields, page_size=page_size)
+        return self.reads.read(object, since=since, fields=fields, page_size=page_size, where=where)
 
     def get(
         self, object: str, ids: Sequence[str], fields: Sequence[str] | None = None

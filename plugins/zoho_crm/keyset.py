@@ -55,11 +55,10 @@ class Boundary:
         return {"time": self.time, "seen": dict(self.seen)} if self.time else None
 
     def already_read(self, record: Record) -> bool:
-        return (
-            self.time is not None
-            and same_instant(record.get("Modified_Time"), self.time)
-            and self.seen.get(str(record.get("id"))) == fingerprint(record)
-        )
+        if self.time is None or not same_instant(record.get("Modified_Time"), self.time):
+            return False
+        seen = self.seen.get(str(record.get("id")))
+        return seen is not None and seen in (fingerprint(record), whole_fingerprint(record))
 
     def moved_on(self, records: list[Record]) -> Boundary:
         """The boundary after these records (sorted by Modified_Time): their last second,
@@ -184,6 +183,13 @@ def same_instant(a: Any, b: Any) -> bool:
 
 
 def fingerprint(record: Record) -> str:
-    """A short digest of a record as read: equal when nothing in it changed."""
+    """A short digest of a record as read: equal when nothing in it changed. The `$` keys
+    are left out: Get Records adds them ($editable, $state ...) and COQL does not, and a
+    record must read the same both ways (coql.py)."""
+    return whole_fingerprint({k: v for k, v in record.items() if not k.startswith("$")})
+
+
+def whole_fingerprint(record: Record) -> str:
+    """The digest of every key: what cursors saved before COQL reads took `$` keys out."""
     data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS, default=str)
     return hashlib.blake2b(data, digest_size=8).hexdigest()

@@ -129,6 +129,17 @@ class ZohoCrmEmulator(OAuthEmulator):
         """(module, operation, trigger) of every write call: what automation was asked for."""
         return self.org.triggers
 
+    @property
+    def coql_credits(self) -> int:
+        """API credits the COQL queries answered so far spent (§7: by their LIMIT)."""
+        return self.org.credits.get("coql", 0)
+
+    def records_answered(self) -> dict[str, int]:
+        """Records answered so far by kind of call: `list` (Get Records pages, by id or not)
+        and `coql` (rows of COQL queries)."""
+        with self.lock:
+            return dict(self.org.answered)
+
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> ZohoCrmEmulator:
         """The connection's data centre; `options` are constructor options (data sizes,
@@ -361,5 +372,6 @@ class ZohoCrmEmulator(OAuthEmulator):
             body=request.get_data(),
             user=self.org.store.user_by_id[access.user_id],
             now=self.clock.now(),
+            scopes=tuple(access.scopes),
         )
         return action.run(call)

@@ -27,6 +27,7 @@ class Call:
     body: bytes
     user: User
     now: float
+    scopes: tuple[str, ...] = ()  # the access token's
 
     def json(self) -> Any:
         try:
@@ -43,6 +44,13 @@ class Org:
     now: Callable[[], float]
     unique: dict[str, set[str]] = field(default_factory=dict)  # module -> unique fields
     triggers: list[tuple[str, str, Any]] = field(default_factory=list)
+    # API credits spent, by kind of call that has its own price (COQL: by LIMIT, §7)
+    credits: dict[str, int] = field(default_factory=dict)
+    # records answered, by kind of call (list pages, COQL rows)
+    answered: dict[str, int] = field(default_factory=dict)
+
+    def count_answered(self, kind: str, rows: int) -> None:
+        self.answered[kind] = self.answered.get(kind, 0) + rows
 
     def encode_rows(self, module: str, rows: list[Row], names: list[str]) -> bytes:
         """A JSON array of `rows` as Get Records lists them (the fields asked for, id and the

@@ -118,6 +118,7 @@ def list_records(org: Org, module: Module, call: Call) -> Reply:
     page = paginate(rows, args, tokens=org.pages, signature=bound, now=call.now, sort=sort)
     if not page.rows:
         return _empty(since)
+    org.count_answered("list", len(page.rows))
     data = org.encode_rows(module.api_name, list(page.rows), names or [])
     body = b'{"data":' + data + b',"info":' + orjson.dumps(page.info) + b"}"
     return Reply(200, raw=body, content_type=JSON)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrate import Reply, Router
-from integrate_zoho_crm.emulator import convert, metadata, reads, writes
+from integrate_zoho_crm.emulator import convert, coql, metadata, reads, writes
 from integrate_zoho_crm.emulator.catalogue import RECORD_MODULES, Module, module_named
 from integrate_zoho_crm.emulator.errors import INVALID_MODULE, ZohoError
 from integrate_zoho_crm.emulator.org import Call, Org
@@ -67,6 +67,10 @@ def _related_lists(org: Org, params: Mapping[str, str]) -> Table:
     return {"GET": Action("related_lists", run, SETTINGS)}
 
 
+def _coql(org: Org, params: Mapping[str, str]) -> Table:
+    return {"POST": Action("coql", lambda c: coql.query(org, c), Need("coql"))}
+
+
 def _nothing(org: Org, params: Mapping[str, str]) -> Table:
     return {}
 
@@ -82,6 +86,8 @@ for _pattern, _builder in (
     ("/settings/related_lists", _related_lists),
     ("/settings/{what}/{more*}", _nothing),
     ("/actions/watch", lambda org, params: _watch_actions(org.watch)),
+    ("/coql", _coql),
+    ("/coql/{more*}", _nothing),  # no such path: INVALID_URL_PATTERN, as Zoho answers
 ):
     ROUTER.add(API + _pattern, _builder)
 

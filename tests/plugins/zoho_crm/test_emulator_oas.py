@@ -757,3 +757,45 @@ def test_watch(oas: Oas, crm: Crm) -> None:
         "delete",
     )
     valid(oas, crm.delete("/actions/watch"), "notifications.json", WATCH, "delete")
+
+
+def test_coql_and_its_refusals(oas: Oas, crm: Crm) -> None:
+    path = "/crm/v8/coql"
+
+    def query(text: str) -> httpx.Response:
+        return crm.post("/coql", json={"select_query": text})
+
+    body = valid(
+        oas,
+        query(
+            "select Account_Name, Owner, Modified_Time, Employees from Accounts "
+            "where Account_Name is not null order by Modified_Time asc, id asc limit 5"
+        ),
+        "coql.json",
+        path,
+        "post",
+    )
+    assert len(body["data"]) == 5
+    grouped = (
+        "select Account_Type, COUNT(id) from Accounts where id is not null group by Account_Type"
+    )
+    assert valid(oas, query(grouped), "coql.json", path, "post")["data"]
+    for text, code in (
+        ("select id from Accounts", "SYNTAX_ERROR"),
+        ("select id form Accounts where id is not null", "SYNTAX_ERROR"),
+        ("select Nope from Accounts where id is not null", "INVALID_QUERY"),
+        ("select id from Accounts where Employees = 'x'", "INVALID_QUERY"),
+        ("select id from Accounts where Description = 'x'", "INVALID_QUERY"),
+        ("select id from Accounts where Account_Name < 'x'", "INVALID_QUERY"),
+        ("select id from Nope where id is not null", "INVALID_QUERY"),
+        ("select id from Accounts where id is not null limit 2001", "LIMIT_EXCEEDED"),
+        ("select id from Accounts where id is not null order by id, id", "DUPLICATE_DATA"),
+        ("select COUNT(id) as Phone from Accounts where id is not null", "INVALID_ALIAS"),
+        (
+            "select COUNT(id) as n, MIN(id) as n from Accounts where id is not null",
+            "DUPLICATE_ALIAS",
+        ),
+    ):
+        answer = query(text)
+        assert answer.status_code == 400, text
+        assert valid(oas, answer, "coql.json", path, "post")["code"] == code, text
