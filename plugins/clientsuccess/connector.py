@@ -19,6 +19,7 @@ from integrate import (
     READ,
     UPDATE,
     UPSERT,
+    Condition,
     Connector,
     ConnectorContext,
     FieldInfo,
@@ -197,6 +198,7 @@ class ClientSuccessConnector(Connector):
         since: Any = None,
         fields: Sequence[str] | None = None,
         page_size: int | None = None,
+        where: Condition | None = None,  # not pushed down: the v1 list takes no filter
     ) -> Iterator[Page]:
         size = max(1, min(page_size or PAGE_SIZE, PAGE_SIZE))
         if object in REFERENCE_FIELDS:
