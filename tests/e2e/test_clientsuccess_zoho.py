@@ -28,6 +28,9 @@ def test_CS_1_the_import_filter_decides_which_accounts_become_clients(world: Wor
     assert world.clients()[acme]["name"] == "Acme"
     assert first.totals("clients")["created"] == 2
     assert hooli not in world.clients()
+    # the filter is said in Zoho's own query language: only the two matching are read
+    assert first.flow("clients")["read"] == {"crm": 2}
+    assert (first.crm_calls["coql"], first.crm_calls["list"]) == (1, 0)
 
 
 def test_CS_1_an_account_that_stops_matching_the_filter_is_left_alone_not_deleted(
