@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,29 @@ def _field_problem(index: int, field: str) -> tuple[str, int] | None:
                 return f"{name} '{part}' is not a number {low}\u2013{high}{spelled}", where
         position += len(item) + 1
     return None
+
+
+# A duration as a spec writes it: seconds, or a number with its unit.
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(s|m|h)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+# The shortest interval a watch may have.
+LEAST_WATCH = 1.0
+
+
+def duration(value: int | str) -> float:
+    """Seconds of a duration (30, "30s", "1.5m", "1h"); ValueError saying what is wrong."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration (30s, 5m, 1h)")
+    if isinstance(value, int):
+        seconds = float(value)
+    else:
+        found = _DURATION.match(value.strip())
+        if found is None:
+            raise ValueError(f"'{value}' is not a duration: write seconds, or 30s, 5m, 1h")
+        seconds = float(found.group(1)) * _UNIT[found.group(2)]
+    if seconds < LEAST_WATCH:
+        raise ValueError(f"'{value}' is shorter than the least interval, 1s")
+    return seconds
 
 
 @dataclass(frozen=True)
