@@ -17,14 +17,14 @@ from typing import Any
 from integrate.connector import Connector, Record
 from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.context import FailureSink, RunContext
-from integrate.engine.decisions import Item, Skip, Unchanged
+from integrate.engine.decisions import Item, Relink, Skip, Unchanged
 from integrate.engine.reconcile import Reconciler
 from integrate.engine.runner import RunOptions, open_connector, state_path_for
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Scratch
 from integrate.engine.sync import StoreLinks
-from integrate.engine.values import LET
-from integrate.links import digest
+from integrate.engine.values import LET, same
+from integrate.links import Link, digest
 from integrate.metacache import MetadataCache, StateEntries
 from integrate.model import OBJECT_FIELD, Spec, SyncFlow
 from integrate.plugins import Plugins
@@ -163,7 +163,13 @@ class _Judge:
             decisions = self.classifier.classify(item)
         except _OtherSide:
             return True
-        return any(not isinstance(d, (Unchanged, Skip)) for d in decisions)
+        for d in decisions:
+            if isinstance(d, Relink):
+                if _moved_on(d.draft.link, item.link):
+                    return True
+            elif not isinstance(d, (Unchanged, Skip)):
+                return True
+        return False
 
     def _modified_field(self, s: int, obj: str) -> str | None:
         if s != self.s:
@@ -179,6 +185,20 @@ class _Judge:
         if info.fields is None:
             return None
         return frozenset(info.fields) | {f for f in (info.id_field, info.modified_field) if f}
+
+
+def _moved_on(draft: Link, link: Link | None) -> bool:
+    """Whether a relink would keep other snapshots than the link holds, value by value as
+    the engine compares them (a link keeps digests of long values, a draft the values)."""
+    if link is None:
+        return True
+    for side in (0, 1):
+        if (draft.id_of(side), draft.object_of(side)) != (link.id_of(side), link.object_of(side)):
+            return True
+        old = link.values_of(side)
+        if any(not same(v, old.get(f)) for f, v in draft.values_of(side).items()):
+            return True
+    return False
 
 
 def _other_side(*_args: Any, **_kwargs: Any) -> Any:
