@@ -155,7 +155,10 @@ def _run_due(due: Any, plugins: Any, sandbox: bool, state: str | None) -> None:
     from integrate.engine import RunFailed, RunOptions, run_spec
     from integrate.render import console, print_report
 
-    settings: dict[str, Any] = {"flows": due.flows}
+    settings: dict[str, Any] = {
+        "flows": due.flows,
+        "trigger": "watch" if due.reason else "schedule",
+    }
     try:
         if sandbox:
             from integrate.sandbox import sandboxed
