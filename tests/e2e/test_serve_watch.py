@@ -5,6 +5,10 @@ snapshots), emulator and client on one fake clock, so the waits cost nothing."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +25,7 @@ from integrate.plugins import Plugins, make_plugins
 from integrate.schedule import Due, Watch, serve
 from integrate.state import StateStore
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
-from tests.conftest import read_jsonl, write_jsonl
+from tests.conftest import people_sync, read_jsonl, write_jsonl
 from tests.plugins.zoho_crm.emulator_kit import START, zoho_connection, zoho_env
 
 SPEC = f"""\
@@ -249,3 +253,47 @@ def test_CS_6_a_run_in_progress_delays_a_watch_and_never_overlaps_it(
         (66.0, "run ends"),
     ]
     assert w.people()["ann@example.com"]["name"] == "Lyle"
+
+
+# ---- the command ------------------------------------------------------------------------
+
+
+def test_CS_6_serve_with_a_watch_pushes_a_change_and_stops_at_max_runs(tmp_path: Path) -> None:
+    """`integrate serve` in its own process, real time, watching the files source every
+    second: the first run is made at start (--run-now); a person added then is pushed by
+    the next look, and --max-runs 2 ends serving. Bounded: 30 s at most."""
+    spec = people_sync(
+        tmp_path,
+        [{"id": "1", "email": "ann@example.com"}],
+        name="watched-people",
+        more="    watch: {src: 1s}\n",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "integrate", "serve", str(spec), "--run-now", "--max-runs", "2"],
+        cwd=tmp_path,
+        env={**os.environ, "INTEGRATE_HOME": str(tmp_path / ".integrate")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(read_jsonl(tmp_path / "dst/people.jsonl")) < 1:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the first run made nothing in 30 s"
+            time.sleep(0.05)
+        people = read_jsonl(tmp_path / "src/people.jsonl")
+        write_jsonl(tmp_path / "src/people.jsonl", [*people, {"id": "2", "email": "bo@x.org"}])
+        out, err = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert process.returncode == 0, err
+    assert [p["email"] for p in read_jsonl(tmp_path / "dst/people.jsonl")] == [
+        "ann@example.com",
+        "bo@x.org",
+    ]
+    assert "watched-people: people: 1 changed on src since the last run" in out
+    assert out.count("finished: succeeded") == 2

@@ -4,6 +4,7 @@ flow has not, one whose changes it never pushes or a bad duration is an error at
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,4 +125,35 @@ def test_CS_6_a_bad_duration_is_an_error_at_its_value(
 
     assert problems(tmp_path / "spec.yaml", text, plugins) == [
         f"spec.yaml:12:17: {message} (at $.flows.people.watch.cs)"
+    ]
+
+
+def test_CS_6_validate_names_a_bad_watch_at_its_line(cli: Any, workdir: Path) -> None:
+    (workdir / "spec.yaml").write_text(ONE_WAY % {"more": "    watch: 0.2s\n"})
+
+    out = cli("validate", "spec.yaml")
+
+    assert out.exit_code == 2, out.output
+    assert "spec.yaml:12:12: '0.2s' is shorter than the least interval, 1s" in out.output
+
+
+def test_CS_6_an_event_flow_cannot_be_watched(tmp_path: Path, plugins: Plugins) -> None:
+    text = """\
+integrate: 1
+name: events
+connections:
+  crm: {plugin: files, config: {path: crm}}
+  desk: {plugin: files, config: {path: desk}}
+flows:
+  welcome:
+    from: crm.people
+    to: desk.tasks
+    watch: 30s
+    events:
+      - {event: created, do: create, fields: {title: name}}
+"""
+
+    assert problems(tmp_path / "spec.yaml", text, plugins) == [
+        "spec.yaml:10:5: watch applies to sync flows (an event flow runs on its schedule) "
+        "(at $.flows.welcome.watch)"
     ]
