@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from croniter import croniter
 
 from integrate.http import Clock
-from integrate.model import Spec
+from integrate.model import Spec, SyncFlow
 
 log = logging.getLogger("integrate.serve")
 
@@ -127,7 +127,12 @@ class Watch:
     every: float
 
     def __str__(self) -> str:
-        return f"{self.spec.name}: {self.flow} on {self.side} every {self.every:g}s"
+        flow = self.spec.flows[self.flow]
+        # as the spec names it: a one-way flow's source by its connection
+        side = self.side
+        if isinstance(flow, SyncFlow) and not flow.two_way:
+            side = flow.sides[0].ref.connection
+        return f"{self.spec.name}: {self.flow} on {side} every {self.every:g}s"
 
 
 def watches(spec: Spec) -> tuple[Watch, ...]:
