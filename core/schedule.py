@@ -213,7 +213,7 @@ def serve(
         assert look is not None
         reason = look(watch)
         if reason:
-            log.info("%s", reason)
+            log.info("%s: %s", watch.spec.name, reason)
             run(
                 Due(
                     dt.datetime.fromtimestamp(clock.now(), dt.UTC),

@@ -291,7 +291,7 @@ def _run_flows(
     running = [spec.flows[name] for name in selected if spec.flows[name].common.enabled]
     objects = RunObjects(ctx.scratch, looked_up(running))
     lookups = LookupCache(ctx, objects)
-    linked = _linked(spec, ctx)
+    linked = linked_reader(spec, ctx)
     for name in selected:
         flow = spec.flows[name]
         try:
@@ -342,7 +342,7 @@ def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:
     return [f for f in spec.flows if f in flows]
 
 
-def _linked(spec: Spec, ctx: RunContext) -> Callable[..., str | None]:
+def linked_reader(spec: Spec, ctx: RunContext) -> Callable[..., str | None]:
     """linked(flow, id, side) for expressions: the current flow's links as they stand now,
     other flows' links (already run) from a cache."""
     cache: dict[tuple[str, str, int], str | None] = {}

@@ -10,6 +10,7 @@ time) is judged just as well, record by record against the link snapshots."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +20,12 @@ from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.context import FailureSink, RunContext
 from integrate.engine.decisions import Item, Relink, Skip, Unchanged
 from integrate.engine.reconcile import Reconciler
-from integrate.engine.runner import RunOptions, open_connector, state_path_for
+from integrate.engine.runner import RunOptions, linked_reader, open_connector, state_path_for
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Scratch
 from integrate.engine.sync import StoreLinks
 from integrate.engine.values import LET, same
+from integrate.functions import RunScope, run_scope
 from integrate.links import Link, digest
 from integrate.metacache import MetadataCache, StateEntries
 from integrate.model import OBJECT_FIELD, Spec, SyncFlow
@@ -52,7 +54,8 @@ class Look:
 
 
 class _OtherSide(Exception):
-    """Judging the record needs the other side (a match by key): the run has work to do."""
+    """Judging the record needs the other side (a match by key) or another object (a
+    lookup()): a look reads neither, so the run, which does, has work to do."""
 
 
 def look(spec: Spec, plugins: Plugins, flow_name: str, side: str, options: RunOptions) -> Look:
@@ -86,7 +89,10 @@ def look(spec: Spec, plugins: Plugins, flow_name: str, side: str, options: RunOp
                 failures=FailureSink(None, spec.name, dry_run=True),
                 dry_run=True,
             )
-            read, changed = _Judge(ctx, flow, s, connector).count()
+            # linked() reads the links as they stand; a lookup() would read another object
+            linked = functools.partial(linked_reader(spec, ctx), current=flow_name)
+            with run_scope(RunScope(linked=linked, lookup=_other_side)):
+                read, changed = _Judge(ctx, flow, s, connector).count()
         finally:
             scratch.close()
             connector.close()

@@ -299,3 +299,70 @@ def test_CS_6_serve_with_a_watch_pushes_a_change_and_stops_at_max_runs(tmp_path:
     ]
     assert "watched-people: people: 1 changed on src since the last run" in out
     assert out.count("finished: succeeded") == 2
+
+
+# ---- linked() and lookup() in a watched flow ----------------------------------------------
+
+LINKED = """\
+integrate: 1
+name: linked
+connections:
+  src: {plugin: files, config: {path: ./src}}
+  dst: {plugin: files, config: {path: ./dst}}
+flows:
+  companies:
+    from: src.companies
+    to: dst.companies
+    match: [[name, name]]
+    fields: {name: name}
+  people:
+    from: src.people
+    to: dst.people
+    after: companies
+    match: [[email, email]]
+    rules:
+      - when: "!(linked('companies', company_id))"
+        defer: its company is not synced yet
+    fields:
+      email: email
+      company: "linked('companies', company_id)"
+%(more)s    watch: {src: 1s}
+"""
+
+
+def linked_world(root: Path, more: str = "") -> tuple[Spec, Plugins]:
+    write_jsonl(root / "src/companies.jsonl", [{"id": "c1", "name": "Acme", "city": "Leeds"}])
+    write_jsonl(
+        root / "src/people.jsonl",
+        [
+            {"id": "p1", "email": "ann@example.com", "company_id": "c1"},
+            {"id": "p2", "email": "bob@example.com", "company_id": "c9"},  # deferred
+        ],
+    )
+    (root / "spec.yaml").write_text(LINKED % {"more": more})
+    plugins = make_plugins()
+    spec = load_spec("spec.yaml", plugins)
+    report = run_spec(spec, plugins, RunOptions())
+    assert report.flows[1].as_dict()["totals"]["created"] == 1
+    assert report.flows[1].as_dict()["totals"]["deferred"] == 1
+    return spec, plugins
+
+
+def test_CS_6_a_look_answers_linked_from_the_links_as_a_run_does(workdir: Path) -> None:
+    spec, plugins = linked_world(workdir)
+
+    idle = look(spec, plugins, "people", "source", RunOptions())
+
+    # Ann maps to the company linked to c1 as when she was written; Bob waits as he did
+    assert (idle.read, idle.changed) == (2, 0)
+
+
+def test_CS_6_a_record_judged_with_lookup_counts_as_changed(workdir: Path) -> None:
+    """A lookup() reads another object: a look does not, and leaves the judgement to a run."""
+    city = "    city: \"lookup('src.companies', {id: company_id}).city\"\n"
+    spec, plugins = linked_world(workdir, "  " + city)
+
+    found = look(spec, plugins, "people", "source", RunOptions())
+
+    # Ann's city needs companies read: a change; Bob waits as he did (his rule defers him)
+    assert (found.read, found.changed) == (2, 1)
