@@ -117,6 +117,8 @@ def serve(
             failing[key] = message
             return ""
         failing.pop(key, None)
+        if found.busy:
+            log.debug("%s: a run is going in another process: looked at again later", watch)
         return str(found.reason)
 
     try:

@@ -45,6 +45,8 @@ class Look:
     read: int = 0
     changed: int = 0
     reason: str = ""
+    # a run of the integration was going (another process): nothing was read
+    busy: bool = False
     # the watched connection's calls (reads, auth, retries ...), as a run report counts them
     calls: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -69,6 +71,8 @@ def look(spec: Spec, plugins: Plugins, flow_name: str, side: str, options: RunOp
     path = state_path_for(spec, options.state_path)
     if not path.exists():
         return Look(flow_name, label, reason=f"{flow_name}: it has not run yet")
+    if StateStore.run_going(path, spec.name):
+        return Look(flow_name, label, busy=True)  # looked at again once that run ended
     store = StateStore(path, spec.name)
     try:
         if store.completed_runs(flow_name) == 0:
@@ -100,7 +104,7 @@ def look(spec: Spec, plugins: Plugins, flow_name: str, side: str, options: RunOp
     finally:
         store.close()
     reason = f"{flow_name}: {changed} changed on {label} since the last run" if changed else ""
-    return Look(flow_name, label, read, changed, reason, calls)
+    return Look(flow_name, label, read, changed, reason, calls=calls)
 
 
 class _Judge:

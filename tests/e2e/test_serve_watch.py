@@ -190,6 +190,25 @@ def test_CS_6_an_idle_watch_writes_nothing_and_costs_one_list_call(crm_watched: 
     assert (w.workdir / ".integrate/state.db").read_bytes() == state
 
 
+def test_CS_6_a_run_going_in_another_process_delays_a_look(crm_watched: World) -> None:
+    w = crm_watched
+    ann = w.contact("ann@example.com")
+    w.emulator.change("Contacts", ann["id"], {"Last_Name": "Leigh"})
+    running = StateStore(w.workdir / ".integrate/state.db", "people-crm", lock=True)
+    try:
+        before = calls(w.emulator)
+        during = look(w.spec, w.plugins, "people", "crm", w.options())
+        assert delta(before, calls(w.emulator)) == {}  # nothing read while it runs
+    finally:
+        running.close()
+
+    after = look(w.spec, w.plugins, "people", "crm", w.options())
+
+    assert during.busy
+    assert not during.needs_run
+    assert after.reason == "people: 1 changed on crm since the last run"
+
+
 def test_CS_6_a_side_without_modification_dates_is_judged_against_the_link_snapshots(
     src_watched: World,
 ) -> None:
