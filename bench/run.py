@@ -16,6 +16,9 @@ Scenarios:
      durable: fsync + SQLite per 1,000) and peers; state bytes per linked record
   L  latency-bound first sync: the Zoho CRM → SDP spec against both emulators served with 50 ms
      a call: wall time against the least the calls allow, and the most calls in flight
+  W  push on change: `integrate serve` watching Zoho CRM Contacts every second (files ⇄ Zoho,
+     the emulator served on loopback): the delay from a Zoho edit to its value on the files
+     side, and the calls an idle look makes
   SM SALESmanago ⇄ Zoho CRM at scale: 10,000 people linked on both sides, 1% edited on each
      side: calls by kind against each API's minimum, what landed (person by person), echoes,
      a no-change rerun; wall time at 50 ms a call against the least the calls allow
@@ -49,7 +52,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/zoho_crm-servicedesk_msp.yaml"
-SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM", "F")
+SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM", "F", "W")
 
 
 def bench_module(name: str) -> ModuleType:
@@ -74,6 +77,11 @@ def scenario_t_module() -> ModuleType:
 def scenario_sm_module() -> ModuleType:
     """bench/sm_zoho.py (scenario SM's runs; its figures and report are in sm_figures.py)."""
     return bench_module("sm_zoho")
+
+
+def scenario_w_module() -> ModuleType:
+    """bench/watch.py (scenario W: push on change)."""
+    return bench_module("watch")
 
 
 def median_range(values: list[float], fmt: str = "{:.3f}") -> str:
@@ -869,6 +877,8 @@ def report(results: dict[str, Any], runs: int) -> str:
         lines += bench_module("sm_figures").sm_report(results["SM"], median_range)
     if "F" in results:
         lines += bench_module("pushdown").f_report(results["F"], median_range)
+    if "W" in results:
+        lines += scenario_w_module().w_report(results["W"], median_range)
     return "\n".join(lines)
 
 
@@ -932,6 +942,9 @@ def main() -> None:
         "--sm-latency", type=float, default=0.05, help="scenario SM: seconds added to every call"
     )
     parser.add_argument(
+        "--w-interval", type=float, default=1.0, help="scenario W: seconds between looks"
+    )
+    parser.add_argument(
         "--accounts", type=int, default=5000, help="scenario A: accounts (4 contacts each)"
     )
     parser.add_argument(
@@ -992,6 +1005,7 @@ def main() -> None:
             ),
         ),
         ("F", lambda: bench_module("pushdown").scenario_f(args.f_accounts)),
+        ("W", lambda: scenario_w_module().scenario_w(args.runs, args.w_interval)),
     ]
     for name, step in steps:
         if name in only or (name == "A" and "I" in only):

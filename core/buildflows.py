@@ -3,6 +3,8 @@ unmatched policies, rules) and event flows, each part checked against the others
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from integrate.buildbase import (
     RESERVED_SIDES,
     _hint,
@@ -204,6 +206,12 @@ class FlowBuilder(FieldBuilder):
             else:
                 on_create["target"] = self._assigns((*path, "on_create"), sides, "target")
         upsert_on = tuple(raw.get("upsert_on", ()))
+        if "watch" in raw:
+            common = replace(
+                common,
+                watch=self._watch((*path, "watch"), sides, only_to),
+                watch_location=self.at((*path, "watch")),
+            )
         flow = SyncFlow(
             common=common,
             sides=sides,
@@ -235,10 +243,63 @@ class FlowBuilder(FieldBuilder):
                     break
         return flow
 
+    def _watch(
+        self, path: JsonPath, sides: tuple[Side, Side], only_to: str | None
+    ) -> dict[str, float]:
+        """`watch:` as side name -> seconds: a duration watches every side whose changes the
+        flow pushes; a mapping names the sides (a one-way flow's source by its connection)."""
+        two_way = sides[0].name != "source"
+        pushed = [s.name for s in sides if s.name != only_to]
+        label = {s.name: s.name if two_way else s.ref.connection for s in sides}
+        raw = self.get(path)
+        if not isinstance(raw, dict):
+            seconds = self._duration(path)
+            return dict.fromkeys(pushed, seconds) if seconds is not None else {}
+        out: dict[str, float] = {}
+        for key in raw:
+            where = (*path, key)
+            side = key if two_way else next((n for n in pushed if label[n] == key), None)
+            if side is None or side not in label:
+                choices = [label[n] for n in pushed] if not two_way else list(label)
+                what = "a side" if two_way else "this one-way flow's source"
+                self.error(
+                    where,
+                    f"'{key}' is not {what} ({', '.join(choices)}){_hint(key, choices)}",
+                    key=True,
+                )
+                continue
+            if side not in pushed:
+                self.error(
+                    where,
+                    f"the flow never writes what changes on '{key}' anywhere (it writes only "
+                    f"to {only_to}): watch {', '.join(label[n] for n in pushed)}",
+                    key=True,
+                )
+                continue
+            seconds = self._duration(where)
+            if seconds is not None:
+                out[side] = seconds
+        return out
+
+    def _duration(self, path: JsonPath) -> float | None:
+        from integrate.schedule import duration
+
+        try:
+            return duration(self.get(path))
+        except ValueError as exc:
+            self.error(path, str(exc))
+            return None
+
     def _event_flow(self, name: str) -> EventFlow | None:
         path: JsonPath = ("flows", name)
         raw = self.get(path)
         common = self._common(name)
+        if "watch" in raw:
+            self.error(
+                (*path, "watch"),
+                "watch applies to sync flows (an event flow runs on its schedule)",
+                key=True,
+            )
         source = self.object_ref((*path, "from"))
         target = self.object_ref((*path, "to"))
         if source is None or target is None:

@@ -134,6 +134,9 @@ class FlowCommon:
     page_size: int | None
     batch_location: Location | None
     page_location: Location | None
+    # `watch:`: side name -> seconds between looks for its changes by `integrate serve`.
+    watch: Mapping[str, float] = field(default_factory=dict)
+    watch_location: Location | None = None
 
 
 @dataclass(frozen=True)

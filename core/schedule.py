@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from croniter import croniter
 
 from integrate.http import Clock
-from integrate.model import Spec
+from integrate.model import Spec, SyncFlow
 
 log = logging.getLogger("integrate.serve")
 
@@ -77,16 +78,71 @@ def _field_problem(index: int, field: str) -> tuple[str, int] | None:
     return None
 
 
+# A duration as a spec writes it: seconds, or a number with its unit.
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(s|m|h)$")
+_UNIT = {"s": 1, "m": 60, "h": 3600}
+# The shortest interval a watch may have.
+LEAST_WATCH = 1.0
+
+
+def duration(value: int | str) -> float:
+    """Seconds of a duration (30, "30s", "1.5m", "1h"); ValueError saying what is wrong."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration (30s, 5m, 1h)")
+    if isinstance(value, int):
+        seconds = float(value)
+    else:
+        found = _DURATION.match(value.strip())
+        if found is None:
+            raise ValueError(f"'{value}' is not a duration: write seconds, or 30s, 5m, 1h")
+        seconds = float(found.group(1)) * _UNIT[found.group(2)]
+    if seconds < LEAST_WATCH:
+        raise ValueError(f"'{value}' is shorter than the least interval, 1s")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Due:
-    """A run that falls due: these flows of this spec, at this moment."""
+    """A run that falls due: these flows of this spec, at this moment (and, for a run a
+    watch asked for, what it found changed)."""
 
     at: dt.datetime
     spec: Spec
     flows: tuple[str, ...]
+    reason: str = ""
 
     def __str__(self) -> str:
+        if self.reason:
+            return f"{self.at.isoformat(timespec='seconds')} {self.spec.name}: {self.reason}"
         return f"{self.at.isoformat(timespec='minutes')} {self.spec.name}: {', '.join(self.flows)}"
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One side of a flow that `serve` looks at every `every` seconds (`watch:`)."""
+
+    spec: Spec
+    flow: str
+    side: str  # the model's side name (a one-way flow's: source)
+    every: float
+
+    def __str__(self) -> str:
+        flow = self.spec.flows[self.flow]
+        # as the spec names it: a one-way flow's source by its connection
+        side = self.side
+        if isinstance(flow, SyncFlow) and not flow.two_way:
+            side = flow.sides[0].ref.connection
+        return f"{self.spec.name}: {self.flow} on {side} every {self.every:g}s"
+
+
+def watches(spec: Spec) -> tuple[Watch, ...]:
+    """The watches of a spec's enabled flows, in flow order."""
+    return tuple(
+        Watch(spec, name, side, every)
+        for name, flow in spec.flows.items()
+        if flow.common.enabled
+        for side, every in flow.common.watch.items()
+    )
 
 
 def schedules(spec: Spec) -> dict[str, tuple[str, ...]]:
@@ -123,23 +179,62 @@ def serve(
     clock: Clock,
     *,
     max_runs: int | None = None,
+    look: Callable[[Watch], str] | None = None,
 ) -> int:
-    """Run each spec's flows whenever their schedules fall due (sleeping on `clock` in
-    between); returns how many runs were made. Runs falling due together run one after
-    the other, in time order; a run that fell due while another was going is skipped (no
-    pile-up after a long run)."""
+    """Run each spec's flows whenever their schedules fall due, and whenever a watch finds
+    its side changed (sleeping on `clock` in between); returns how many runs were made.
+
+    One thing at a time, in time order: a run falling due while another was going is
+    skipped (no pile-up after a long run); a watch that fell due meanwhile looks as soon as
+    it ends (delayed, never overlapping). `look(watch)` says why the watch's flow needs a
+    run ("" when nothing changed: no run, nothing written)."""
     made = 0
-    busy_until = clock.now()
-    for due in upcoming(specs, dt.datetime.fromtimestamp(busy_until, dt.UTC)):
+    start = clock.now()
+    busy_until = start
+    cron = upcoming(specs, dt.datetime.fromtimestamp(start, dt.UTC))
+    due = next(cron, None)
+    timers = [(start + w.every, n, w) for n, w in enumerate(_all_watches(specs, look))]
+    while due is not None or timers:
         if max_runs is not None and made >= max_runs:
             break
-        if due.at.timestamp() < busy_until:
-            log.warning("%s: skipped, it fell due while the run before was still going", due)
+        timers.sort(key=lambda t: (t[0], t[1]))
+        if due is not None and (not timers or due.at.timestamp() <= timers[0][0]):
+            if due.at.timestamp() < busy_until:
+                log.warning("%s: skipped, it fell due while the run before was still going", due)
+            else:
+                _sleep_until(clock, due.at.timestamp())
+                run(due)
+                made += 1
+                busy_until = clock.now()
+            due = next(cron, None)
             continue
-        wait = due.at.timestamp() - clock.now()
-        if wait > 0:
-            clock.sleep(wait)
-        run(due)
-        made += 1
-        busy_until = clock.now()
+        at, n, watch = timers[0]
+        _sleep_until(clock, at)
+        assert look is not None
+        reason = look(watch)
+        if reason:
+            log.info("%s: %s", watch.spec.name, reason)
+            run(
+                Due(
+                    dt.datetime.fromtimestamp(clock.now(), dt.UTC),
+                    watch.spec,
+                    (watch.flow,),
+                    reason,
+                )
+            )
+            made += 1
+            busy_until = clock.now()
+        else:
+            log.debug("%s: nothing changed", watch)
+        timers[0] = (max(at + watch.every, clock.now()), n, watch)
     return made
+
+
+def _all_watches(specs: Sequence[Spec], look: Callable[[Watch], str] | None) -> list[Watch]:
+    return [w for spec in specs for w in watches(spec)] if look is not None else []
+
+
+def _sleep_until(clock: Clock, moment: float) -> None:
+    wait = moment - clock.now()
+    if wait > 0:
+        clock.sleep(wait)

@@ -258,6 +258,23 @@ class StateStore:
                 raise state_error(path, exc) from exc
         return store
 
+    @staticmethod
+    def run_going(path: Path, integration: str) -> bool:
+        """Whether a run of the integration holds its lock on this state file now (asked
+        without keeping the lock: a run starting next is not refused for it)."""
+        lock_path = path.with_name(f"{path.name}.{integration}.lock")
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing it lets go of the lock, if it was taken here
+        return False
+
     def _acquire_lock(self) -> None:
         assert self.path is not None
         lock_path = self.path.with_name(f"{self.path.name}.{self.integration}.lock")

@@ -139,28 +139,43 @@ def open_connectors(
     spec: Spec, plugins: Plugins, options: RunOptions, resolver: Resolver, store: StateStore
 ) -> dict[str, Connector]:
     """One connector per connection, configured (secrets resolved) and wired to its transport."""
-    connectors: dict[str, Connector] = {}
     tokens = StateTokenCache(store)
     metadata = MetadataCache(StateEntries(store), options.clock)
-    for alias, connection in spec.connections.items():
-        cls = plugins.connector(connection.plugin)
-        if alias in options.configs:
-            config: dict[str, Any] = dict(options.configs[alias])
-        else:
-            config = resolve_config(connection, resolver, schema=cls.config_schema)
-        context = ConnectorContext(
-            connection=alias,
-            transport=options.transports.get(alias),
-            base_dir=str(spec.path.parent),
-            read_only=options.dry_run,
-            clock=options.clock,
-            tokens=tokens,
-            # by default, shared by the connections with this plugin and this very config
-            cache=metadata.account(connection.plugin, config),
-            limits=connection.limits,
-        )
-        connectors[alias] = cls(config, context)
-    return connectors
+    return {
+        alias: open_connector(spec, plugins, options, resolver, alias, tokens, metadata)
+        for alias in spec.connections
+    }
+
+
+def open_connector(
+    spec: Spec,
+    plugins: Plugins,
+    options: RunOptions,
+    resolver: Resolver,
+    alias: str,
+    tokens: StateTokenCache,
+    metadata: MetadataCache,
+) -> Connector:
+    """The connector of one connection (read-only with `dry_run`); the token and metadata
+    caches are the state's, shared by the connectors of a run."""
+    connection = spec.connections[alias]
+    cls = plugins.connector(connection.plugin)
+    if alias in options.configs:
+        config: dict[str, Any] = dict(options.configs[alias])
+    else:
+        config = resolve_config(connection, resolver, schema=cls.config_schema)
+    context = ConnectorContext(
+        connection=alias,
+        transport=options.transports.get(alias),
+        base_dir=str(spec.path.parent),
+        read_only=options.dry_run,
+        clock=options.clock,
+        tokens=tokens,
+        # by default, shared by the connections with this plugin and this very config
+        cache=metadata.account(connection.plugin, config),
+        limits=connection.limits,
+    )
+    return cls(config, context)
 
 
 def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) -> RunReport:
@@ -276,7 +291,7 @@ def _run_flows(
     running = [spec.flows[name] for name in selected if spec.flows[name].common.enabled]
     objects = RunObjects(ctx.scratch, looked_up(running))
     lookups = LookupCache(ctx, objects)
-    linked = _linked(spec, ctx)
+    linked = linked_reader(spec, ctx)
     for name in selected:
         flow = spec.flows[name]
         try:
@@ -327,7 +342,7 @@ def _select(spec: Spec, flows: tuple[str, ...] | None) -> list[str]:
     return [f for f in spec.flows if f in flows]
 
 
-def _linked(spec: Spec, ctx: RunContext) -> Callable[..., str | None]:
+def linked_reader(spec: Spec, ctx: RunContext) -> Callable[..., str | None]:
     """linked(flow, id, side) for expressions: the current flow's links as they stand now,
     other flows' links (already run) from a cache."""
     cache: dict[tuple[str, str, int], str | None] = {}

@@ -12,7 +12,7 @@ import pytest
 from integrate.http import FakeClock
 from integrate.model import Spec
 from integrate.plugins import Plugins, make_plugins
-from integrate.schedule import Due, schedules, serve, upcoming
+from integrate.schedule import Due, Watch, schedules, serve, upcoming, watches
 from tests.unit.test_build import build, problems
 
 SPEC = """\
@@ -114,6 +114,74 @@ def test_a_run_that_falls_due_during_a_long_run_is_skipped_not_piled_up(
 
     # 01:00 runs until 03:00: the 01:30 and 02:30 runs are skipped; the next is 03:30
     assert made == ["01:00", "03:30"]
+
+
+# ---- watches (CS-6) ---------------------------------------------------------------------
+
+
+def watched(tmp_path: Path, plugins: Plugins) -> Spec:
+    """The nightly spec with people watched every 20 minutes and hourly's source every 45."""
+    text = SPEC.replace(
+        "    match: [[email, email]]\n", "    match: [[email, email]]\n    watch: 20m\n", 1
+    )
+    text = text.replace('schedule: "30 * * * *"\n', 'schedule: "30 * * * *"\n    watch: {a: 45m}\n')
+    return build(tmp_path / "spec.yaml", text, plugins)
+
+
+def test_CS_6_cron_runs_and_watches_go_in_time_order_and_a_watch_runs_only_its_flow(
+    tmp_path: Path, plugins: Plugins
+) -> None:
+    spec = watched(tmp_path, plugins)
+    clock = FakeClock(dt.datetime(2026, 11, 23, 0, 45, tzinfo=dt.UTC).timestamp())
+    made: list[str] = []
+
+    def at() -> str:
+        return dt.datetime.fromtimestamp(clock.now(), dt.UTC).strftime("%H:%M")
+
+    def look(watch: Watch) -> str:
+        made.append(f"{at()} look {watch.flow}")
+        return "hourly: 1 changed on a since the last run" if at() == "01:30" else ""
+
+    def run(due: Due) -> None:
+        made.append(f"{at()} run {','.join(due.flows)} {due.reason}".rstrip())
+
+    assert serve([spec], run, clock, max_runs=3, look=look) == 3
+    assert made == [
+        "01:00 run people",
+        "01:05 look people",
+        "01:25 look people",
+        "01:30 run hourly",
+        "01:30 look hourly",
+        "01:30 run hourly hourly: 1 changed on a since the last run",
+    ]
+
+
+def test_CS_6_max_runs_bounds_the_runs_watches_make(tmp_path: Path, plugins: Plugins) -> None:
+    spec = watched(tmp_path, plugins)
+    clock = FakeClock(dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.UTC).timestamp())
+    looks: list[str] = []
+    runs: list[Due] = []
+
+    def always_changed(watch: Watch) -> str:
+        looks.append(watch.flow)
+        return f"{watch.flow}: 1 changed"
+
+    assert serve([spec], runs.append, clock, max_runs=4, look=always_changed) == 4
+    # 00:20 people's watch, 00:30 hourly's cron, 00:40 people's watch, 00:45 hourly's watch
+    assert [(d.flows, d.reason) for d in runs] == [
+        (("people",), "people: 1 changed"),
+        (("hourly",), ""),
+        (("people",), "people: 1 changed"),
+        (("hourly",), "hourly: 1 changed"),
+    ]
+    assert looks == ["people", "people", "hourly"]
+
+
+def test_CS_6_a_disabled_flow_is_not_watched(tmp_path: Path, plugins: Plugins) -> None:
+    text = SPEC.replace("    enabled: false\n", "    enabled: false\n    watch: 1s\n")
+    spec = build(tmp_path / "spec.yaml", text, plugins)
+
+    assert watches(spec) == ()
 
 
 # ---- cron expressions that are wrong ---------------------------------------------------------
