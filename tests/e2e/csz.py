@@ -18,6 +18,7 @@ from integrate.build import load_spec
 from integrate.engine import RunOptions, run_spec
 from integrate.engine.plan import Change
 from integrate.engine.runner import RunFailed
+from integrate.engine.watch import Look, look
 from integrate.plugins import make_plugins
 from integrate_clientsuccess.emulator import ClientSuccessEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
@@ -90,14 +91,7 @@ class World:
         cs_before, crm_before = Counter(self.cs.calls()), Counter(self.crm.calls())
         changes: list[Change] = []
         spec = load_spec(self.spec, self.plugins)
-        options = RunOptions(
-            transports={"cs": self.cs.transport(), "crm": self.crm.transport()},
-            clock=self.clock,
-            state_path=self.state,
-            failures_path=self.folder / "failed.jsonl",
-            observer=changes.append,
-            flows=list(flows) or None,
-        )
+        options = self.options(observer=changes.append, flows=tuple(flows) or None)
         try:
             report = run_spec(spec, self.plugins, options).as_dict()
         except RunFailed as failed:
@@ -114,6 +108,22 @@ class World:
         )
         self.runs.append(done)
         return done
+
+    def options(self, **settings: Any) -> RunOptions:
+        return RunOptions(
+            transports={"cs": self.cs.transport(), "crm": self.crm.transport()},
+            clock=self.clock,
+            state_path=self.state,
+            failures_path=self.folder / "failed.jsonl",
+            **settings,
+        )
+
+    def look(self, flow: str = "contacts", side: str = "cs") -> tuple[Look, Counter[str]]:
+        """What `integrate serve`'s watch of `side` finds (CS-6), and the ClientSuccess calls
+        it made."""
+        before = Counter(self.cs.calls())
+        found = look(load_spec(self.spec, self.plugins), self.plugins, flow, side, self.options())
+        return found, Counter(self.cs.calls()) - before
 
     @property
     def state(self) -> Path:

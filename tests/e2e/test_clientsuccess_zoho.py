@@ -3,10 +3,14 @@ CS-1 … CS-8 of shared/REQUIREMENTS.md), over the ClientSuccess and Zoho CRM em
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from integrate.build import load_spec
+from integrate.engine.watch import Look
+from integrate.schedule import Due, Watch, schedules, serve, watches
 from tests.e2e.csz import World, operator_copy
 
 
@@ -269,3 +273,74 @@ def test_CS_8_credentials_without_admin_rights_get_a_message_that_says_so(
     assert world.cs.users[1].username in text
     assert world.cs.users[1].password not in text
     assert world.cs.records("clients") == []
+
+
+def linked_pair(world: World) -> tuple[str, str]:
+    """Acme with Jane, synced once: (Jane's Zoho id, her ClientSuccess id)."""
+    [acme] = world.accounts({"Account_Name": "Acme", "Account_Status": "Customer"})
+    [jane] = world.crm_contacts(
+        {"First_Name": "Jane", "Last_Name": "Doe", "Title": "CTO", "Account_Name": {"id": acme}}
+    )
+    world.run()
+    return jane, str(world.cs_contacts()[jane]["id"])
+
+
+def test_CS_6_pulls_follow_the_spec_schedules_and_contacts_are_watched_every_minute(
+    world: World,
+) -> None:
+    spec = load_spec(world.spec, world.plugins)
+    assert schedules(spec) == {"0 * * * *": ("clients",), "*/15 * * * *": ("contacts",)}
+    assert [(w.flow, w.side, w.every) for w in watches(spec)] == [("contacts", "cs", 60.0)]
+
+
+def test_CS_6_a_clientsuccess_change_is_pushed_by_serve_within_one_watch_interval(
+    world: World,
+) -> None:
+    jane, cs_id = linked_pair(world)
+    world.later(930 - world.clock.now() % 900)  # 30 s past a quarter: no pull due for 14 min
+    spec = load_spec(world.spec, world.plugins)
+    looks: list[tuple[float, Look]] = []
+    runs: list[tuple[float, Due]] = []
+
+    def looking(watch: Watch) -> str:
+        found, _calls = world.look(watch.flow, watch.side)
+        looks.append((world.clock.now(), found))
+        assert len(looks) <= 10  # bounded
+        if len(looks) == 2:  # between two looks, a ClientSuccess user edits Jane
+            world.cs.change("contacts", cs_id, {"title": "Chief Technology Officer"})
+            changes.append(world.clock.now())
+        return found.reason
+
+    def running(due: Due) -> None:
+        runs.append((world.clock.now(), due))
+        world.run(*due.flows, advance=0)
+
+    changes: list[float] = []
+    serve([spec], running, world.clock, max_runs=1, look=looking)
+
+    [(ran_at, due)] = runs
+    assert due.flows == ("contacts",)
+    assert "1 changed on cs" in due.reason
+    assert ran_at - changes[0] <= 60  # within one interval of the edit
+    assert [found.changed for _at, found in looks] == [0, 0, 1]
+    assert world.crm_record("Contacts", jane)["Title"] == "Chief Technology Officer"
+
+
+def test_CS_6_an_idle_watch_writes_nothing_and_reads_each_client_s_contacts_once(
+    world: World,
+) -> None:
+    linked_pair(world)
+    world.accounts(
+        {"Account_Name": "Initech", "Account_Status": "Customer"},
+        {"Account_Name": "Globex", "Account_Status": "Customer"},
+    )
+    world.run()
+    world.later()
+
+    found, calls = world.look()
+
+    assert (found.read, found.changed, found.needs_run) == (1, 0, False)
+    clients = len(world.cs.records("clients"))
+    # ClientSuccess v1 has no account-wide contact list (targets.md §3.3): a look at contacts
+    # lists the clients (1 call) and each client's contacts (1 call each); plus the login
+    assert calls == Counter({"list": 1 + clients, "auth": 1})  # and no write
