@@ -39,6 +39,8 @@ PAGES = (
     "state-and-guarantees.md",
     "reliability.md",
     "salesmanago-zoho-crm.md",
+    "clientsuccess-zoho-crm.md",
+    "clientsuccess-plugin.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and
