@@ -269,11 +269,12 @@ class FlowBuilder(FieldBuilder):
                 )
                 continue
             if side not in pushed:
-                self.error(
+                # not an error: an object's direction is switched (CS-4) without editing its
+                # watch, which waits, doing nothing, until the direction pushes that side again
+                self.warn(
                     where,
-                    f"the flow never writes what changes on '{key}' anywhere (it writes only "
-                    f"to {only_to}): watch {', '.join(label[n] for n in pushed)}",
-                    key=True,
+                    f"'{key}' is not watched while the flow writes only to {only_to}: "
+                    f"what changes on '{key}' goes nowhere",
                 )
                 continue
             seconds = self._duration(where)

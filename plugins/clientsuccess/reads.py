@@ -121,14 +121,12 @@ class Reads:
 
     def client(self, id: str) -> dict[str, Any] | None:
         """A client's detail (custom values included); None when there is none."""
+        return self._detail(f"/clients/{path_segment(id)}", "client", f"reading client {id}")
+
+    def _detail(self, path: str, label: str, what: str) -> dict[str, Any] | None:
+        """The record a detail path answers; None when ClientSuccess has none there."""
         try:
-            found = self.api.call(
-                "GET",
-                f"/clients/{path_segment(id)}",
-                kind="read",
-                label="client",
-                what=f"reading client {id}",
-            )
+            found = self.api.call("GET", path, kind="read", label=label, what=what)
         except Refused as exc:
             if exc.status in (400, 404):
                 return None
@@ -204,19 +202,11 @@ class Reads:
 
     def contact(self, client_id: str, id: str) -> dict[str, Any] | None:
         """A contact's detail (custom values included); None when there is none."""
-        try:
-            found = self.api.call(
-                "GET",
-                f"/clients/{path_segment(client_id)}/contacts/{path_segment(id)}/details",
-                kind="read",
-                label="contact",
-                what=f"reading contact {id} of client {client_id}",
-            )
-        except Refused as exc:
-            if exc.status in (400, 404):
-                return None
-            raise
-        return found if isinstance(found, dict) and found.get("id") is not None else None
+        return self._detail(
+            f"/clients/{path_segment(client_id)}/contacts/{path_segment(id)}/details",
+            "contact",
+            f"reading contact {id} of client {client_id}",
+        )
 
     def client_of(self, id: str) -> str | None:
         """The client of a contact: remembered from a read, else found from the listing."""

@@ -26,7 +26,6 @@ from integrate import (
     CREATE,
     UPDATE,
     ConnectorError,
-    Record,
     WriteItem,
     WriteResult,
     path_segment,
@@ -182,16 +181,22 @@ class Writes:
         id = str(current["id"])
         self.learn_labels(labels_of(current))
         body = replacement(current, plain, custom)
-        what = f"client {id}"
+        path = f"/clients/{path_segment(id)}"
+        return self._put(item, id, path, "update client", f"client {id}", body, created)
+
+    def _put(
+        self,
+        item: WriteItem,
+        id: str,
+        path: str,
+        label: str,
+        what: str,
+        body: Mapping[str, Any],
+        created: bool | None,
+    ) -> WriteResult:
+        """PUT the whole record `id` at `path`: its result, with the record as answered."""
         try:
-            answer = self.api.call(
-                "PUT",
-                f"/clients/{path_segment(id)}",
-                kind="write",
-                label="update client",
-                what=what,
-                json=body,
-            )
+            answer = self.api.call("PUT", path, kind="write", label=label, what=what, json=body)
         except Refused as exc:
             return refused(item.ref, exc, what)
         record = as_read(answer) if isinstance(answer, dict) and _id(answer) == id else None
@@ -267,22 +272,9 @@ class Writes:
                 item.ref, f"ClientSuccess has no contact {id!r}", "NOT_FOUND"
             )
         body = replacement(current, plain, custom)
+        path = f"/clients/{path_segment(client)}/contacts/{path_segment(id)}/details"
         what = f"contact {id} of client {client}"
-        try:
-            answer = self.api.call(
-                "PUT",
-                f"/clients/{path_segment(client)}/contacts/{path_segment(id)}/details",
-                kind="write",
-                label="update contact",
-                what=what,
-                json=body,
-            )
-        except Refused as exc:
-            return refused(item.ref, exc, what)
-        record: Record | None = (
-            as_read(answer) if isinstance(answer, dict) and _id(answer) == id else None
-        )
-        return WriteResult.success(item.ref, id, record=record, created=created)
+        return self._put(item, id, path, "update contact", what, body, created)
 
 
 def _id(answer: Any) -> str | None:

@@ -1,5 +1,6 @@
 """`watch:` in a flow (CS-6): which sides `integrate serve` watches and how often; a side the
-flow has not, one whose changes it never pushes or a bad duration is an error at its place."""
+flow has not or a bad duration is an error at its place; a side a one-way direction only
+writes to is a warning (the watch waits for the direction to push it again)."""
 
 from __future__ import annotations
 
@@ -90,16 +91,26 @@ def test_CS_6_a_side_not_in_between_is_an_error_at_its_key(
     ]
 
 
-def test_CS_6_watching_a_side_the_flow_only_writes_to_is_an_error(
+def test_CS_6_watching_the_side_a_one_way_direction_writes_to_is_a_warning_and_no_watch(
     tmp_path: Path, plugins: Plugins
 ) -> None:
+    # CS-4: an operator switches an object to one way without editing its watch
     two_way = TWO_WAY % {"more": "    direction: to_crm\n    watch: {crm: 30s}\n"}
+
+    spec = build(tmp_path / "spec.yaml", two_way, plugins)
+
+    assert tuple(w.split("/")[-1] for w in spec.warnings) == (
+        "spec.yaml:13:18: warning: 'crm' is not watched while the flow writes only to crm: "
+        "what changes on 'crm' goes nowhere (at $.flows.people.watch.crm)",
+    )
+    assert spec.flows["people"].common.watch == {}
+
+
+def test_CS_6_watching_a_one_way_flow_s_target_is_an_error(
+    tmp_path: Path, plugins: Plugins
+) -> None:
     one_way = ONE_WAY % {"more": "    watch: {dst: 30s}\n"}
 
-    assert problems(tmp_path / "spec.yaml", two_way, plugins) == [
-        "spec.yaml:13:13: the flow never writes what changes on 'crm' anywhere (it writes "
-        "only to crm): watch cs (at $.flows.people.watch.crm)"
-    ]
     assert problems(tmp_path / "spec.yaml", one_way, plugins) == [
         "spec.yaml:12:13: 'dst' is not this one-way flow's source (src) "
         "(at $.flows.people.watch.dst)"
