@@ -128,6 +128,33 @@ class Page:
     failures: list[BadRecord] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Channel:
+    """A subscription to a system's change notifications (a webhook it calls): which of its
+    objects to watch, where to call, the secret token it echoes in every call, and until
+    when (epoch seconds). `integrate serve` keeps channels in the state and renews them."""
+
+    id: str
+    objects: tuple[str, ...]
+    notify_url: str
+    token: str
+    expires: float
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification call, read by the connector: the records of one object that changed
+    and how. It carries ids only; the engine reads the records through the API. `key` is the
+    same for the same call delivered twice (the event ledger applies each once)."""
+
+    channel_id: str
+    token: str  # as the call carries it: the core compares it with the channel's own
+    object: str
+    operation: str  # created | updated | deleted | related (the vendor's words mapped)
+    ids: tuple[str, ...]
+    key: str
+
+
 @dataclass
 class WriteItem:
     """One record to write. `ref` ties the result back; `id` names the record to change."""
@@ -359,6 +386,27 @@ class Connector(ABC):
     def related(self, object: str, id: str, related: str) -> Iterator[Page]:
         """Pages of the records in a record's related list."""
         raise Unsupported(f"{self.plugin} cannot read the related list {related} of {object}")
+
+    # -- notifications (webhooks) -----------------------------------------------------------
+
+    # The longest a channel may live, in seconds (None: the system sends no notifications).
+    channel_lifetime: ClassVar[float | None] = None
+
+    def subscribe(self, channel: Channel, *, renew: bool = False) -> float:
+        """Ask the system to call `channel.notify_url` on changes to `channel.objects` until
+        `channel.expires` (or, with `renew`, to extend the channel of that id, its token and
+        URL replaced); answers the expiry the system granted (epoch seconds)."""
+        raise Unsupported(f"{self.plugin} sends no change notifications")
+
+    def unsubscribe(self, channel_ids: Sequence[str]) -> None:
+        """End these channels (ids the system does not know are ignored)."""
+        raise Unsupported(f"{self.plugin} sends no change notifications")
+
+    @classmethod
+    def notice(cls, body: bytes, content_type: str) -> Notice:
+        """Read one notification call's body (no I/O; the token is checked by the core).
+        Raises PluginError for a body that is not a notification of this system."""
+        raise Unsupported(f"{cls.plugin} sends no change notifications")
 
     def consent_url(self, redirect_uri: str, state: str) -> str:
         """The URL an operator opens once to grant access (OAuth plugins)."""

@@ -21,9 +21,11 @@ from integrate import (
     READ,
     UPDATE,
     UPSERT,
+    Channel,
     Condition,
     Connector,
     ConnectorContext,
+    Notice,
     OAuth2,
     ObjectInfo,
     Page,
@@ -38,7 +40,12 @@ from integrate_zoho_crm.api import ZohoApi, zoho_classifier
 from integrate_zoho_crm.datacentres import NAMES, VENDOR_DOMAINS, data_centre
 from integrate_zoho_crm.extras import MAX_ATTACHMENT, Extras
 from integrate_zoho_crm.metadata import METADATA_TTL, Metadata, cache_of
-from integrate_zoho_crm.notifications import Notification, Notifications, parse_notification
+from integrate_zoho_crm.notifications import (
+    Notification,
+    Notifications,
+    parse_notification,
+    read_notice,
+)
 from integrate_zoho_crm.reads import MAX_PAGE, Reads
 from integrate_zoho_crm.writes import MAX_BATCH, Writes
 
@@ -265,30 +272,29 @@ class ZohoCrmConnector(Connector):
 
     # ---- notifications (watch) ----------------------------------------------------------
 
-    def subscribe(
-        self,
-        channel_id: str,
-        events: Sequence[str],
-        notify_url: str,
-        token: str,
-        expiry: dt.datetime,
-    ) -> dict[str, Any]:
-        """Watch events (Accounts.all, Deals.create ...) until `expiry` (at most a week)."""
-        return self.notifications.subscribe(channel_id, events, notify_url, token, expiry)
+    channel_lifetime = 7 * 24 * 3600.0  # a week (v4 and later, zoho_crm.md §9)
 
-    def renew(
-        self,
-        channel_id: str,
-        events: Sequence[str],
-        notify_url: str,
-        token: str,
-        expiry: dt.datetime,
-    ) -> dict[str, Any]:
-        """Extend a channel before it expires (Zoho replaces the channel's details)."""
-        return self.notifications.renew(channel_id, events, notify_url, token, expiry)
+    def subscribe(self, channel: Channel, *, renew: bool = False) -> float:
+        """Watch every event of the channel's modules (`Accounts.all` ...) until its expiry:
+        POST to enable, PUT to renew (Zoho replaces the channel's details)."""
+        events = [f"{module}.all" for module in channel.objects]
+        expiry = dt.datetime.fromtimestamp(channel.expires, dt.UTC)
+        send = self.notifications.renew if renew else self.notifications.subscribe
+        details = send(channel.id, events, channel.notify_url, channel.token, expiry)
+        granted = [
+            e.get("channel_expiry") for e in details.get("events", []) if e.get("channel_expiry")
+        ]
+        if not granted:
+            return channel.expires
+        return min(dt.datetime.fromisoformat(str(g)).timestamp() for g in granted)
 
     def unsubscribe(self, channel_ids: Sequence[str]) -> None:
         self.notifications.unsubscribe(channel_ids)
+
+    @classmethod
+    def notice(cls, body: bytes, content_type: str) -> Notice:
+        """A callback's body read (zoho_crm.md §9); the token is checked by the core."""
+        return read_notice(body, content_type)
 
     @staticmethod
     def parse_notification(body: Mapping[str, Any], expected_token: str) -> Notification:

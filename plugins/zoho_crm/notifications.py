@@ -4,12 +4,15 @@ channel before it expires, end it; and the check of a callback's channel token."
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from integrate import ConnectorError
+import orjson
+
+from integrate import ConnectorError, Notice
 
 if TYPE_CHECKING:
     from integrate_zoho_crm.api import ZohoApi
@@ -124,4 +127,30 @@ def parse_notification(body: Mapping[str, Any], expected_token: str) -> Notifica
         ids=tuple(str(i) for i in body.get("ids", [])),
         channel_id=str(body.get("channel_id", "")),
         fields=fields,
+    )
+
+
+# Zoho's operations in a callback, in the core's words (zoho_crm.md §9; `delete` unverified).
+OPERATIONS = {"insert": "created", "update": "updated", "delete": "deleted"}
+
+
+def read_notice(body: bytes, content_type: str) -> Notice:
+    """One callback's JSON body as a Notice. Its key is a digest of the body: Zoho sends no
+    event id, and a call delivered again carries the same body (its `server_time` too)."""
+    if "json" not in content_type.lower():
+        raise ConnectorError(f"a Zoho notification is JSON, not {content_type or 'untyped'}")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ConnectorError(f"a Zoho notification that is not JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("ids"), list):
+        raise ConnectorError("a Zoho notification without ids")
+    operation = str(data.get("operation", ""))
+    return Notice(
+        channel_id=str(data.get("channel_id", "")),
+        token=str(data.get("token") or ""),
+        object=str(data.get("module", "")),
+        operation=OPERATIONS.get(operation, operation),
+        ids=tuple(str(i) for i in data["ids"]),
+        key=hashlib.sha256(body).hexdigest(),
     )

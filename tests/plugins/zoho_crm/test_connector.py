@@ -3,10 +3,12 @@ per-record write results, rate limits and token expiry, data centres."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
 
+import orjson
 import pytest
 
 from integrate import (
@@ -15,6 +17,7 @@ from integrate import (
     RATE_LIMITED,
     RETRY,
     AuthError,
+    Channel,
     ConnectorContext,
     ConnectorError,
     FakeClock,
@@ -365,29 +368,33 @@ def test_notifications_subscribe_parse_and_check_the_channel_token() -> None:
         expiry = dt.datetime.fromtimestamp(clock.now(), dt.UTC) + dt.timedelta(days=2)
         token = "t" * 40
 
-        details = connector.subscribe(
-            "1000000068001", ["Accounts.all"], "https://sync.example/zoho", token, expiry
+        channel = Channel(
+            "1000000068001", ("Accounts",), "https://sync.example/zoho", token, expiry.timestamp()
         )
+        granted = connector.subscribe(channel)
         account = emulator.records("Accounts")[0]
         emulator.change("Accounts", account["id"], {"Phone": "+44 1"})
         [body] = emulator.notifications()
         note = connector.parse_notification(body, token)
+        raw = orjson.dumps(body)
+        notice = type(connector).notice(raw, "application/json")
 
-        assert details["events"][0]["resource_name"] == "Accounts"
+        assert granted == expiry.timestamp()
         assert (note.module, note.operation, note.ids) == ("Accounts", "update", (account["id"],))
+        assert (notice.object, notice.operation, notice.ids) == (
+            "Accounts",
+            "updated",
+            (account["id"],),
+        )
+        assert notice.token == token
+        assert notice.key == type(connector).notice(raw, "json").key
         assert "Phone" in note.fields[account["id"]]
         with pytest.raises(ConnectorError, match="wrong or missing channel token"):
             connector.parse_notification({**body, "token": "x" * 40}, token)
         with pytest.raises(ConnectorError, match="at most 50"):
-            connector.subscribe(
-                "2", ["Accounts.all"], "https://sync.example/zoho", "x" * 51, expiry
-            )
-        connector.renew(
-            "1000000068001",
-            ["Accounts.all"],
-            "https://sync.example/zoho",
-            token,
-            expiry + dt.timedelta(days=1),
+            connector.subscribe(dataclasses.replace(channel, id="2", token="x" * 51))
+        connector.subscribe(
+            dataclasses.replace(channel, expires=channel.expires + 86400), renew=True
         )
         connector.unsubscribe(["1000000068001"])
         emulator.change("Accounts", account["id"], {"Phone": "+44 2"})
