@@ -189,7 +189,10 @@ class Classifier:
         name = self.scope.names[s]
         parts = [key.exprs[name](record) for key in flow.match]
         texts = [key.exprs[name].text for key in flow.match]
-        label = ", ".join(f"{t_} = {p!r}" for t_, p in zip(texts, parts, strict=True))
+        if all(p is None for p in parts):  # nothing to look for: say what it lacks
+            label = f"it: it has no {' and no '.join(texts)}"
+        else:
+            label = ", ".join(f"{t_} = {p!r}" for t_, p in zip(texts, parts, strict=True))
         search = " ".join(str(p) for p in parts if p is not None)
 
         def taken(obj: str, id_: str) -> bool:
