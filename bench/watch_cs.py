@@ -221,7 +221,10 @@ def cs_lines(sizes: list[dict[str, Any]], interval: float) -> list[str]:
         "interval, each timed until the value is in Zoho's Contacts. ClientSuccess v1 has no "
         "account-wide contact list: a look lists the clients, then each client's contacts, "
         f"paced at {RATE:g} calls/s (the plugin's `requests_per_second`, the emulator's "
-        "ASSUMED limit per token). At most one call per watched object when nothing changed "
+        "ASSUMED limit per token). A change made just after its client was listed waits for "
+        "the next look, then for a run that lists them all again: the delay can reach one "
+        "interval plus about twice (1 + clients) / 10 s. At most one call per watched object "
+        "when nothing changed "
         "holds for a watch of clients (one unpaged list of clients), not for contacts.",
         "",
     ]
