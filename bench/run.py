@@ -18,7 +18,8 @@ Scenarios:
      a call: wall time against the least the calls allow, and the most calls in flight
   W  push on change: `integrate serve` watching Zoho CRM Contacts every second (files ⇄ Zoho,
      the emulator served on loopback): the delay from a Zoho edit to its value on the files
-     side, and the calls an idle look makes
+     side, and the calls an idle look makes; the same for ClientSuccess contacts ⇄ Zoho
+     Contacts (both emulators served), at 2 and 10 clients of 5 contacts
   SM SALESmanago ⇄ Zoho CRM at scale: 10,000 people linked on both sides, 1% edited on each
      side: calls by kind against each API's minimum, what landed (person by person), echoes,
      a no-change rerun; wall time at 50 ms a call against the least the calls allow

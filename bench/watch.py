@@ -5,9 +5,8 @@ emulated.py); a Zoho user's edit is made at a random moment, and the delay is th
 until the edited value is in the files side. While nothing changes, the emulator counts the
 calls each look makes (`serve -vv` logs every idle look).
 
-The ClientSuccess plugin (contacts without a modification date: a look reads them all and
-judges them against the link snapshots) gets the same scenario when it lands: see
-bench/README.md, "Scenario W".
+The ClientSuccess round (contacts without a modification date: a look reads them all and
+judges them against the link snapshots) is in watch_cs.py; see bench/README.md, "Scenario W".
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import watch_cs
 from latency import ServedEmulator
 
 PEOPLE = 50  # on both sides, linked by email by a first run
@@ -191,7 +191,8 @@ def one_round(interval: float, latency: float, seed: int) -> dict[str, Any]:
 
 def scenario_w(runs: int, interval: float = 1.0, latency: float = 0.0) -> dict[str, Any]:
     rounds = [one_round(interval, latency, seed) for seed in range(1, runs + 1)]
-    return {"interval": interval, "latency": latency, "people": PEOPLE, "rounds": rounds}
+    cs = watch_cs.scenario_w_cs(runs, interval, Serving)
+    return {"interval": interval, "latency": latency, "people": PEOPLE, "rounds": rounds, "cs": cs}
 
 
 def w_report(w: dict[str, Any], median_range: Any) -> list[str]:
@@ -208,10 +209,16 @@ def w_report(w: dict[str, Any], median_range: Any) -> list[str]:
         set(r["idle_calls"]) <= {"list"} and sum(r["idle_calls"].values()) == r["idle_looks"]
         for r in w["rounds"]
     )
+    cs_rows = ["| clientsuccess (contacts, no modification date) | to be recorded | | |"]
+    cs_lines: list[str] = []
+    if "cs" in w:  # recorded before the ClientSuccess round: no row yet
+        cs_rows = watch_cs.cs_rows(w["cs"], median_range)
+        cs_lines = watch_cs.cs_lines(w["cs"], interval)
     return [
-        f"## W: push on change (`serve` watching Zoho CRM Contacts every {interval:g} s)",
+        f"## W: push on change (`serve` watching Zoho CRM Contacts and ClientSuccess contacts "
+        f"every {interval:g} s)",
         "",
-        f"A two-way flow, files ⇄ Zoho CRM Contacts ({w['people']} people linked by email), "
+        f"Zoho CRM rounds: a two-way flow, files ⇄ Zoho CRM Contacts ({w['people']} people linked by email), "
         f"the Zoho emulator served on loopback ({w['latency'] * 1000:g} ms added a call), "
         f"`integrate serve` in its own process with `watch: {{crm: {interval:g}s}}`. Each round: "
         f"about {IDLE:g} s with nothing changed (from just after an idle look), then {CHANGES} Zoho edits, each at a random moment "
@@ -221,16 +228,16 @@ def w_report(w: dict[str, Any], median_range: Any) -> list[str]:
         "|---|---|---|---|",
         f"| zoho_crm (Contacts, by `Modified_Time`) | {median_range(delays)} | "
         f"{max(delays):.3f} | {median_range(per_look, '{:.2f}')} |",
-        "| clientsuccess (contacts, no modification date) | to be recorded when the plugin "
-        "lands | | |",
+        *cs_rows,
         "",
-        f"Idle calls by kind over {looks} idle looks: "
+        f"Zoho CRM idle calls by kind over {looks} idle looks: "
         + ", ".join(f"`{k}` {n}" for k, n in sorted(kinds.items()))
         + ".",
         "",
-        f"Targets: every change arrives within one interval plus one run (≤ {interval + 1:g} s "
+        f"Targets (Zoho CRM): every change arrives within one interval plus one run (≤ {interval + 1:g} s "
         f"here): **{'holds' if delay_ok else 'does not hold'}**; an idle look costs one call "
         f"per watched object (one `list` of Contacts since the cursor): "
         f"**{'holds' if calls_ok else 'does not hold'}**.",
         "",
+        *cs_lines,
     ]
