@@ -12,6 +12,7 @@ raises `Refused`, which writes turn into the record's failure and reads into a s
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,7 @@ class Login:
         self._lock = threading.Lock()
         self._token: Secret | None = None
         self._expires = 0.0
+        self._lifetime = api.settings.token_lifetime
         self._margin = MARGIN
         self.logins = 0
 
@@ -76,6 +78,8 @@ class Login:
         return self._token.reveal() if self._token is not None else None
 
     def headers(self) -> dict[str, str]:
+        if self._token is None:
+            self._kept()
         if self._token is None or self.api.context.clock.now() >= self._expires - self._margin:
             self.refresh(self.token())
         assert self._token is not None
@@ -88,6 +92,39 @@ class Login:
             if current is not None and current != stale and fresh:
                 return  # another thread logged in meanwhile
             self._login()
+            self._keep()
+
+    @property
+    def _key(self) -> str:
+        """The name the token is kept under in the state: a digest of the address and the
+        credentials, never the credentials themselves."""
+        settings = self.api.settings
+        text = f"{settings.base_url}\n{settings.username}\n{settings.password.reveal()}"
+        return "clientsuccess:" + hashlib.sha256(text.encode()).hexdigest()
+
+    def _kept(self) -> None:
+        """The token a run (or `serve`'s look) before this one kept, while it lasts: a token
+        lives 12 hours, so runs and looks share one login instead of making one each."""
+        cache = self.api.context.tokens
+        data = cache.load(self._key) if cache is not None else None
+        if not data or not data.get("access_token"):
+            return
+        expires = float(data.get("expires_at") or 0)
+        lifetime = float(data.get("lifetime") or self.api.settings.token_lifetime)
+        margin = min(MARGIN, lifetime / 10)
+        if self.api.context.clock.now() < expires - margin:
+            self._token = Secret(str(data["access_token"]), "clientsuccess token")
+            self._expires, self._lifetime, self._margin = expires, lifetime, margin
+
+    def _keep(self) -> None:
+        cache = self.api.context.tokens
+        if cache is None or self._token is None:
+            return
+        token = self._token.reveal()
+        cache.save(
+            self._key,
+            {"access_token": token, "expires_at": self._expires, "lifetime": self._lifetime},
+        )
 
     def _login(self) -> None:
         api = self.api
@@ -122,6 +159,7 @@ class Login:
             else settings.token_lifetime
         )
         self._expires = api.context.clock.now() + seconds
+        self._lifetime = seconds
         self._margin = min(MARGIN, seconds / 10)
         self.logins += 1
 
