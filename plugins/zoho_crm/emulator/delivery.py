@@ -119,6 +119,9 @@ class Outbox:
 
     def deliver_due(self) -> int:
         """POST every callback due by now, each channel in order; the number delivered."""
+        due = self.next_due()
+        if due is None or due > self.now():
+            return 0
         delivered = 0
         with self._sending, httpx.Client(timeout=self.policy.timeout, trust_env=False) as http:
             with self._lock:
