@@ -1,0 +1,3 @@
+"""The Ideolve emulator: Ideolve's v4 REST API, in process."""
+
+from __future__ import annotations
