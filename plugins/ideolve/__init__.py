@@ -5,3 +5,12 @@ Registered through the `integrate` entry-point group like any third-party plugin
 """
 
 from __future__ import annotations
+
+from integrate import Emulator, hookimpl
+
+
+@hookimpl
+def integrate_register_emulators() -> list[type[Emulator]]:
+    from integrate_ideolve.emulator import IdeolveEmulator
+
+    return [IdeolveEmulator]
