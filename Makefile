@@ -39,8 +39,10 @@ typecheck: $(STAMP)
 	ln -s ../../plugins/servicedesk_msp build/typecheck/integrate_servicedesk_msp
 	ln -s ../../plugins/salesmanago build/typecheck/integrate_salesmanago
 	ln -s ../../plugins/clientsuccess build/typecheck/integrate_clientsuccess
+	ln -s ../../plugins/ideolve build/typecheck/integrate_ideolve
 	MYPYPATH=build/typecheck $(BIN)/mypy -p integrate -p integrate_files -p integrate_zoho_crm \
-	  -p integrate_servicedesk_msp -p integrate_salesmanago -p integrate_clientsuccess
+	  -p integrate_servicedesk_msp -p integrate_salesmanago -p integrate_clientsuccess \
+	  -p integrate_ideolve
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

@@ -1,0 +1,16 @@
+"""integrate's `ideolve` plugin: Ideolve's v4 REST API (workspaces, notes, their comments
+and attachments), and an emulator of it (`integrate_ideolve.emulator`).
+
+Registered through the `integrate` entry-point group like any third-party plugin.
+"""
+
+from __future__ import annotations
+
+from integrate import Emulator, hookimpl
+
+
+@hookimpl
+def integrate_register_emulators() -> list[type[Emulator]]:
+    from integrate_ideolve.emulator import IdeolveEmulator
+
+    return [IdeolveEmulator]
