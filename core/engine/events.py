@@ -8,13 +8,15 @@ so the same change is never acted on twice (polling and webhooks alike)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from croniter import croniter
 
-from integrate.connector import CREATE, Record, WriteResult
+from integrate.attachments import ATTACHMENT_FIELD, FileStream
+from integrate.connector import CREATE, Connector, Record, WriteResult
 from integrate.engine.apply import Applier, Write
 from integrate.engine.context import RunContext
 from integrate.engine.outcomes import Failed, Outcomes
@@ -25,6 +27,7 @@ from integrate.links import Link
 from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
 
 SIDE = "source"
+ATTACH = "attach"  # the action that receives the source attachment's bytes (FileStream)
 NO_TARGET = ""  # b_object of a link for a record seen before the flow started (no target yet)
 
 
@@ -255,7 +258,10 @@ class EventRun:
         self._write(Acted(sid, obj, record, handler, values, snapshot, link, target_id))
         return True
 
-    def _write(self, acted: Acted, limit: int | None = None) -> None:
+    def _write(
+        self, acted: Acted, limit: int | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Queue the action; `extra` values go to the target but not into the report."""
         info = self.ctx.info(self.target_conn, self.target_obj)
         if limit is None:
             limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
@@ -267,7 +273,7 @@ class EventRun:
                 self.target_obj,
                 acted.handler.action,
                 limit,
-                acted.values,
+                {**acted.values, **(extra or {})},
                 id=acted.target_id,
                 one_per_call=info.one_per_call,
             )
@@ -325,7 +331,31 @@ class EventRun:
             return
         info = self.ctx.info(self.target_conn, self.target_obj)
         acted = Acted(sid, obj, rel, handler, values, {}, None, target_id, rid)
-        self._write(acted, limit=info.write_batch)
+        extra = {}
+        if handler.action == ATTACH and self._downloads() and values.get("attachment_id"):
+            extra[ATTACHMENT_FIELD] = self._file(obj, sid, values)
+        self._write(acted, limit=info.write_batch, extra=extra)
+
+    def _downloads(self) -> bool:
+        """Whether the source's plugin downloads attachments (Connector.download)."""
+        return type(self.connector).download is not Connector.download
+
+    def _file(self, obj: str, sid: str, values: dict[str, Any]) -> FileStream:
+        """The source record's attachment, opened only when the target reads it."""
+        attachment_id = str(values["attachment_id"])
+        size = values.get("file_size")
+        connector = self.connector
+
+        def opened() -> Iterator[bytes]:
+            return connector.download(obj, sid, attachment_id)
+
+        return FileStream(
+            name=str(values.get("file_name") or attachment_id),
+            open=opened,
+            size=int(size)
+            if isinstance(size, int | float) and not isinstance(size, bool)
+            else None,
+        )
 
     def _due(self, handler: EventHandler) -> bool:
         """A handler with its own schedule runs when its cron has fired since its last scan."""
