@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from integrate import ConnectorError, FileStream
-from tests.plugins.ideolve.kit import MiB, Ideolve, Pieces
+from tests.plugins.ideolve.kit import Ideolve, MiB, Pieces
 
 LIMIT = 26_214_400
 
@@ -102,7 +102,8 @@ def test_a_download_refused_at_its_limit_fails_the_record_with_its_code(ideolve:
     result = ideolve.attach(noteid, FileStream("cut.bin", refused))
 
     assert result.code == "RESPONSE_TOO_LARGE"
-    assert "cut.bin" in result.error and "over the limit of 1,000 bytes" in result.error
+    assert "cut.bin" in result.error
+    assert "over the limit of 1,000 bytes" in result.error
     assert ideolve.notes()[noteid]["attachments"] == []
 
 

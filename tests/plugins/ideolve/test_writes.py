@@ -94,7 +94,8 @@ def test_update_comment_and_get(ideolve: Ideolve) -> None:  # ID-2
     commented = ideolve.act("comment", noteid, {"commenthtmltext": "<p>Stage: a &rarr; b</p>"})
     [note] = ideolve.connector.get("notes", [noteid, "nt_0000000000000000"])
 
-    assert updated.ok and commented.ok, (updated.error, commented.error)
+    assert updated.ok, updated.error
+    assert commented.ok, commented.error
     assert note["subject"] == "Account: Acme Ltd"
     assert [c["commenthtmltext"] for c in note["comments"]] == ["<p>Stage: a &rarr; b</p>"]
     assert note["comments"][0]["createdby"] == BOT
