@@ -235,7 +235,9 @@ class Notes:
             )
         except Refused as exc:
             return refused(item.ref, exc, f"the attachment {file.name!r} on note {noteid}")
-        except ConnectorError as exc:  # the file's own limit, or its download's
+        except TooLarge as exc:
+            return WriteResult.failure(item.ref, str(exc), exc.code)
+        except ConnectorError as exc:  # its download failed (or was cut at its limit)
             return WriteResult.failure(
                 item.ref, f"attachment {file.name!r}: {exc}", exc.code or "FAILED"
             )
