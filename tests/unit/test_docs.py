@@ -41,6 +41,7 @@ PAGES = (
     "salesmanago-zoho-crm.md",
     "clientsuccess-zoho-crm.md",
     "clientsuccess-plugin.md",
+    "ideolve-plugin.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and

@@ -84,6 +84,7 @@ HEADERS = ("Client-Id", "Connector-Api-Key", "App-Name")
 CLIENT_ID = "ideolve-sandbox-client"
 API_KEY = "ideolve-sandbox-key-5f3a9c"
 MAX_ATTACHMENT = 25 * 1024 * 1024  # 26,214,400 bytes
+SEEDED = (WORKSPACES, NOTES, "comments", "attachments")
 Methods = dict[str, tuple[str, h.Handler]]  # method -> (kind, handler)
 NOTE = "/user/{user}/workspace/{workspaceid}/note/{noteid}"
 SERVED: tuple[tuple[str, Methods], ...] = (
@@ -210,6 +211,10 @@ class IdeolveEmulator(HttpEmulator):
             return [self._add(object, dict(record)) for record in records]
 
     def _add(self, object: str, record: dict[str, Any]) -> Record:
+        if object not in SEEDED:
+            raise KeyError(
+                f"Ideolve records cannot be seeded into {object!r} ({', '.join(SEEDED)})"
+            )
         now = self._now()
         try:
             if object == WORKSPACES:
@@ -231,10 +236,8 @@ class IdeolveEmulator(HttpEmulator):
                         "commenthtmltext": html(record, "commenthtmltext", required=True),
                         "created": now}  # fmt: skip
                 h.keep(self.store, note, "comments", item)
-            elif object == "attachments":
-                h.keep(self.store, note, "attachments", self._attachment(record, author, now))
             else:
-                raise KeyError(f"Ideolve records cannot be seeded into {object!r}")
+                h.keep(self.store, note, "attachments", self._attachment(record, author, now))
             return note_record(note)
         except IdeolveError as refused:
             raise ValueError(f"cannot seed {object}: {refused}") from None
