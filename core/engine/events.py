@@ -8,15 +8,14 @@ so the same change is never acted on twice (polling and webhooks alike)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from croniter import croniter
 
-from integrate.attachments import ATTACHMENT_FIELD, FileStream
-from integrate.connector import CREATE, Connector, Record, WriteResult
+from integrate.attachments import ATTACHMENT_FIELD, source_file
+from integrate.connector import CREATE, Record, WriteResult
 from integrate.engine.apply import Applier, Write
 from integrate.engine.context import RunContext
 from integrate.engine.outcomes import Failed, Outcomes
@@ -332,30 +331,11 @@ class EventRun:
         info = self.ctx.info(self.target_conn, self.target_obj)
         acted = Acted(sid, obj, rel, handler, values, {}, None, target_id, rid)
         extra = {}
-        if handler.action == ATTACH and self._downloads() and values.get("attachment_id"):
-            extra[ATTACHMENT_FIELD] = self._file(obj, sid, values)
+        if handler.action == ATTACH:
+            file = source_file(self.connector, obj, sid, values)
+            if file is not None:
+                extra[ATTACHMENT_FIELD] = file
         self._write(acted, limit=info.write_batch, extra=extra)
-
-    def _downloads(self) -> bool:
-        """Whether the source's plugin downloads attachments (Connector.download)."""
-        return type(self.connector).download is not Connector.download
-
-    def _file(self, obj: str, sid: str, values: dict[str, Any]) -> FileStream:
-        """The source record's attachment, opened only when the target reads it."""
-        attachment_id = str(values["attachment_id"])
-        size = values.get("file_size")
-        connector = self.connector
-
-        def opened() -> Iterator[bytes]:
-            return connector.download(obj, sid, attachment_id)
-
-        return FileStream(
-            name=str(values.get("file_name") or attachment_id),
-            open=opened,
-            size=int(size)
-            if isinstance(size, int | float) and not isinstance(size, bool)
-            else None,
-        )
 
     def _due(self, handler: EventHandler) -> bool:
         """A handler with its own schedule runs when its cron has fired since its last scan."""

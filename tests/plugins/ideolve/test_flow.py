@@ -68,3 +68,37 @@ def test_a_change_becomes_one_comment_with_every_value_escaped(flow: Flow) -> No
     )
     assert again["status"] == "succeeded", again
     assert len(flow.notes()[0]["comments"]) == 1, "the same change was commented twice"
+
+
+def test_a_declared_size_over_the_limit_fails_without_a_download(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = copy_of_spec(
+        tmp_path,
+        (EVERY_TWO_HOURS, ""),
+        (
+            "file_name: related.File_Name",
+            "file_name: related.File_Name\n          file_size: related.Size",
+        ),
+        (
+            "      user: sales.bot@example.com",
+            "      max_attachment_bytes: 1000\n      user: sales.bot@example.com",
+        ),
+    )
+    flow = Flow(tmp_path, monkeypatch, spec)
+    flow.run()
+    account = flow.account(Account_Name="Acme")
+    flow.crm.seed(
+        "Attachments",
+        [
+            {"Parent_Id": account, "File_Name": "big.bin", "content": b"b" * 5000},
+            {"Parent_Id": account, "File_Name": "ok.txt", "content": b"fine"},
+        ],
+    )
+
+    report = flow.run()
+
+    assert report["status"] == "completed_with_errors", report
+    [note] = flow.notes()
+    assert [a["filename"] for a in note["attachments"]] == ["ok.txt"]
+    assert flow.crm.calls()["download"] == 1, "the one over the limit was downloaded"
