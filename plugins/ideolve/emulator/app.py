@@ -5,7 +5,8 @@ notes in them, comments on notes and attachments uploaded to them; answers and e
 envelope `{"status": ..., "reason"?: ...}`.
 
 Built on the emulation kit (records, routing, refusals, the token bucket, the JSON body guard,
-save/restore); Ideolve's own behaviour is here and beside it (records, handlers, uploads).
+save/restore); Ideolve's own behaviour is here and beside it (records, handlers, uploads,
+seeding).
 Call kinds (what `calls()` counts): `auth`, `list`, `workspace`, `create`, `update`, `get`,
 `comment`, `attach`, `unknown`; refusals of who calls are counted as `refused:401` and
 `refused:500`, calls the rate limit refused as `limit:429`.
@@ -18,7 +19,6 @@ an unknown path; the user is looked up after the path.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -34,19 +34,13 @@ from integrate import (
     Route,
     Router,
     Saveable,
-    StoredRow,
     TokenBucket,
     json_object,
 )
 from integrate_ideolve.emulator import handlers as h
 from integrate_ideolve.emulator import options as option
 from integrate_ideolve.emulator.records import (
-    html,
     note_record,
-    note_update,
-    note_values,
-    share_with,
-    tags,
     workspace_record,
     workspace_values,
 )
@@ -73,6 +67,7 @@ from integrate_ideolve.emulator.refusals import (
     bad_request,
     not_found,
 )
+from integrate_ideolve.emulator.seeding import Seeding
 from integrate_ideolve.emulator.store import ACTING_USER, NOTES, WORKSPACES, Org, Store
 from integrate_ideolve.emulator.uploads import Upload, UploadRefused, read_upload
 
@@ -84,7 +79,6 @@ HEADERS = ("Client-Id", "Connector-Api-Key", "App-Name")
 CLIENT_ID = "ideolve-sandbox-client"
 API_KEY = "ideolve-sandbox-key-5f3a9c"
 MAX_ATTACHMENT = 25 * 1024 * 1024  # 26,214,400 bytes
-SEEDED = (WORKSPACES, NOTES, "comments", "attachments")
 Methods = dict[str, tuple[str, h.Handler]]  # method -> (kind, handler)
 NOTE = "/user/{user}/workspace/{workspaceid}/note/{noteid}"
 SERVED: tuple[tuple[str, Methods], ...] = (
@@ -150,6 +144,7 @@ class IdeolveEmulator(HttpEmulator):
         self.max_attachment_bytes = max_attachment_bytes
         self.max_body_bytes = max_body_bytes
         self.store = Store(seed)
+        self.seeding = Seeding(self.store, org, max_attachment_bytes)
         for name in names:
             h.add_workspace(self.store, workspace_values({"name": name}, user), self._now())
         self._settings: dict[str, Any] = {
@@ -208,51 +203,7 @@ class IdeolveEmulator(HttpEmulator):
         (`ValueError` with its reason; `KeyError` for an unknown workspace or note). Returns
         the workspaces or notes as `records` shows them."""
         with self.lock:
-            return [self._add(object, dict(record)) for record in records]
-
-    def _add(self, object: str, record: dict[str, Any]) -> Record:
-        if object not in SEEDED:
-            raise KeyError(
-                f"Ideolve records cannot be seeded into {object!r} ({', '.join(SEEDED)})"
-            )
-        now = self._now()
-        try:
-            if object == WORKSPACES:
-                owner = self._member(record.get("owner", self.user))
-                values = workspace_values(record, owner)
-                members = [owner, *(self._member(m) for m in record.get("members", ()))]
-                values["members"] = list(dict.fromkeys(members))
-                return workspace_record(h.add_workspace(self.store, values, now))
-            if object == NOTES:
-                workspace = self._row(WORKSPACES, record.get("workspaceid"))
-                author = self._member(record.get("createdby", workspace.values["owner"]))
-                values = note_values(record, self.org, author)
-                values["workspaceid"] = workspace.id
-                return note_record(self.store.make(NOTES, values, now))
-            note = self._row(NOTES, record.get("noteid"))
-            author = self._member(record.get("createdby", note.values["createdby"]))
-            if object == "comments":
-                item = {"commentid": self.store.make_id("comment"), "createdby": author,
-                        "commenthtmltext": html(record, "commenthtmltext", required=True),
-                        "created": now}  # fmt: skip
-                h.keep(self.store, note, "comments", item)
-            else:
-                h.keep(self.store, note, "attachments", self._attachment(record, author, now))
-            return note_record(note)
-        except IdeolveError as refused:
-            raise ValueError(f"cannot seed {object}: {refused}") from None
-
-    def _attachment(self, record: dict[str, Any], author: str, now: int) -> dict[str, Any]:
-        content = record.get("content", b"")
-        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        filename = record.get("filename")
-        if not isinstance(filename, str) or not 0 < len(filename) <= 255:
-            raise bad_request(NO_FILE_NAME)
-        if len(data) > self.max_attachment_bytes:
-            raise IdeolveError(413, ERROR, ATTACHMENT_TOO_LARGE)
-        kind = str(record.get("contenttype", "application/octet-stream"))
-        upload = Upload(filename, len(data), hashlib.sha256(data).hexdigest(), kind)
-        return h.attachment_of(self.store, upload, author, now)
+            return [self.seeding.add(object, dict(r), self._now()) for r in records]
 
     def records(self, object: str) -> list[Record]:
         """Every record of `workspaces`, `notes` (each with its comments and attachments),
@@ -272,44 +223,7 @@ class IdeolveEmulator(HttpEmulator):
         """A user's edit: a note's `subject`, `notehtmltext`, `tags` or `users` (its
         `modifiedat` moves on), or a workspace's `name` or `description`."""
         with self.lock:
-            row = self._row(object, id)
-            try:
-                if object == NOTES:
-                    new = dict(row.values)
-                    if "subject" in values or "notehtmltext" in values:
-                        new.update(note_update(values))
-                    if "tags" in values:
-                        new["tags"] = tags(values["tags"])
-                    if "users" in values:
-                        new["sharewith"] = share_with(values["users"], self.org)
-                    self.store.replace(row, new, self._now())
-                    return note_record(row)
-                edited: dict[str, Any] = dict(row.values)
-                edited.update({k: values[k] for k in ("name", "description") if k in values})
-                checked = workspace_values(edited, row.values["owner"])
-                for member in row.values["members"]:
-                    other = self.store.named(member, checked["name"])
-                    if other is not None and other is not row:
-                        raise bad_request(f"a workspace named {checked['name']} exists")
-                checked["members"] = row.values["members"]
-                self.store.replace(row, checked, self._now())
-                return workspace_record(row)
-            except IdeolveError as refused:
-                raise ValueError(f"cannot change {object} {id}: {refused}") from None
-
-    def _row(self, object: str, id: Any) -> StoredRow:
-        if object not in (WORKSPACES, NOTES):
-            raise KeyError(f"Ideolve has no object {object!r} (workspaces, notes)")
-        row = self.store.get(object, id) if isinstance(id, str) else None
-        if row is None:
-            raise KeyError(f"Ideolve has no {object[:-1]} {id}")
-        return row
-
-    def _member(self, email: Any) -> str:
-        found = self.org.user(email)
-        if found is None:
-            raise ValueError(f"the org has no user {email!r} ({', '.join(self.org.users)})")
-        return found
+            return self.seeding.change(object, id, values, self._now())
 
     # ---- faults in Ideolve's words ------------------------------------------------------
 
