@@ -7,6 +7,7 @@ internal and may change.
 
 from __future__ import annotations
 
+from integrate.attachments import ATTACHMENT_FIELD, FileStream
 from integrate.conditions import (
     And,
     Compare,
@@ -110,6 +111,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AMBIGUOUS",
+    "ATTACHMENT_FIELD",
     "AUTH_EXPIRED",
     "CREATE",
     "FAIL",
@@ -145,6 +147,7 @@ __all__ = [
     "FakeClock",
     "Faults",
     "FieldInfo",
+    "FileStream",
     "Function",
     "HttpAnswer",
     "HttpClient",

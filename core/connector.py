@@ -387,6 +387,12 @@ class Connector(ABC):
         """Pages of the records in a record's related list."""
         raise Unsupported(f"{self.plugin} cannot read the related list {related} of {object}")
 
+    def download(self, object: str, id: str, attachment_id: str) -> Iterator[bytes]:
+        """The bytes of one attachment of a record, in pieces, never held whole; stops with
+        ConnectorError (code RESPONSE_TOO_LARGE) past the plugin's download limit. An event
+        flow's `attach` action hands them to its target as a FileStream."""
+        raise Unsupported(f"{self.plugin} cannot download attachments of {object}")
+
     # -- notifications (webhooks) -----------------------------------------------------------
 
     # The longest a channel may live, in seconds (None: the system sends no notifications).

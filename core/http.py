@@ -259,6 +259,11 @@ class HttpClient:
                 self._unsure(what, idempotent, _describe(exc), exc)
                 self._retry_or_raise(attempt, _describe(exc), None)
                 continue
+            except BaseException:
+                # A streamed request body that raised (an upload cut at its limit, a source
+                # download refused): not retried, the rate-limit probe handed on.
+                self.throttle.abandoned(probe)
+                raise
             log.debug("%s %s %s → %s", self.connection, method, _where(url), answer.status_code)
             verdict = self.classify(answer)
             asked = retry_after(answer)

@@ -14,6 +14,7 @@ from typing import Any
 
 from croniter import croniter
 
+from integrate.attachments import ATTACHMENT_FIELD, source_file
 from integrate.connector import CREATE, Record, WriteResult
 from integrate.engine.apply import Applier, Write
 from integrate.engine.context import RunContext
@@ -25,6 +26,7 @@ from integrate.links import Link
 from integrate.model import OBJECT_FIELD, EventFlow, EventHandler
 
 SIDE = "source"
+ATTACH = "attach"  # the action that receives the source attachment's bytes (FileStream)
 NO_TARGET = ""  # b_object of a link for a record seen before the flow started (no target yet)
 
 
@@ -255,7 +257,10 @@ class EventRun:
         self._write(Acted(sid, obj, record, handler, values, snapshot, link, target_id))
         return True
 
-    def _write(self, acted: Acted, limit: int | None = None) -> None:
+    def _write(
+        self, acted: Acted, limit: int | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Queue the action; `extra` values go to the target but not into the report."""
         info = self.ctx.info(self.target_conn, self.target_obj)
         if limit is None:
             limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
@@ -267,7 +272,7 @@ class EventRun:
                 self.target_obj,
                 acted.handler.action,
                 limit,
-                acted.values,
+                {**acted.values, **(extra or {})},
                 id=acted.target_id,
                 one_per_call=info.one_per_call,
             )
@@ -325,7 +330,12 @@ class EventRun:
             return
         info = self.ctx.info(self.target_conn, self.target_obj)
         acted = Acted(sid, obj, rel, handler, values, {}, None, target_id, rid)
-        self._write(acted, limit=info.write_batch)
+        extra = {}
+        if handler.action == ATTACH:
+            file = source_file(self.connector, obj, sid, values)
+            if file is not None:
+                extra[ATTACHMENT_FIELD] = file
+        self._write(acted, limit=info.write_batch, extra=extra)
 
     def _due(self, handler: EventHandler) -> bool:
         """A handler with its own schedule runs when its cron has fired since its last scan."""

@@ -6,7 +6,15 @@ Registered through the `integrate` entry-point group like any third-party plugin
 
 from __future__ import annotations
 
-from integrate import Emulator, hookimpl
+from integrate import Connector, Emulator, hookimpl
+from integrate_ideolve.connector import IdeolveConnector, __version__
+
+__all__ = ["IdeolveConnector", "__version__"]
+
+
+@hookimpl
+def integrate_register_connectors() -> list[type[Connector]]:
+    return [IdeolveConnector]
 
 
 @hookimpl

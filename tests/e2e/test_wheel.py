@@ -59,6 +59,8 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     assert rows["salesmanago"]["emulator"] is True
     assert rows["clientsuccess"]["status"] == "loaded"
     assert rows["clientsuccess"]["emulator"] is True
+    assert rows["ideolve"]["status"] == "loaded"
+    assert rows["ideolve"]["emulator"] is True
 
     checked = sh(bin_dir / "integrate", "validate", "spec.yaml", cwd=work)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -69,4 +71,11 @@ def test_wheel_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     plugin_names = json.loads(schema.stdout)["$defs"]["connection"]["properties"]["plugin"][
         "examples"
     ]
-    assert plugin_names == ["clientsuccess", "files", "salesmanago", "servicedesk_msp", "zoho_crm"]
+    assert plugin_names == [
+        "clientsuccess",
+        "files",
+        "ideolve",
+        "salesmanago",
+        "servicedesk_msp",
+        "zoho_crm",
+    ]

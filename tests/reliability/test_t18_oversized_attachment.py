@@ -4,14 +4,17 @@ emulator), whether the server announces its size (Content-Length: refused before
 is read) or not (chunked: counted, refused once past the limit); the next download through
 the same connector works.
 
-No flow downloads attachment bytes yet (event flows read attachments' metadata only), so
-"the record is dead-lettered and the run goes on" has no run to show it in: it comes with
-the Ideolve attachment flow (issue 13). Memory is not asserted: at full size a second test
-downloads in a process of its own and prints the growth of its peak RSS (the figure in
-docs/reliability.md).
+Through a flow (the Zoho CRM → Ideolve spec's `attach`, issue 13): an attachment over the
+source's download limit, and one over the target's upload limit, each fail their related
+record: dead-lettered (the failure ledger, as `integrate failures list` shows it, and the
+failed-records file) with the reason, while the run goes on and attaches the small one.
 
-CI: a 24 MiB attachment, a 2 MiB limit. Full size (INTEGRATE_RELIABILITY_FULL=1): 200 MiB
-and 25 MiB (the plugin's default limit).
+Memory is not asserted: at full size a second test downloads in a process of its own and
+prints the growth of its peak RSS (the figure in docs/reliability.md).
+
+CI: a 24 MiB attachment, a 2 MiB limit; in the flow, 25 MiB and a byte (over Zoho's default
+25 MiB, refused on its Content-Length) and 3 MiB over Ideolve's limit set to 2 MiB. Full size
+(INTEGRATE_RELIABILITY_FULL=1): 200 MiB and 25 MiB (the plugin's default limit).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +33,8 @@ from integrate import ConnectorContext, ConnectorError, Faults
 from integrate.oauth import MemoryTokenCache
 from integrate_zoho_crm import ZohoCrmConnector
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.conftest import read_jsonl
+from tests.plugins.ideolve.flow import EVERY_TWO_HOURS, Flow, copy_of_spec
 from tests.reliability.harness import full_size, scale
 
 MiB = 1024 * 1024
@@ -107,6 +114,60 @@ def test_T18_an_attachment_over_the_limit_is_cut_off_at_the_limit(
 
     # The connector goes on: the next attachment downloads whole.
     assert b"".join(org.download(org.small)) == org.small_content
+
+
+def test_T18_through_the_flow_an_oversized_attachment_is_dead_lettered(
+    cli: Any, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = copy_of_spec(
+        workdir,
+        (EVERY_TWO_HOURS, ""),
+        (
+            "      user: sales.bot@example.com",
+            "      max_attachment_bytes: 2097152\n      user: sales.bot@example.com",
+        ),
+    )
+    flow = Flow(workdir, monkeypatch, spec)
+    flow.run()  # backfill: false: the first run only remembers what is there
+    account = flow.account(Account_Name="Big Files Ltd")
+    over_source = 25 * MiB + 1  # over Zoho CRM's download limit (25 MiB)
+    over_target = 3 * MiB  # over Ideolve's, 2 MiB here
+    small = b"a small file\n" * 100
+    seeded = flow.crm.seed(
+        "Attachments",
+        [
+            {"Parent_Id": account, "File_Name": "huge.bin", "content": _bytes(over_source)},
+            {"Parent_Id": account, "File_Name": "mid.bin", "content": _bytes(over_target)},
+            {"Parent_Id": account, "File_Name": "small.txt", "content": small},
+        ],
+    )
+    huge, mid = str(seeded[0]["id"]), str(seeded[1]["id"])
+
+    report = flow.run()
+
+    assert report["status"] == "completed_with_errors", report
+    [totals] = [f["totals"] for f in report["flows"]]
+    assert totals["failed"] == 2
+    [note] = flow.notes()
+    assert [a["filename"] for a in note["attachments"]] == ["small.txt"]
+    assert note["attachments"][0]["size"] == len(small)
+    listed = cli("failures", "list", str(spec), "--state", "state.db", "--json", "--all")
+    assert listed.exit_code == 0, listed.stderr
+    ledger = {f["code"]: f for f in json.loads(listed.stdout)}
+    assert set(ledger) == {"RESPONSE_TOO_LARGE", "ATTACHMENT_TOO_LARGE"}
+    assert {f["source_id"] for f in ledger.values()} == {account}
+    assert (
+        f"{over_source:,} bytes, over the limit of {25 * MiB:,}"
+        in ledger["RESPONSE_TOO_LARGE"]["message"]
+    )
+    assert huge in ledger["RESPONSE_TOO_LARGE"]["message"]
+    assert "mid.bin" in ledger["ATTACHMENT_TOO_LARGE"]["message"]
+    assert "over Ideolve's limit of 2,097,152 bytes" in ledger["ATTACHMENT_TOO_LARGE"]["message"]
+    lines = read_jsonl(workdir / "failed.jsonl")
+    assert sorted(line["code"] for line in lines) == ["ATTACHMENT_TOO_LARGE", "RESPONSE_TOO_LARGE"]
+    assert {line["record"].get("id") for line in lines} == {huge, mid}
+    # in process the cut upload never reaches Ideolve (over loopback it arrives cut short)
+    assert flow.ideolve.calls()["attach"] == 1
 
 
 # What the downloading process does at full size: its RSS before, its peak (VmHWM) after.

@@ -216,7 +216,7 @@ def test_a_plugin_that_is_not_installed_is_named_with_what_is_installed(
 
     assert problems(spec_file, text, plugins) == [
         "spec.yaml:4:17: plugin 'filez' is not installed (did you mean 'files'?)"
-        " (installed: clientsuccess, files, salesmanago, servicedesk_msp, vault, zoho_crm) (at $.connections.crm.plugin)"
+        " (installed: clientsuccess, files, ideolve, salesmanago, servicedesk_msp, vault, zoho_crm) (at $.connections.crm.plugin)"
     ]
 
 

@@ -18,7 +18,7 @@ from integrate.plugins import ALLOW_ENV, BLOCK_ENV, allowed_names, make_plugins
 from integrate_files import FilesConnector, FilesEmulator
 
 # The connectors the built-in plugins register through the entry-point group.
-BUILT_IN = ("clientsuccess", "files", "salesmanago", "servicedesk_msp", "zoho_crm")
+BUILT_IN = ("clientsuccess", "files", "ideolve", "salesmanago", "servicedesk_msp", "zoho_crm")
 
 
 @pytest.fixture(autouse=True)
