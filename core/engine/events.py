@@ -343,7 +343,8 @@ class EventRun:
             return True
         key = f"schedule:{handler.event}:{handler.related}:{self.flow.handlers.index(handler)}"
         last = self.store.cursor(self.flow.name, key)
-        now = dt.datetime.now(dt.UTC)
+        # the run's clock (the connections' own), so a fake clock moves schedules too
+        now = dt.datetime.fromtimestamp(self.connector.context.clock.now(), dt.UTC)
         if last is not None:
             previous = croniter(handler.schedule, now).get_prev(dt.datetime)
             if dt.datetime.fromisoformat(last) >= previous:

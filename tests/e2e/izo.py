@@ -105,7 +105,14 @@ class World:
         """A file a Zoho user attaches to a record; the attachment's id."""
         [made] = self.crm.seed(
             "Attachments",
-            [{"Parent_Id": {"id": id}, "$se_module": module, "File_Name": name, "content": content}],
+            [
+                {
+                    "Parent_Id": {"id": id},
+                    "$se_module": module,
+                    "File_Name": name,
+                    "content": content,
+                }
+            ],
         )
         return str(made["id"])
 

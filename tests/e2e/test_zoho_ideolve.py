@@ -133,6 +133,8 @@ def test_ID_5_attachments_reach_their_notes_every_two_hours_each_exactly_once(
     account = world.add("Accounts", Account_Name="Acme")
     world.run()
     first = world.attach("Accounts", account, "contract.pdf", b"%PDF-1.7 contract")
+    world.run()  # ten minutes on: attachments are looked for every two hours, not yet
+    assert world.note("Account: Acme")["attachments"] == []
 
     world.run(advance=TWO_HOURS)
     world.run(advance=TWO_HOURS)  # a rerun uploads nothing
