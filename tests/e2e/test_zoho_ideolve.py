@@ -163,3 +163,24 @@ def test_ID_6_zoho_tokens_are_renewed_on_expiry_and_ideolve_is_called_with_its_k
     assert first.crm_calls["token"] <= 1
     assert later.crm_calls["token"] == 1  # renewed once, by the refresh token
     assert sorted(world.notes()) == ["Account: Acme", "Account: Initech"]
+
+
+def test_T17_an_attachment_named_to_climb_out_is_only_a_name_and_nothing_reaches_disk(
+    world: World,
+) -> None:
+    account = world.add("Accounts", Account_Name="Acme")
+    world.run()
+    world.attach("Accounts", account, "../../x", b"climb")
+    world.attach("Accounts", account, 'evil"\r\nContent-Type: text/html\r\n.pdf', b"inject")
+    before = {p for p in world.folder.parent.rglob("*")}
+
+    world.run(advance=TWO_HOURS)
+
+    # each arrives as one attachment of the size sent, its name a name only
+    by_size = {a["size"]: a["filename"] for a in world.note("Account: Acme")["attachments"]}
+    assert sorted(by_size) == [5, 6]
+    assert by_size[5] == "../../x"
+    assert "\r" not in by_size[6]
+    assert "\n" not in by_size[6]
+    made = {p for p in world.folder.parent.rglob("*")} - before
+    assert not any(p.name in ("x", "evil") or p.suffix == ".pdf" for p in made), made
