@@ -56,7 +56,11 @@ def hooks(spec: Spec, plugins: Plugins) -> list[Hook]:
     """The spec's enabled event flows with `webhook` among their `triggers`."""
     out = []
     for name, flow in spec.flows.items():
-        if isinstance(flow, EventFlow) and flow.common.enabled and "webhook" in flow.common.triggers:
+        if (
+            isinstance(flow, EventFlow)
+            and flow.common.enabled
+            and "webhook" in flow.common.triggers
+        ):
             plugin = plugins.connector(spec.connections[flow.source.connection].plugin)
             out.append(Hook(spec, name, flow.source.connection, flow.source.objects, plugin))
     return out
@@ -208,6 +212,7 @@ class Channels:
                 connector.close()
         finally:
             store.close()
+
 
 def _until(channel: Channel, expires: float) -> Channel:
     return dataclasses.replace(channel, expires=expires)

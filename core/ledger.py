@@ -20,6 +20,10 @@ from integrate.state import StateStore, dumps, loads, now
 
 PENDING = "pending"
 APPLIED = "applied"
+_COUNTS = (
+    "SELECT flow, applied_at IS NULL, COUNT(*) FROM webhook_events WHERE integration = ?"
+    " GROUP BY flow, applied_at IS NULL"
+)
 
 
 @dataclass(frozen=True)
@@ -37,18 +41,16 @@ class KeptChannel:
 def event_counts(db: sqlite3.Connection, integration: str) -> dict[str, dict[str, int]]:
     """flow → {"pending": n, "applied": n} of the ledger (flows with events only)."""
     out: dict[str, dict[str, int]] = {}
-    rows = db.execute(
-        "SELECT flow, applied_at IS NULL, COUNT(*) FROM webhook_events WHERE integration = ?"
-        " GROUP BY flow, applied_at IS NULL",
-        (integration,),
-    ).fetchall()
+    rows = db.execute(_COUNTS, (integration,)).fetchall()
     for flow, pending, n in rows:
         counts = out.setdefault(flow, {PENDING: 0, APPLIED: 0})
         counts[PENDING if pending else APPLIED] = n
     return out
 
 
-def recent_events(db: sqlite3.Connection, integration: str, limit: int = 20) -> list[dict[str, Any]]:
+def recent_events(
+    db: sqlite3.Connection, integration: str, limit: int = 20
+) -> list[dict[str, Any]]:
     """The latest events received, newest first: flow, object, operation, ids, when, status."""
     rows = db.execute(
         "SELECT seq, flow, provider, object, operation, ids, received_at, applied_at, run_id"
@@ -80,117 +82,131 @@ class EventLedger:
         self.path = path
         self.integration = integration
         StateStore(path, integration).close()  # the file exists, private, with these tables
-        try:
-            self.db = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=5.0
-            )
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open the state file {path}: {exc}") from exc
         self.lock = threading.Lock()
 
     def close(self) -> None:
-        with self.lock:
-            self.db.close()
+        """Nothing is held open between calls (see _do)."""
 
-    def _do(self, what: str, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+    def _do(self, what: str, sql: str, args: tuple[Any, ...]) -> list[Any] | int:
+        """One statement on a connection of its own, committed at once: rows for a SELECT,
+        else the rows changed. Not a connection kept open: another connection of this process
+        to the file (a run's) opening and closing it must not drop this one's SQLite locks."""
         with self.lock:
             try:
-                return self.db.execute(sql, args)
+                db = sqlite3.connect(str(self.path), isolation_level=None, timeout=5.0)
+            except sqlite3.Error as exc:
+                raise StateError(f"cannot open the state file {self.path}: {exc}") from exc
+            try:
+                cursor = db.execute(sql, args)
+                return cursor.fetchall() if sql.startswith("SELECT") else cursor.rowcount
             except sqlite3.Error as exc:
                 raise StateError(
                     f"cannot {what} in {self.path}: {exc}; check the disk and the file's "
                     "permissions, then start `integrate serve` again"
                 ) from exc
+            finally:
+                db.close()
+
+    def _rows(self, what: str, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        rows = self._do(what, sql, args)
+        assert isinstance(rows, list)
+        return rows
+
+    def _change(self, what: str, sql: str, args: tuple[Any, ...]) -> int:
+        count = self._do(what, sql, args)
+        assert isinstance(count, int)
+        return count
 
     # ---- events ---------------------------------------------------------------------------
 
     def record(self, flow: str, provider: str, notice: Notice) -> bool:
         """Keep a notification as pending; False when its key was seen before (nothing new)."""
-        cursor = self._do(
-            "record a notification",
-            "INSERT OR IGNORE INTO webhook_events(integration, flow, provider, event_key, object,"
-            " operation, ids, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                self.integration,
-                flow,
-                provider,
-                notice.key,
-                notice.object,
-                notice.operation,
-                dumps(list(notice.ids)),
-                now(),
-            ),
+        return (
+            self._change(
+                "record a notification",
+                "INSERT OR IGNORE INTO webhook_events(integration, flow, provider, event_key, object,"
+                " operation, ids, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.integration,
+                    flow,
+                    provider,
+                    notice.key,
+                    notice.object,
+                    notice.operation,
+                    dumps(list(notice.ids)),
+                    now(),
+                ),
+            )
+            == 1
         )
-        return cursor.rowcount == 1
 
     def pending(self, flow: str) -> tuple[int, int]:
         """(how many events of the flow wait, the ledger's last sequence number of them)."""
-        row = self._do(
+        [row] = self._rows(
             "read the event ledger",
             "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM webhook_events"
             " WHERE integration = ? AND flow = ? AND applied_at IS NULL",
             (self.integration, flow),
-        ).fetchone()
+        )
         return int(row[0]), int(row[1])
 
     def applied(self, flow: str, upto: int, run_id: int | None) -> int:
         """Mark the flow's pending events up to `upto` applied by run `run_id` (the run that
         committed after they were received); how many."""
-        cursor = self._do(
+        return self._change(
             "mark events applied",
             "UPDATE webhook_events SET applied_at = ?, run_id = ? WHERE integration = ?"
             " AND flow = ? AND applied_at IS NULL AND seq <= ?",
             (now(), run_id, self.integration, flow, upto),
         )
-        return cursor.rowcount
 
     def counts(self) -> dict[str, dict[str, int]]:
-        with self.lock:
-            try:
-                return event_counts(self.db, self.integration)
-            except sqlite3.Error as exc:
-                raise StateError(f"cannot read the event ledger in {self.path}: {exc}") from exc
+        out: dict[str, dict[str, int]] = {}
+        for flow, pending, n in self._rows("read the event ledger", _COUNTS, (self.integration,)):
+            counts = out.setdefault(flow, {PENDING: 0, APPLIED: 0})
+            counts[PENDING if pending else APPLIED] = n
+        return out
 
     def last_run(self) -> dict[str, Any] | None:
         """The integration's latest run: id, status, trigger, when it started and ended."""
-        row = self._do(
+        rows = self._rows(
             "read the run history",
             "SELECT run_id, status, trigger, started_at, finished_at FROM runs"
             " WHERE integration = ? ORDER BY run_id DESC LIMIT 1",
             (self.integration,),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
         keys = ("run_id", "status", "trigger", "started_at", "finished_at")
-        return dict(zip(keys, row, strict=True))
+        return dict(zip(keys, rows[0], strict=True))
 
     def completed_at(self, flow: str) -> str | None:
         """When a run of the flow last completed (None: never)."""
-        row = self._do(
+        rows = self._rows(
             "read the flow's state",
             "SELECT updated_at FROM flow_state WHERE integration = ? AND flow = ? AND side = '*'",
             (self.integration, flow),
-        ).fetchone()
-        return None if row is None else str(row[0])
+        )
+        return str(rows[0][0]) if rows else None
 
     # ---- channels -------------------------------------------------------------------------
 
     def channel(self, flow: str) -> KeptChannel | None:
-        row = self._do(
+        rows = self._rows(
             "read a channel",
             "SELECT connection, channel_id, objects, notify_url, token, expires_at,"
             " previous_token, rotated_at FROM channels WHERE integration = ? AND flow = ?",
             (self.integration, flow),
-        ).fetchone()
-        if row is None:
+        )
+        if not rows:
             return None
-        connection, cid, objects, url, token, expires, previous, rotated = row
+        connection, cid, objects, url, token, expires, previous, rotated = rows[0]
         channel = Channel(cid, tuple(loads(objects)), url, token, float(expires))
         return KeptChannel(flow, connection, channel, previous, rotated)
 
     def keep_channel(self, kept: KeptChannel) -> None:
         c = kept.channel
-        self._do(
+        self._change(
             "keep a channel",
             "INSERT INTO channels(integration, flow, connection, channel_id, objects, notify_url,"
             " token, previous_token, rotated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -143,7 +143,9 @@ class Receiver:
         if length is not None and length > MAX_BODY:
             return _answer(413, {"error": f"a notification is at most {MAX_BODY} bytes"})
         if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
-            return _answer(415, {"error": "a notification is JSON (Content-Type: application/json)"})
+            return _answer(
+                415, {"error": "a notification is JSON (Content-Type: application/json)"}
+            )
         body = request.stream.read(MAX_BODY + 1)
         if len(body) > MAX_BODY:
             return _answer(413, {"error": f"a notification is at most {MAX_BODY} bytes"})
@@ -197,7 +199,10 @@ class Listener:
         self.host = host
         self.port = int(self.server.server_port)
         self.thread = threading.Thread(
-            target=self.server.serve_forever, name="integrate-receiver", daemon=True
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="integrate-receiver",
+            daemon=True,
         )
 
     def start(self) -> None:

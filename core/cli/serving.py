@@ -36,9 +36,7 @@ log = logging.getLogger("integrate.serve")
 @click.option(
     "--port", default=8470, show_default=True, help="Its port (0: any free port, printed)."
 )
-@click.option(
-    "--public-url", help="URL vendors call back (default: http://HOST:PORT, as bound)."
-)
+@click.option("--public-url", help="URL vendors call back (default: http://HOST:PORT, as bound).")
 @click.option(
     "--allow-remote",
     is_flag=True,
