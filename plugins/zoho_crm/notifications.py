@@ -45,8 +45,6 @@ class Notifications:
     ) -> dict[str, Any]:
         """Watch events (Accounts.all, Deals.create ...) until `expiry` (at most a week)."""
         channel = _channel(channel_id, events, notify_url, token, expiry)
-        channel["return_affected_field_values"] = True
-        channel["notify_on_related_action"] = True
         return self._watch("POST", channel, "subscribing to notifications")
 
     def renew(
@@ -57,7 +55,8 @@ class Notifications:
         token: str,
         expiry: dt.datetime,
     ) -> dict[str, Any]:
-        """Extend a channel before it expires (Zoho replaces the channel's details)."""
+        """Extend a channel before it expires (Zoho replaces the channel's details, so all
+        of them are sent again, the flags too)."""
         channel = _channel(channel_id, events, notify_url, token, expiry)
         return self._watch("PUT", channel, "renewing notifications")
 
@@ -105,6 +104,10 @@ def _channel(
         "notify_url": notify_url,
         "token": token,
         "channel_expiry": expiry.isoformat(timespec="seconds"),
+        "return_affected_field_values": True,
+        # A parent record hears of its related records' changes (a Deal or a Meeting added
+        # to an Account) as an `update` of its own (zoho_crm.md §9).
+        "notify_on_related_action": True,
     }
 
 

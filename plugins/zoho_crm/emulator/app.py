@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from integrate import Answer, Clock, Faults, OAuthEmulator, Record, Reply, Saveable
 from integrate_zoho_crm.emulator import routes, writes
 from integrate_zoho_crm.emulator.catalogue import SE_MODULES, Field, module_named
+from integrate_zoho_crm.emulator.delivery import RetryPolicy
 from integrate_zoho_crm.emulator.errors import (
     BAD_METHOD,
     BAD_URL,
@@ -85,6 +86,8 @@ class ZohoCrmEmulator(OAuthEmulator):
         users: int = 3,
         refresh_limit: int = 10,
         unique_fields: Mapping[str, Iterable[str]] | None = None,
+        callback_retries: Sequence[float] | None = None,
+        callback_timeout: float | None = None,
     ):
         super().__init__(seed=seed, clock=clock, faults=faults)
         self.data_center = data_centre(data_center)
@@ -109,7 +112,11 @@ class ZohoCrmEmulator(OAuthEmulator):
             unique[module.api_name] = set(fields)
         self.org = Org(
             store=store,
-            watch=Watch(self.clock.now, self._resource_base),
+            watch=Watch(
+                self.clock.now,
+                self._resource_base,
+                RetryPolicy.of(callback_retries, callback_timeout),
+            ),
             pages=PageTokens(seed),
             now=self.clock.now,
             unique=unique,
@@ -162,7 +169,13 @@ class ZohoCrmEmulator(OAuthEmulator):
         url = super().serve(host, port)
         self.oauth.api_domain = url
         self.oauth.accounts_url = url
+        self.org.watch.outbox.start(f"{self.plugin}-callbacks")
         return url
+
+    def close(self) -> None:
+        """Stop serving and stop delivering watch callbacks (those still waiting are kept)."""
+        self.org.watch.outbox.stop()
+        super().close()
 
     def _resource_base(self) -> str:
         """Callbacks name resources by their v2 URI (§9)."""
@@ -272,8 +285,10 @@ class ZohoCrmEmulator(OAuthEmulator):
             row = self.org.store.get(module.api_name, id)
             if row is None:
                 raise KeyError(f"{module.api_name} has no record {id}")
+            related = writes.parents(module, row.values)
             self.org.store.delete(row, int(self.clock.now()), self._admin().id)
             self.org.watch.notify(module.api_name, "delete", [id])
+            self.org.watch.related(related)
 
     def grant_code(self, scope: str = "ZohoCRM.modules.ALL") -> str:
         """A one-time authorisation code (3 minutes), as a self client's "Generate Code"."""
@@ -281,9 +296,21 @@ class ZohoCrmEmulator(OAuthEmulator):
             return self.oauth.grant_code(scope, self.data_center)
 
     def notifications(self) -> list[dict[str, Any]]:
-        """The callback bodies queued for watch channels since the last call (§9)."""
+        """The callback bodies sent to watch channels since the last call (§9), whether or
+        not their POST has gone out yet."""
         with self.lock:
             return self.org.watch.drain()
+
+    def deliver_due(self) -> int:
+        """POST the watch callbacks due by the emulator's clock to their notify_urls (each
+        channel in order; a failing receiver is retried later); the number delivered. The
+        served emulator does this by itself; in process, a test calls it (on a FakeClock,
+        advance the clock to reach a retry)."""
+        return self.org.watch.outbox.deliver_due()
+
+    def callbacks_waiting(self) -> int:
+        """Watch callbacks neither delivered nor dropped yet."""
+        return self.org.watch.outbox.pending()
 
     # ---- faults in Zoho's words -----------------------------------------------------------
 

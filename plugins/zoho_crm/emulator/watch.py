@@ -1,5 +1,6 @@
 """The Watch (notifications) API (§9): channels subscribed to module events, and the
-callback bodies Zoho would POST to each channel's notify_url when records change."""
+callbacks POSTed to each channel's notify_url when records change (delivery.py sends them);
+with `notify_on_related_action`, a parent record hears of changes to its related records."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
+
 from integrate import Reply
 from integrate_zoho_crm.emulator.catalogue import MODULES, RECORD_MODULES
+from integrate_zoho_crm.emulator.delivery import Outbox, RetryPolicy, is_loopback
 from integrate_zoho_crm.emulator.errors import (
     INVALID_DATA,
     MANDATORY,
@@ -67,11 +71,17 @@ def _path(i: int, key: str) -> dict[str, str]:
 
 
 class Watch:
-    def __init__(self, now: Callable[[], float], resource_base: Callable[[], str]):
+    def __init__(
+        self,
+        now: Callable[[], float],
+        resource_base: Callable[[], str],
+        policy: RetryPolicy | None = None,
+    ):
         self.now = now
         self.resource_base = resource_base  # https://www.zohoapis.{dc}/crm/v2 (§9)
         self.channels: dict[str, Channel] = {}
-        self.queue: list[dict[str, Any]] = []
+        self.queue: list[dict[str, Any]] = []  # every callback body, for notifications()
+        self.outbox = Outbox(now, self._deliverable, policy)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The channels, for save/restore (queued callbacks are not kept)."""
@@ -110,6 +120,8 @@ class Watch:
         if "notify_url" in item:
             url = item["notify_url"]
             if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+                raise Refused("INVALID_DATA", INVALID_DATA, _path(i, "notify_url"))
+            if not is_loopback(url):  # the emulator's own safety rule, not Zoho's
                 raise Refused("INVALID_DATA", INVALID_DATA, _path(i, "notify_url"))
             channel.notify_url = url
         if "token" in item:
@@ -275,6 +287,31 @@ class Watch:
 
     # ---- callbacks ----------------------------------------------------------------------
 
+    def _deliverable(self, channel_id: str, url: str) -> bool:
+        """Whether a callback queued for `url` may still go out: its channel is subscribed,
+        not expired, and still notifies that URL (read only: called from the delivery
+        thread)."""
+        channel = self.channels.get(channel_id)
+        return channel is not None and channel.expiry > self.now() and channel.notify_url == url
+
+    def _send(self, channel: Channel, body: dict[str, Any]) -> None:
+        self.queue.append(body)
+        self.outbox.put(channel.channel_id, channel.notify_url, orjson.dumps(body))
+
+    def _body(
+        self, channel: Channel, module: str, operation: str, ids: list[str]
+    ) -> dict[str, Any]:
+        return {
+            "server_time": int(self.now() * 1000),
+            "query_params": dict(parse_qsl(urlsplit(channel.notify_url).query)),
+            "module": module,
+            "resource_uri": f"{self.resource_base()}/{module}",
+            "ids": ids,
+            "operation": operation,
+            "channel_id": channel.channel_id,
+            "token": channel.token,
+        }
+
     def notify(
         self,
         module: str,
@@ -282,7 +319,7 @@ class Watch:
         ids: Iterable[str],
         changed: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
-        """Queue one callback per live channel that watches this module and operation.
+        """Send one callback per live channel that watches this module and operation.
         `changed` maps each id to the fields (and new values) an update touched."""
         ids = list(ids)
         if not ids:
@@ -290,23 +327,33 @@ class Watch:
         for channel in self._live().values():
             if not channel.wants(module, operation):
                 continue
-            body: dict[str, Any] = {
-                "server_time": int(self.now() * 1000),
-                "query_params": dict(parse_qsl(urlsplit(channel.notify_url).query)),
-                "module": module,
-                "resource_uri": f"{self.resource_base()}/{module}",
-                "ids": ids,
-                "operation": operation,
-                "channel_id": channel.channel_id,
-                "token": channel.token,
-            }
+            body = self._body(channel, module, operation, ids)
             if operation == "update" and changed is not None:
                 body["affected_fields"] = [{i: sorted(changed.get(i, {}))} for i in ids]
                 if channel.return_affected_field_values:
                     body["affected_values"] = [
                         {"record_id": i, "values": changed.get(i, {})} for i in ids
                     ]
-            self.queue.append(body)
+            self._send(channel, body)
+
+    def related(self, parents: Iterable[tuple[str, str]]) -> None:
+        """A record related to each (module, id) parent was added, changed, moved away or
+        deleted (§9 `notify_on_related_action`, default true: "changes to related records
+        also notify"). Each channel that watches the parent's edits and asked for related
+        actions gets an `update` of the parent. ASSUMED: no field of the parent itself
+        changed, so its `affected_fields` list none (and `affected_values` is empty)."""
+        by_module: dict[str, list[str]] = {}
+        for module, record_id in dict.fromkeys(parents):
+            by_module.setdefault(module, []).append(record_id)
+        for module, ids in by_module.items():
+            for channel in self._live().values():
+                if not channel.notify_on_related_action or not channel.wants(module, "update"):
+                    continue
+                body = self._body(channel, module, "update", ids)
+                body["affected_fields"] = [{i: []} for i in ids]
+                if channel.return_affected_field_values:
+                    body["affected_values"] = [{"record_id": i, "values": {}} for i in ids]
+                self._send(channel, body)
 
     def drain(self) -> list[dict[str, Any]]:
         queued, self.queue = self.queue, []

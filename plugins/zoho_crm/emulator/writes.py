@@ -91,6 +91,7 @@ class Writer:
     now: int
     inserted: list[str] = field(default_factory=list)
     updated: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parents: list[tuple[str, str]] = field(default_factory=list)  # records with related changes
     _index: dict[str, dict[str, Row]] = field(default_factory=dict)
 
     # ---- values ---------------------------------------------------------------------------
@@ -213,6 +214,7 @@ class Writer:
         row = self.org.store.add(self.module.api_name, values, self.now, self.now)
         self._reindex(row, None)
         self.inserted.append(row.id)
+        self.parents.extend(parents(self.module, row.values))
         return self.success(row, "record added")
 
     def update(self, i: int, row: Row, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -229,6 +231,8 @@ class Writer:
         }
         changed.pop("Modified_By", None)
         self.updated.setdefault(row.id, {}).update(changed)
+        self.parents.extend(parents(self.module, before))
+        self.parents.extend(parents(self.module, row.values))
         return self.success(row, "record updated")
 
     def success(self, row: Row, message: str) -> dict[str, Any]:
@@ -251,6 +255,21 @@ class Writer:
         watch = self.org.watch
         watch.notify(self.module.api_name, "insert", self.inserted)
         watch.notify(self.module.api_name, "update", list(self.updated), self.updated)
+        watch.related(self.parents)
+
+
+def parents(module: Module, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (module, id) records a record's lookups point at: the records whose related
+    lists hold it (a Deal's Account, a Meeting's What_Id)."""
+    found = []
+    for name in module.lookups:
+        ref = values.get(name)
+        target = module.by_name[name].lookup
+        if target == "*":
+            target = values.get("$se_module")
+        if ref and target:
+            found.append((str(target), str(ref)))
+    return found
 
 
 def _key(value: Any) -> str | None:
@@ -369,11 +388,13 @@ def delete(org: Org, module: Module, call: Call, record_id: str | None = None) -
         raise ZohoError(400, "INVALID_DATA", INVALID_DATA, {"param_name": "wf_trigger"})
     org.triggers.append((module.api_name, "delete", flag))
     results, gone = [], []
+    related: list[tuple[str, str]] = []
     for record in ids:
         row = org.store.get(module.api_name, record)
         if row is None:
             results.append(RowError("INVALID_DATA", "record not deleted", {"id": record}).body)
             continue
+        related.extend(parents(module, row.values))
         org.store.delete(row, int(call.now), call.user.id)
         gone.append(record)
         results.append(
@@ -385,4 +406,5 @@ def delete(org: Org, module: Module, call: Call, record_id: str | None = None) -
             }
         )
     org.watch.notify(module.api_name, "delete", gone)
+    org.watch.related(related)
     return Reply(per_record_status(results, 200), {"data": results})

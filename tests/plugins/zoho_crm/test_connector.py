@@ -369,7 +369,7 @@ def test_notifications_subscribe_parse_and_check_the_channel_token() -> None:
         token = "t" * 40
 
         channel = Channel(
-            "1000000068001", ("Accounts",), "https://sync.example/zoho", token, expiry.timestamp()
+            "1000000068001", ("Accounts",), "http://127.0.0.1:9/zoho", token, expiry.timestamp()
         )
         granted = connector.subscribe(channel)
         account = emulator.records("Accounts")[0]

@@ -998,7 +998,7 @@ def _subscribe(crm: Crm, **overrides: Any) -> httpx.Response:
     channel = {
         "channel_id": "1000000068001",
         "events": ["Accounts.all", "Deals.create"],
-        "notify_url": "https://sync.example.test/zoho/hook?tenant=42",
+        "notify_url": "http://127.0.0.1:9/zoho/hook?tenant=42",
         "token": "shared-secret",
         "return_affected_field_values": True,
         **overrides,
@@ -1015,16 +1015,19 @@ def test_watch_channels_queue_callbacks(crm: Crm) -> None:
     account = crm.ids("Accounts")[0]
     crm.post("/Accounts", json={"data": [{"Account_Name": "Neu AG"}]})
     crm.put(f"/Accounts/{account}", json={"data": [{"Phone": "+41 1"}]})
-    crm.put(
-        f"/Deals/{crm.ids('Deals')[0]}", json={"data": [{"Amount": 5.0}]}
-    )  # Deals.edit: not watched
+    deal = crm.get(f"/Deals/{crm.ids('Deals')[0]}").json()["data"][0]
+    # Deals.edit is not watched, but the deal's account hears of it (a related action)
+    crm.put(f"/Deals/{deal['id']}", json={"data": [{"Amount": 5.0}]})
     crm.emulator.delete("Accounts", account)
     callbacks = crm.emulator.notifications()
     assert [(c["module"], c["operation"]) for c in callbacks] == [
         ("Accounts", "insert"),
         ("Accounts", "update"),
+        ("Accounts", "update"),
         ("Accounts", "delete"),
     ]
+    assert callbacks[2]["ids"] == [deal["Account_Name"]["id"]]
+    assert callbacks[2]["affected_fields"] == [{deal["Account_Name"]["id"]: []}]
     update = callbacks[1]
     assert update["ids"] == [account]
     assert update["token"] == "shared-secret"
