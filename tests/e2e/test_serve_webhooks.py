@@ -205,6 +205,35 @@ def test_ID_7_a_zoho_callback_runs_the_flow_and_the_target_gets_the_record(w: Wo
     assert w.events() == [("Accounts", "created", True)]
 
 
+def test_ID_7_the_emulators_own_post_reaches_the_receiver_and_runs_the_flow(w: World) -> None:
+    w.emulator.seed("Accounts", [{"Account_Name": "Acme"}])
+
+    assert w.emulator.deliver_due() == 1  # Zoho POSTs the callback to the channel's URL
+
+    assert w.emulator.callbacks_waiting() == 0  # answered 2xx: delivered, not retried
+    assert w.serve(max_runs=5) == 1
+    assert [n["subject"] for n in w.notes()] == ["Account: Acme"]
+    assert w.runs()[-1] == ("webhook", "succeeded")
+    assert w.events() == [("Accounts", "created", True)]
+
+
+def test_ID_7_an_update_callback_comments_what_changed(w: World) -> None:
+    w.emulator.seed("Accounts", [{"Account_Name": "Acme"}])
+    w.emulator.deliver_due()
+    w.serve(max_runs=5)
+    [acme] = [a for a in w.emulator.records("Accounts") if a["Account_Name"] == "Acme"]
+    w.clock.advance(5)
+    w.emulator.change("Accounts", acme["id"], {"Account_Name": "Acme Ltd"})
+
+    assert w.emulator.deliver_due() == 1
+    assert w.serve(max_runs=5) == 1
+
+    [note] = w.notes()
+    [comment] = note["comments"]  # (Zoho's own time fields moved too: they are in it)
+    assert comment["text"].startswith("Account_Name: Acme -> Acme Ltd; ")
+    assert w.events() == [("Accounts", "created", True), ("Accounts", "updated", True)]
+
+
 def test_T15_the_same_callback_delivered_twice_applies_once(w: World) -> None:
     w.emulator.seed("Accounts", [{"Account_Name": "Acme"}])
     [callback] = w.emulator.notifications()
