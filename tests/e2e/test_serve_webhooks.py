@@ -8,6 +8,7 @@ receiver on a real loopback port (any free one)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -400,3 +401,54 @@ def test_a_remote_bind_asks_for_the_secret_on_the_health_page(
     finally:
         world.http.close()
         world.serving.stop()
+
+
+# ---- the command ------------------------------------------------------------------------
+
+
+def test_a_non_loopback_bind_is_refused_without_allow_remote_and_the_secret(
+    cli: Any, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "spec.yaml").write_text(SPEC)
+    monkeypatch.delenv("INTEGRATE_SERVE_SECRET", raising=False)
+
+    bare = cli("serve", "spec.yaml", "--host", "0.0.0.0")
+    no_secret = cli("serve", "spec.yaml", "--host", "0.0.0.0", "--allow-remote")
+    short = cli(
+        "serve",
+        "spec.yaml",
+        "--host",
+        "0.0.0.0",
+        "--allow-remote",
+        env={"INTEGRATE_SERVE_SECRET": "too-short"},
+    )
+
+    assert bare.exit_code == 2
+    assert "--host 0.0.0.0 is not a loopback address" in bare.stderr
+    assert "--allow-remote" in bare.stderr
+    assert no_secret.exit_code == 2
+    assert "INTEGRATE_SERVE_SECRET, at least 32 characters" in no_secret.stderr
+    assert short.exit_code == 2
+    assert "too-short" not in short.output
+    assert not (workdir / ".integrate/state.db").exists()  # refused before anything began
+
+
+def test_state_show_lists_pending_and_applied_events(w: World, cli: Any) -> None:
+    w.emulator.seed("Accounts", [{"Account_Name": "Acme"}])
+    w.emulator.deliver_due()
+    w.serve(max_runs=5)
+    w.clock.advance(5)
+    w.emulator.seed("Accounts", [{"Account_Name": "Bolt"}])
+    w.emulator.deliver_due()  # received, not yet run
+
+    shown = cli("state", "show", "spec.yaml")
+    as_json = cli("state", "show", "spec.yaml", "--json")
+
+    assert shown.exit_code == 0, shown.output
+    assert "webhook events: 1 pending, 1 applied" in shown.stdout
+    recent = json.loads(as_json.stdout)["recent_events"]
+    assert [(e["operation"], e["status"]) for e in recent] == [
+        ("created", "pending"),
+        ("created", "applied"),
+    ]
+    assert w.channel().token not in as_json.stdout
