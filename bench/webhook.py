@@ -20,6 +20,8 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_variables  # noqa: E402
+
 from integrate.build import load_spec  # noqa: E402
 from integrate.clock import SystemClock  # noqa: E402
 from integrate.engine import RunOptions, run_spec  # noqa: E402
@@ -27,7 +29,6 @@ from integrate.plugins import make_plugins  # noqa: E402
 from integrate.schedule import Due, serve  # noqa: E402
 from integrate.serving import Serving  # noqa: E402
 from integrate_zoho_crm.emulator import ZohoCrmEmulator  # noqa: E402
-from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_variables  # noqa: E402
 
 SPEC = f"""\
 integrate: 1
