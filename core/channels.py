@@ -53,7 +53,8 @@ class Hook:
 
 
 def hooks(spec: Spec, plugins: Plugins) -> list[Hook]:
-    """The spec's enabled event flows with `webhook` among their `triggers`."""
+    """The spec's enabled event flows with `webhook` among their `triggers` whose source
+    plugin sends notifications (a `channel_lifetime`); the others only poll."""
     out = []
     for name, flow in spec.flows.items():
         if (
@@ -62,7 +63,8 @@ def hooks(spec: Spec, plugins: Plugins) -> list[Hook]:
             and "webhook" in flow.common.triggers
         ):
             plugin = plugins.connector(spec.connections[flow.source.connection].plugin)
-            out.append(Hook(spec, name, flow.source.connection, flow.source.objects, plugin))
+            if plugin.channel_lifetime:
+                out.append(Hook(spec, name, flow.source.connection, flow.source.objects, plugin))
     return out
 
 

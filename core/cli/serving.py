@@ -71,6 +71,7 @@ def serve(
     """
     from integrate.channels import hooks
     from integrate.clock import SystemClock
+    from integrate.engine.stop import StopNow
     from integrate.receiver import Inbox
     from integrate.schedule import Due, schedules, watches
     from integrate.schedule import duration as parse_duration
@@ -92,7 +93,8 @@ def serve(
         if not schedules(spec) and not watches(spec) and not hooks(spec, plugins):
             raise UsageError(
                 f"{spec.path}: no schedule to serve (set `schedule:` on the spec or on a flow, "
-                "`watch:` on a flow, or `triggers: [webhook]` on an event flow)"
+                "`watch:` on a flow, or `triggers: [webhook]` on an event flow whose source plugin "
+                "sends notifications)"
             )
     clock = SystemClock()
     stop = _Stop()
@@ -171,6 +173,8 @@ def serve(
                     woken=inbox,
                     chores=serving.channels if serving is not None else None,
                 )
+        except StopNow:
+            pass  # a second signal while no run was going: stopped all the same
         finally:
             if serving is not None:
                 serving.stop()

@@ -452,3 +452,28 @@ def test_state_show_lists_pending_and_applied_events(w: World, cli: Any) -> None
         ("created", "applied"),
     ]
     assert w.channel().token not in as_json.stdout
+
+
+def test_a_webhook_flow_whose_source_sends_no_notifications_only_polls(
+    cli: Any, workdir: Path
+) -> None:
+    (workdir / "spec.yaml").write_text(
+        "integrate: 1\n"
+        "name: files-events\n"
+        "connections:\n"
+        "  src: {plugin: files, config: {path: ./src}}\n"
+        "  notes: {plugin: files, config: {path: ./notes}}\n"
+        "flows:\n"
+        "  archive:\n"
+        "    from: src.accounts\n"
+        "    to: notes.notes\n"
+        "    triggers: [webhook]\n"
+        "    events:\n"
+        "      - {event: created, do: create, fields: {subject: record.name}}\n"
+    )
+
+    served = cli("serve", "spec.yaml", "--port", "0")
+
+    assert served.exit_code == 2
+    assert "no schedule to serve" in served.stderr
+    assert "event flow whose source plugin sends notifications" in served.stderr
