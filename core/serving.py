@@ -27,6 +27,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8470
 SECRET_VARIABLE = "INTEGRATE_SERVE_SECRET"
 LEAST_SECRET = 32
+RETRY = 60.0  # seconds before a webhook flow whose run did not commit is run again
+RETRY_MOST = 900.0  # the longest such wait (it doubles each time)
 
 
 def loopback(host: str) -> bool:
@@ -101,6 +103,10 @@ class Serving:
             lifetime,
         )
 
+        # (integration, flow) → when its pending events are tried again, and the wait before
+        self.retries: dict[tuple[str, str], float] = {}
+        self.backoff: dict[tuple[str, str], float] = {}
+
     def start(self) -> list[str]:
         """Listen, then subscribe or renew the channels; what was done, a line each."""
         self.listener.start()
@@ -126,13 +132,41 @@ class Serving:
         hooked = {h.flow for h in self.hooks if h.spec.name == due.spec.name}
         marks = {f: ledger.pending(f)[1] for f in due.flows if f in hooked} if ledger else {}
         report = execute(due)
-        if ledger is None or report is None or report.dry_run:
+        if ledger is None or (report is not None and report.dry_run):
             return report
-        if report.status in (SUCCEEDED, WITH_ERRORS):
-            for flow, upto in marks.items():
+        committed = report is not None and report.status in (SUCCEEDED, WITH_ERRORS)
+        for flow, upto in marks.items():
+            key = (due.spec.name, flow)
+            if committed:
                 if upto:
+                    assert report is not None
                     ledger.applied(flow, upto, report.run_id)
+                self.retries.pop(key, None)
+                self.backoff.pop(key, None)
+            elif ledger.pending(flow)[0]:
+                # not applied: the flow is run again later, sooner than its next call may come
+                wait = min(2 * self.backoff[key], RETRY_MOST) if key in self.backoff else RETRY
+                self.backoff[key] = wait
+                self.retries[key] = self.clock.now() + wait
         return report
+
+    def next_at(self) -> float | None:
+        """When the loop has a chore: a channel to renew, or a flow whose events wait for a
+        run that failed to be tried again."""
+        moments = list(self.retries.values())
+        renew = self.channels.next_at()
+        if renew is not None:
+            moments.append(renew)
+        return min(moments) if moments else None
+
+    def upkeep(self) -> list[str]:
+        """Renew what needs it; wake the flows whose retry is due (their events still wait)."""
+        now = self.clock.now()
+        for key, at in list(self.retries.items()):
+            if at <= now:
+                del self.retries[key]  # its run says whether it is tried again
+                self.inbox.put(*key)
+        return self.channels.upkeep()
 
     def health(self) -> dict[str, Any]:
         """The health page: status, and per spec its last run and per webhook flow the events

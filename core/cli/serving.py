@@ -171,7 +171,7 @@ def serve(
                     max_runs=left,
                     look=look,
                     woken=inbox,
-                    chores=serving.channels if serving is not None else None,
+                    chores=serving,
                 )
         except StopNow:
             pass  # a second signal while no run was going: stopped all the same

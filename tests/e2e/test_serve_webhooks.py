@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from integrate import FakeClock
+from integrate import FakeClock, Faults
 from integrate.build import load_spec
 from integrate.engine import RunFailed, RunOptions, RunReport, run_spec
 from integrate.model import Spec
@@ -129,18 +129,18 @@ class World:
 
 
 class _Bounded:
-    """The channels' upkeep, that stops serve after `left` of them (a fake clock would
-    renew for ever)."""
+    """Serve's chores (channels, retries), that stop serve after `left` upkeeps (on a fake
+    clock it would renew for ever)."""
 
     def __init__(self, serving: Serving, left: int):
         self.serving = serving
         self.left = left
 
     def next_at(self) -> float | None:
-        return self.serving.channels.next_at()
+        return self.serving.next_at()
 
     def upkeep(self) -> list[str]:
-        said = self.serving.channels.upkeep()
+        said = self.serving.upkeep()
         self.left -= 1
         if self.left == 0:
             self.serving.inbox.stop()
@@ -233,6 +233,34 @@ def test_ID_7_an_update_callback_comments_what_changed(w: World) -> None:
     [comment] = note["comments"]  # (Zoho's own time fields moved too: they are in it)
     assert comment["text"].startswith("Account_Name: Acme -> Acme Ltd; ")
     assert w.events() == [("Accounts", "created", True), ("Accounts", "updated", True)]
+
+
+def test_a_webhook_run_that_fails_leaves_its_event_pending_and_is_tried_again(
+    w: World,
+) -> None:
+    w.emulator.seed("Accounts", [{"Account_Name": "Acme"}])
+    w.emulator.deliver_due()
+    w.emulator.faults = Faults(server_error=1.0)  # Zoho answers 500 to every call
+
+    assert w.serve(max_runs=1) == 1
+    assert w.serving.retries  # tried again in a minute
+
+    assert w.runs()[-1] == ("webhook", "failed")
+    assert w.events() == [("Accounts", "created", False)]  # pending: nothing applied
+    assert w.notes() == []
+    w.emulator.faults = Faults()  # Zoho is back
+    failed_at = w.clock.now()
+
+    # the retry, a minute later, with no new call (serve's chores: the channel's renewal is
+    # a day away, the retry first)
+    made = serve([w.spec], w.run, w.clock, max_runs=1, woken=w.serving.inbox, chores=w.serving)
+
+    assert made == 1
+
+    assert w.clock.now() == pytest.approx(failed_at + 60, abs=1)
+    assert w.runs()[-1] == ("webhook", "succeeded")
+    assert [n["subject"] for n in w.notes()] == ["Account: Acme"]
+    assert w.events() == [("Accounts", "created", True)]
 
 
 def test_T15_the_same_callback_delivered_twice_applies_once(w: World) -> None:
