@@ -136,11 +136,11 @@ def stopping() -> Iterator[list[subprocess.Popen[str]]]:
 def test_sigterm_during_a_run_exits_cleanly_and_the_next_start_finishes_it(
     workdir: Path, stopping: list[subprocess.Popen[str]]
 ) -> None:
-    w = Served(workdir, backfill=True, latency=0.15)
-    w.crm.seed("Accounts", [{"Account_Name": f"Account {i:02d}"} for i in range(40)])
+    w = Served(workdir, backfill=True, latency=0.2)
+    w.crm.seed("Accounts", [{"Account_Name": f"Account {i:02d}"} for i in range(30)])
     serve = w.start()
     stopping.append(serve)
-    # the catch-up run on start creates a note per account, 10 a page, 0.15 s a call
+    # the catch-up run on start creates a note per account, 10 a page, 0.2 s a call
     w.wait("the catch-up run under way", lambda: len(w.notes()) >= 10, serve)
 
     serve.send_signal(signal.SIGTERM)
@@ -149,7 +149,7 @@ def test_sigterm_during_a_run_exits_cleanly_and_the_next_start_finishes_it(
     assert serve.returncode == 0, err
     assert "stopped" in err
     stopped_at = w.notes()
-    assert 10 <= len(stopped_at) < 40  # it stopped at a page's end, mid-run
+    assert 10 <= len(stopped_at) < 30  # it stopped at a page's end, mid-run
     assert len(stopped_at) % 10 == 0  # whole pages: nothing half-applied
     assert len(set(stopped_at)) == len(stopped_at)
     assert w.runs() == [("poll", "interrupted")]
@@ -161,7 +161,7 @@ def test_sigterm_during_a_run_exits_cleanly_and_the_next_start_finishes_it(
     again.communicate(timeout=DEADLINE)
 
     assert again.returncode == 0
-    assert sorted(w.notes()) == [f"Account {i:02d}" for i in range(40)]  # each once
+    assert sorted(w.notes()) == [f"Account {i:02d}" for i in range(30)]  # each once
     assert w.runs() == [("poll", "interrupted"), ("poll", "succeeded")]
 
 
