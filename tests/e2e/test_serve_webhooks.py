@@ -431,34 +431,7 @@ def test_a_remote_bind_asks_for_the_secret_on_the_health_page(
         world.serving.stop()
 
 
-# ---- the command ------------------------------------------------------------------------
-
-
-def test_a_non_loopback_bind_is_refused_without_allow_remote_and_the_secret(
-    cli: Any, workdir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (workdir / "spec.yaml").write_text(SPEC)
-    monkeypatch.delenv("INTEGRATE_SERVE_SECRET", raising=False)
-
-    bare = cli("serve", "spec.yaml", "--host", "0.0.0.0")
-    no_secret = cli("serve", "spec.yaml", "--host", "0.0.0.0", "--allow-remote")
-    short = cli(
-        "serve",
-        "spec.yaml",
-        "--host",
-        "0.0.0.0",
-        "--allow-remote",
-        env={"INTEGRATE_SERVE_SECRET": "too-short"},
-    )
-
-    assert bare.exit_code == 2
-    assert "--host 0.0.0.0 is not a loopback address" in bare.stderr
-    assert "--allow-remote" in bare.stderr
-    assert no_secret.exit_code == 2
-    assert "INTEGRATE_SERVE_SECRET, at least 32 characters" in no_secret.stderr
-    assert short.exit_code == 2
-    assert "too-short" not in short.output
-    assert not (workdir / ".integrate/state.db").exists()  # refused before anything began
+# ---- integrate state show ----------------------------------------------------------------
 
 
 def test_state_show_lists_pending_and_applied_events(w: World, cli: Any) -> None:
@@ -480,28 +453,3 @@ def test_state_show_lists_pending_and_applied_events(w: World, cli: Any) -> None
         ("created", "applied"),
     ]
     assert w.channel().token not in as_json.stdout
-
-
-def test_a_webhook_flow_whose_source_sends_no_notifications_only_polls(
-    cli: Any, workdir: Path
-) -> None:
-    (workdir / "spec.yaml").write_text(
-        "integrate: 1\n"
-        "name: files-events\n"
-        "connections:\n"
-        "  src: {plugin: files, config: {path: ./src}}\n"
-        "  notes: {plugin: files, config: {path: ./notes}}\n"
-        "flows:\n"
-        "  archive:\n"
-        "    from: src.accounts\n"
-        "    to: notes.notes\n"
-        "    triggers: [webhook]\n"
-        "    events:\n"
-        "      - {event: created, do: create, fields: {subject: record.name}}\n"
-    )
-
-    served = cli("serve", "spec.yaml", "--port", "0")
-
-    assert served.exit_code == 2
-    assert "no schedule to serve" in served.stderr
-    assert "event flow whose source plugin sends notifications" in served.stderr

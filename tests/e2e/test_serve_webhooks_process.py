@@ -1,7 +1,9 @@
 """`integrate serve` in its own process, real time, on loopback: Zoho CRM's emulator served on
 a port, serve's receiver on another. SIGTERM during a run exits 0 with nothing half-applied;
 SIGKILL, then a restart, misses nothing and applies nothing twice (ID-7). The served
-emulator POSTs its callbacks to the URL the channel was subscribed with, as Zoho does."""
+emulator POSTs its callbacks to the URL the channel was subscribed with, as Zoho does. And
+what serve refuses before it starts: a non-loopback bind without --allow-remote and the
+secret, a spec with nothing to serve."""
 
 from __future__ import annotations
 
@@ -212,3 +214,59 @@ def test_ID_7_sigkill_then_restart_misses_nothing_and_applies_nothing_twice(
 def acme(w: Served) -> str:
     [found] = [a for a in w.crm.records("Accounts") if a["Account_Name"] == "Acme"]
     return str(found["id"])
+
+
+# ---- refused at start --------------------------------------------------------------------
+
+
+def test_a_non_loopback_bind_is_refused_without_allow_remote_and_the_secret(
+    cli: Any, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm = zoho_connection(accounts_url="${env:ZOHO_ACCOUNTS_URL}")
+    (workdir / "spec.yaml").write_text(SPEC % {"crm": crm, "backfill": "false"})
+    monkeypatch.delenv("INTEGRATE_SERVE_SECRET", raising=False)
+
+    bare = cli("serve", "spec.yaml", "--host", "0.0.0.0")
+    no_secret = cli("serve", "spec.yaml", "--host", "0.0.0.0", "--allow-remote")
+    short = cli(
+        "serve",
+        "spec.yaml",
+        "--host",
+        "0.0.0.0",
+        "--allow-remote",
+        env={"INTEGRATE_SERVE_SECRET": "too-short"},
+    )
+
+    assert bare.exit_code == 2
+    assert "--host 0.0.0.0 is not a loopback address" in bare.stderr
+    assert "--allow-remote" in bare.stderr
+    assert no_secret.exit_code == 2
+    assert "INTEGRATE_SERVE_SECRET, at least 32 characters" in no_secret.stderr
+    assert short.exit_code == 2
+    assert "too-short" not in short.output
+    assert not (workdir / ".integrate/state.db").exists()  # refused before anything began
+
+
+def test_a_webhook_flow_whose_source_sends_no_notifications_only_polls(
+    cli: Any, workdir: Path
+) -> None:
+    (workdir / "spec.yaml").write_text(
+        "integrate: 1\n"
+        "name: files-events\n"
+        "connections:\n"
+        "  src: {plugin: files, config: {path: ./src}}\n"
+        "  notes: {plugin: files, config: {path: ./notes}}\n"
+        "flows:\n"
+        "  archive:\n"
+        "    from: src.accounts\n"
+        "    to: notes.notes\n"
+        "    triggers: [webhook]\n"
+        "    events:\n"
+        "      - {event: created, do: create, fields: {subject: record.name}}\n"
+    )
+
+    served = cli("serve", "spec.yaml", "--port", "0")
+
+    assert served.exit_code == 2
+    assert "no schedule to serve" in served.stderr
+    assert "event flow whose source plugin sends notifications" in served.stderr
