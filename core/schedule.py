@@ -9,6 +9,7 @@ import re
 import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from croniter import croniter
 
@@ -110,6 +111,8 @@ class Due:
     spec: Spec
     flows: tuple[str, ...]
     reason: str = ""
+    # what started it, for the run history ("" : `watch` with a reason, else `schedule`)
+    trigger: str = ""
 
     def __str__(self) -> str:
         if self.reason:
@@ -173,6 +176,24 @@ def upcoming(specs: Sequence[Spec], after: dt.datetime) -> Iterator[Due]:
         pending[0] = (iterators[n][0].get_next(dt.datetime), n, spec, flows)
 
 
+class Woken(Protocol):
+    """What wakes the serve loop besides its timers (the webhook receiver's inbox)."""
+
+    stopping: bool
+
+    def take(self) -> list[tuple[str, str]]: ...
+
+    def wait_until(self, moment: float | None) -> bool: ...
+
+
+class Chores(Protocol):
+    """Work of the loop that is no run (renewing notification channels)."""
+
+    def next_at(self) -> float | None: ...
+
+    def upkeep(self) -> list[str]: ...
+
+
 def serve(
     specs: Sequence[Spec],
     run: Callable[[Due], None],
@@ -180,53 +201,99 @@ def serve(
     *,
     max_runs: int | None = None,
     look: Callable[[Watch], str] | None = None,
+    woken: Woken | None = None,
+    chores: Chores | None = None,
 ) -> int:
-    """Run each spec's flows whenever their schedules fall due, and whenever a watch finds
-    its side changed (sleeping on `clock` in between); returns how many runs were made.
+    """Run each spec's flows whenever their schedules fall due, whenever a watch finds
+    its side changed, and whenever a webhook woke a flow (sleeping on `clock` in between);
+    returns how many runs were made.
 
     One thing at a time, in time order: a run falling due while another was going is
     skipped (no pile-up after a long run); a watch that fell due meanwhile looks as soon as
     it ends (delayed, never overlapping). `look(watch)` says why the watch's flow needs a
-    run ("" when nothing changed: no run, nothing written)."""
+    run ("" when nothing changed: no run, nothing written). Flows `woken` names run first,
+    once each however many webhooks came for them meanwhile; `chores` are done when due."""
+    by_name = {spec.name: spec for spec in specs}
     made = 0
     start = clock.now()
     busy_until = start
     cron = upcoming(specs, dt.datetime.fromtimestamp(start, dt.UTC))
     due = next(cron, None)
     timers = [(start + w.every, n, w) for n, w in enumerate(_all_watches(specs, look))]
-    while due is not None or timers:
+    while True:
         if max_runs is not None and made >= max_runs:
             break
-        timers.sort(key=lambda t: (t[0], t[1]))
-        if due is not None and (not timers or due.at.timestamp() <= timers[0][0]):
-            if due.at.timestamp() < busy_until:
-                log.warning("%s: skipped, it fell due while the run before was still going", due)
-            else:
-                _sleep_until(clock, due.at.timestamp())
-                run(due)
+        if woken is not None:
+            if woken.stopping:
+                break
+            flows = woken.take()
+            for integration, flow in flows:
+                if max_runs is not None and made >= max_runs:
+                    break  # what is left waits in the ledger for the next run
+                when = dt.datetime.fromtimestamp(clock.now(), dt.UTC)
+                spec = by_name[integration]
+                run(Due(when, spec, (flow,), f"{flow}: webhook", trigger="webhook"))
                 made += 1
                 busy_until = clock.now()
+            if flows:
+                continue
+        timers.sort(key=lambda t: (t[0], t[1]))
+        moments = []
+        if due is not None:
+            moments.append((due.at.timestamp(), 0))
+        if timers:
+            moments.append((timers[0][0], 1))
+        upkeep_at = chores.next_at() if chores is not None else None
+        if upkeep_at is not None:
+            moments.append((upkeep_at, 2))
+        if not moments:
+            if woken is not None and woken.wait_until(None):
+                continue
+            break
+        at, kind = min(moments)
+        if kind == 0 and due is not None and at < busy_until:
+            log.warning("%s: skipped, it fell due while the run before was still going", due)
             due = next(cron, None)
             continue
-        at, n, watch = timers[0]
-        _sleep_until(clock, at)
-        assert look is not None
-        reason = look(watch)
-        if reason:
-            log.info("%s: %s", watch.spec.name, reason)
-            run(
-                Due(
-                    dt.datetime.fromtimestamp(clock.now(), dt.UTC),
-                    watch.spec,
-                    (watch.flow,),
-                    reason,
-                )
-            )
+        if woken is not None:
+            if woken.wait_until(at):
+                continue  # a webhook (or a stop) came first
+        else:
+            _sleep_until(clock, at)
+        if kind == 0 and due is not None:
+            run(due)
             made += 1
             busy_until = clock.now()
+            due = next(cron, None)
+        elif kind == 1:
+            if _look(timers, look, run, clock):
+                made += 1
+                busy_until = clock.now()
         else:
-            log.debug("%s: nothing changed", watch)
-        timers[0] = (max(at + watch.every, clock.now()), n, watch)
+            assert chores is not None
+            for line in chores.upkeep():
+                log.warning("%s", line)
+    return made
+
+
+def _look(
+    timers: list[tuple[float, int, Watch]],
+    look: Callable[[Watch], str] | None,
+    run: Callable[[Due], None],
+    clock: Clock,
+) -> int:
+    """The first timer's look, and its run if it found a change; runs made (0 or 1)."""
+    at, n, watch = timers[0]
+    assert look is not None
+    reason = look(watch)
+    made = 0
+    if reason:
+        log.info("%s: %s", watch.spec.name, reason)
+        run(Due(dt.datetime.fromtimestamp(clock.now(), dt.UTC), watch.spec, (watch.flow,), reason))
+        made = 1
+    else:
+        log.debug("%s: nothing changed", watch)
+    timers[0] = (max(at + watch.every, clock.now()), n, watch)
     return made
 
 

@@ -102,6 +102,33 @@ CREATE TABLE IF NOT EXISTS credential_tokens(
   data TEXT NOT NULL,
   expires_at REAL
 );
+CREATE TABLE IF NOT EXISTS webhook_events(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  integration TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  event_key TEXT NOT NULL,
+  object TEXT NOT NULL,
+  operation TEXT NOT NULL,
+  ids TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  applied_at TEXT,
+  run_id INTEGER,
+  UNIQUE(integration, flow, event_key)
+);
+CREATE TABLE IF NOT EXISTS channels(
+  integration TEXT NOT NULL,
+  flow TEXT NOT NULL,
+  connection TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  objects TEXT NOT NULL,
+  notify_url TEXT NOT NULL,
+  token TEXT NOT NULL,
+  previous_token TEXT,
+  rotated_at REAL,
+  expires_at REAL NOT NULL,
+  PRIMARY KEY(integration, flow)
+);
 CREATE TABLE IF NOT EXISTS metadata_cache(
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,

@@ -37,7 +37,9 @@ def state() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
 def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: bool) -> None:
-    """Cursors, link counts, held records and recent runs."""
+    """Cursors, link counts, held records, webhook events and recent runs."""
+    from integrate.ledger import event_counts, recent_events
+
     spec = _state_spec(spec_path)
     store = _open_state(spec, state_file, sandbox)
     try:
@@ -47,6 +49,8 @@ def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: b
             "flows": store.flow_states(),
             "counts": store.counts(),
             "runs": store.runs(10),
+            "events": event_counts(store.db, spec.name),
+            "recent_events": recent_events(store.db, spec.name, 10),
         }
     finally:
         store.close()
@@ -61,6 +65,11 @@ def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: b
             ", ".join(f"{n} {k}" for k, n in sorted(held.get(name, {}).items())) or "nothing held"
         )
         click.echo(f"  flow {name}: {links.get(name, 0):,} links, {flow_held}")
+        if name in data["events"]:
+            counts = data["events"][name]
+            click.echo(
+                f"    webhook events: {counts['pending']} pending, {counts['applied']} applied"
+            )
         for row in data["flows"]:
             if row["flow"] == name and row["side"] != "*":
                 text = json.dumps(row["cursor"], default=str)
