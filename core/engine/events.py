@@ -187,6 +187,9 @@ class EventRun:
     def _snapshot(self, obj: str, record: Record) -> dict[str, Any]:
         info = self.ctx.info(self.flow.source.connection, obj)
         skip = {info.id_field, info.modified_field, OBJECT_FIELD}
+        # what the system keeps itself (read-only: activity times, Modified_By, formulas)
+        # is no user's change: it neither makes an `updated` event nor shows in `changes`
+        skip |= {name for name, field in (info.fields or {}).items() if field.read_only}
         return {k: v for k, v in record.items() if k not in skip and not k.startswith("$")}
 
     def _event(
