@@ -187,3 +187,31 @@ def test_T17_an_attachment_named_to_climb_out_is_only_a_name_and_nothing_reaches
     assert "\n" not in by_size[6]
     made = set(world.folder.parent.rglob("*")) - before
     assert not any(p.name in ("x", "evil") or p.suffix == ".pdf" for p in made), made
+
+
+def test_ID_8_workspace_sharing_and_owning_user_are_spec_settings(world: World) -> None:
+    text = world.spec.read_text()
+    for old, new in (
+        ("user: sales.bot@example.com", "user: raj.expert@example.com"),
+        ("workspace: Zoho CRM", "workspace: Key Accounts"),
+        (
+            "        - {group: presales-experts}",
+            "        - {user: anna.expert@example.com, role: contributor}\n"
+            "        - {group: sales}",
+        ),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    world.spec = world.folder / "zoho_crm-ideolve.yaml"
+    world.spec.write_text(text)
+    world.add("Accounts", Account_Name="Acme")
+
+    world.run()
+
+    note = world.note("Account: Acme")
+    assert note["createdby"] == "raj.expert@example.com"
+    assert note["workspaceid"] == world.workspaces()["Key Accounts"]["workspaceid"]
+    assert note["users"]["sharewith"] == [
+        {"user": "anna.expert@example.com", "role": "contributor"},
+        {"group": "sales", "role": "reader"},
+    ]
