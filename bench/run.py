@@ -23,6 +23,9 @@ Scenarios:
   SM SALESmanago ⇄ Zoho CRM at scale: 10,000 people linked on both sides, 1% edited on each
      side: calls by kind against each API's minimum, what landed (person by person), echoes,
      a no-change rerun; wall time at 50 ms a call against the least the calls allow
+  E  event to comment: the Zoho CRM → Ideolve spec under `integrate serve` (both emulators
+     served on loopback, Zoho POSTing its callbacks): the delay from a Zoho edit to its
+     comment in Ideolve, split into callback delivery, the wait for the run and the run
   F  a filter pushed down into Zoho's COQL: 10,000 accounts, 10% matching, read with the
      filter pushed down and without: calls, credits, records read, the same records written
 
@@ -53,7 +56,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/zoho_crm-servicedesk_msp.yaml"
-SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM", "F", "W")
+SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM", "F", "W", "E")
 
 
 def bench_module(name: str) -> ModuleType:
@@ -880,6 +883,8 @@ def report(results: dict[str, Any], runs: int) -> str:
         lines += bench_module("pushdown").f_report(results["F"], median_range)
     if "W" in results:
         lines += scenario_w_module().w_report(results["W"], median_range)
+    if "E" in results:
+        lines += bench_module("events").e_report(results["E"], median_range)
     return "\n".join(lines)
 
 
@@ -1007,6 +1012,7 @@ def main() -> None:
         ),
         ("F", lambda: bench_module("pushdown").scenario_f(args.f_accounts)),
         ("W", lambda: scenario_w_module().scenario_w(args.runs, args.w_interval)),
+        ("E", lambda: bench_module("events").scenario_e(args.runs)),
     ]
     for name, step in steps:
         if name in only or (name == "A" and "I" in only):
