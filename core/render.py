@@ -141,12 +141,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
+def _candidate(c: dict[str, Any]) -> str:
+    score = c.get("score")
+    return f"{c['id']} {c['label']}" + (f" ({score:.2f})" if score is not None else "")
+
+
 def held_table(rows: Sequence[Any], title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
-    for column in ("flow", "side", "id", "reason", "resolution", "candidates", "since"):
+    for column in ("flow", "side", "id", "reason", "resolution", "candidates (score)", "since"):
         table.add_column(column)
     for h in rows:
-        candidates = ", ".join(f"{c['id']} ({c['label']})" for c in h.candidates[:3]) or "-"
+        candidates = ", ".join(_candidate(c) for c in h.candidates[:3]) or "-"
+        hidden = h.below_floor
+        if hidden:
+            candidates += f" ({hidden} hidden)"
         resolution = "-"
         if h.resolution:
             r = h.resolution

@@ -166,6 +166,7 @@ class Held:
     first_seen: str
     last_seen: str
     code: str = ""  # why, for the engine: AMBIGUOUS for a create with no clear answer
+    below_floor: int = 0  # candidates `pending list` leaves out: their score is below its floor
 
 
 def _create_tables(db: sqlite3.Connection) -> None:
