@@ -91,8 +91,11 @@ def print_report(report: RunReport, out: Console) -> None:
     if calls is not None:
         out.print(calls)
     reasons = [(f.flow, o, r, n) for f in report.flows for (o, r), n in sorted(f.reasons.items())]
-    if reasons:
+    held = [(f.flow, f.held_line()) for f in report.flows if f.held_line()]
+    if reasons or held:
         out.print("why:")
+        for flow, line in held:
+            out.print(f"  {flow}: {line}")
         for flow, outcome, reason, n in reasons[:30]:
             out.print(f"  {flow}: {n:,} {outcome} — {_clean(reason)}")
         if len(reasons) > 30:

@@ -202,7 +202,7 @@ def _value(name: str, text: str) -> Any:
         except json.JSONDecodeError as exc:
             raise UsageError(
                 f"--set {name}: not valid JSON ({exc.msg}, character {exc.pos + 1}); "
-                'objects and lists are JSON, e.g. --set faults=\'{"latency": 0.1}\''
+                "objects and lists are JSON, e.g. --set faults='{\"latency\": 0.1}'"
             ) from exc
     for kind in (int, float):
         try:

@@ -70,9 +70,7 @@ def test_zoho_accounts_come_with_contacts_and_the_command_says_what_it_seeded(
 
 
 def test_a_size_given_with_set_wins_over_the_default(workdir: Path) -> None:
-    process = _start(
-        workdir, "zoho_crm", "--set", "accounts=3", "--set", "contacts_per_account=0"
-    )
+    process = _start(workdir, "zoho_crm", "--set", "accounts=3", "--set", "contacts_per_account=0")
     try:
         lines = _first_lines(process)
     finally:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.sdp import Sdp, fresh_sandbox
 
+
 @pytest.fixture
 def sdp(cli: Any, workdir: Path) -> Sdp:
     made = fresh_sandbox(cli)
@@ -58,3 +59,25 @@ def test_a_candidate_below_the_floor_is_not_offered_unless_asked(sdp: Sdp) -> No
     assert "Wayne Enterprises" in stark
     assert "(0.36)" in stark
     assert "hidden" not in every.stdout
+
+
+def test_a_run_after_pending_resolve_says_where_its_records_came_from(sdp: Sdp) -> None:
+    # Initech and Stark Industries created by the operator's decision; the other two queued
+    # accounts still wait. Nothing is read from Zoho again (its cursor has moved on).
+    for name in ("Initech", "Stark Industries"):
+        row = sdp.queued(name)
+        assert sdp.resolve("accounts", row["source_id"], "--create").exit_code == 0
+
+    second = sdp.cli("run", str(sdp.spec), "--sandbox")
+
+    assert second.exit_code == 0, second.output
+    assert {"Initech", "Stark Industries"} <= set(sdp.accounts())
+    [accounts] = [line for line in second.stdout.splitlines() if line.startswith("  accounts ")]
+    assert accounts.split()[1:3] == ["0", "2"]  # read 0, created 2: now with the why
+    assert (
+        "accounts: 4 held record(s) looked at again, not read from the system: 2 decided by "
+        "an operator (create as new: 2), 2 still waiting or tried again"
+    ) in second.stdout
+    report = json.loads(sdp.cli("run", str(sdp.spec), "--sandbox", "--json").stdout)
+    [flow] = [f for f in report["flows"] if f["flow"] == "accounts"]
+    assert (flow["held_again"], flow["decided"]) == (2, {})  # the two still queued
