@@ -37,7 +37,8 @@ def _first_lines(process: subprocess.Popen[str], until: str = "Ctrl-C stops it."
     deadline = time.monotonic() + 30
     while not seen or seen[-1] != until:
         left = deadline - time.monotonic()
-        assert left > 0 and process.poll() is None, f"not ready: {seen}"
+        assert left > 0, f"not ready in 30 s: {seen}"
+        assert process.poll() is None, f"the emulator ended: {seen}"
         try:
             seen.append(lines.get(timeout=min(left, 0.5)).rstrip("\n"))
         except queue.Empty:
