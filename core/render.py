@@ -151,7 +151,7 @@ def _candidate(c: dict[str, Any]) -> str:
 
 def held_table(rows: Sequence[Any], title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
-    for column in ("flow", "side", "id", "reason", "resolution", "candidates (score)", "since"):
+    for column in ("flow", "side", "id", "reason", "resolution", "candidates", "since"):
         table.add_column(column)
     for h in rows:
         candidates = ", ".join(_candidate(c) for c in h.candidates[:3]) or "-"
