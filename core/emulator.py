@@ -23,6 +23,9 @@ class Emulator(ABC):
     """
 
     plugin: ClassVar[str] = ""
+    # Options `integrate emulate` uses unless `--set` gives them: the generated data a hand
+    # test expects (the constructor's own defaults stay minimal, for tests).
+    emulate_defaults: ClassVar[Mapping[str, Any]] = {}
 
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> Emulator:

@@ -171,8 +171,8 @@ class EventLedger:
         """The integration's latest run: id, status, trigger, when it started and ended."""
         rows = self._rows(
             "read the run history",
-            "SELECT run_id, status, trigger, started_at, finished_at FROM runs"
-            " WHERE integration = ? ORDER BY run_id DESC LIMIT 1",
+            "SELECT number, status, trigger, started_at, finished_at FROM runs"
+            " WHERE integration = ? ORDER BY number DESC LIMIT 1",
             (self.integration,),
         )
         if not rows:

@@ -91,8 +91,11 @@ def print_report(report: RunReport, out: Console) -> None:
     if calls is not None:
         out.print(calls)
     reasons = [(f.flow, o, r, n) for f in report.flows for (o, r), n in sorted(f.reasons.items())]
-    if reasons:
+    held = [(f.flow, f.held_line()) for f in report.flows if f.held_line()]
+    if reasons or held:
         out.print("why:")
+        for flow, line in held:
+            out.print(f"  {flow}: {line}")
         for flow, outcome, reason, n in reasons[:30]:
             out.print(f"  {flow}: {n:,} {outcome} — {_clean(reason)}")
         if len(reasons) > 30:
@@ -141,12 +144,20 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
+def _candidate(c: dict[str, Any]) -> str:
+    score = c.get("score")
+    return f"{c['id']} {c['label']}" + (f" ({score:.2f})" if score is not None else "")
+
+
 def held_table(rows: Sequence[Any], title: str) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
     for column in ("flow", "side", "id", "reason", "resolution", "candidates", "since"):
         table.add_column(column)
     for h in rows:
-        candidates = ", ".join(f"{c['id']} ({c['label']})" for c in h.candidates[:3]) or "-"
+        candidates = ", ".join(_candidate(c) for c in h.candidates[:3]) or "-"
+        hidden = h.below_floor
+        if hidden:
+            candidates += f" ({hidden} hidden)"
         resolution = "-"
         if h.resolution:
             r = h.resolution

@@ -22,7 +22,8 @@ from integrate.permissions import private_file, private_folder, tighten, tighten
 from integrate.secrets import REDACTOR
 from integrate.statecheck import check_integrity, state_error, translating
 
-SCHEMA_VERSION = 1
+# 2: runs numbered per integration (`runs.number`); every other table's run_id names that number
+SCHEMA_VERSION = 2
 ORPHANED = (
     "its process ended before the run did (killed?); marked interrupted by the next run "
     "that took the lock. Its committed batches stand; the next run carried on from there"
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs(
   run_id INTEGER PRIMARY KEY AUTOINCREMENT,
   integration TEXT NOT NULL,
+  number INTEGER,
   status TEXT NOT NULL,
   trigger TEXT NOT NULL DEFAULT 'manual',
   dry_run INTEGER NOT NULL DEFAULT 0,
@@ -166,6 +168,7 @@ class Held:
     first_seen: str
     last_seen: str
     code: str = ""  # why, for the engine: AMBIGUOUS for a create with no clear answer
+    below_floor: int = 0  # candidates `pending list` leaves out: their score is below its floor
 
 
 def _create_tables(db: sqlite3.Connection) -> None:
@@ -176,6 +179,38 @@ def _create_tables(db: sqlite3.Connection) -> None:
     if "code" not in held_columns:
         db.execute("ALTER TABLE held ADD COLUMN code TEXT NOT NULL DEFAULT ''")
     LinkTable.create(db)
+    if "number" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
+        _number_runs(db)
+
+
+# The tables whose run_id names the run that wrote a row (a run's number, since version 2).
+_RUN_REFERENCES = ("held", "failures", "webhook_events", "links")
+
+
+def _number_runs(db: sqlite3.Connection) -> None:
+    """A file from version 1, where runs shared one sequence across integrations: each run
+    gets its number within its integration (in the order they ran), and the rows that name a
+    run by its id name it by that number instead. One transaction: all or nothing."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE runs ADD COLUMN number INTEGER")
+        db.execute(
+            "UPDATE runs SET number = (SELECT COUNT(*) FROM runs AS r WHERE"
+            " r.integration = runs.integration AND r.run_id <= runs.run_id)"
+        )
+        for table in _RUN_REFERENCES:
+            db.execute(
+                f"UPDATE {table} SET run_id = (SELECT number FROM runs"
+                f" WHERE runs.run_id = {table}.run_id) WHERE run_id IS NOT NULL"
+            )
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
+            (str(SCHEMA_VERSION), SCHEMA_VERSION),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 @contextlib.contextmanager
@@ -363,26 +398,40 @@ class StateStore:
     # ---- runs ---------------------------------------------------------------------------
 
     def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, Any]) -> int:
-        with self.transaction():
-            cur = self.db.execute(
-                "INSERT INTO runs(integration, status, trigger, dry_run, started_at, plugins)"
-                " VALUES (?, 'running', ?, ?, ?, ?)",
-                (self.integration, trigger, int(dry_run), now(), dumps(plugins)),
-            )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-
-    def finish_run(self, run_id: int, status: str, stats: Any, message: str = "") -> None:
+        """Record a run as `running`; its number is the integration's next (run #1, #2 ...),
+        whatever other integrations share the file."""
         with self.transaction():
             self.db.execute(
-                "UPDATE runs SET status = ?, finished_at = ?, stats = ?, message = ? WHERE run_id = ?",
-                (status, now(), REDACTOR.redact(dumps(stats)), REDACTOR.redact(message), run_id),
+                "INSERT INTO runs(integration, number, status, trigger, dry_run, started_at,"
+                " plugins) VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs"
+                " WHERE integration = ?), 'running', ?, ?, ?, ?)",
+                (self.integration, self.integration, trigger, int(dry_run), now(), dumps(plugins)),
+            )
+            (number,) = self.db.execute(
+                "SELECT MAX(number) FROM runs WHERE integration = ?", (self.integration,)
+            ).fetchone()
+        return int(number)
+
+    def finish_run(self, run_id: int, status: str, stats: Any, message: str = "") -> None:
+        """`run_id`: the run's number within the integration (as start_run gave it)."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, stats = ?, message = ?"
+                " WHERE integration = ? AND number = ?",
+                (
+                    status,
+                    now(),
+                    REDACTOR.redact(dumps(stats)),
+                    REDACTOR.redact(message),
+                    self.integration,
+                    run_id,
+                ),
             )
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute(
-            "SELECT run_id, status, trigger, dry_run, started_at, finished_at, stats, message,"
-            " plugins FROM runs WHERE integration = ? ORDER BY run_id DESC LIMIT ?",
+            "SELECT number, status, trigger, dry_run, started_at, finished_at, stats, message,"
+            " plugins FROM runs WHERE integration = ? ORDER BY number DESC LIMIT ?",
             (self.integration, limit),
         ).fetchall()
         keys = (

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -161,16 +162,16 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
         raise UsageError(
             f"no emulator for {plugin} (emulators: {', '.join(sorted(plugins.emulators)) or 'none'})"
         )
-    kwargs: dict[str, Any] = {"seed": seed}
+    kwargs: dict[str, Any] = {"seed": seed, **cls.emulate_defaults}
     for option in options:
         name, _, value = option.partition("=")
         if not name or not _:
             raise UsageError(f"--set takes NAME=VALUE, not {option!r}")
-        kwargs[name.strip()] = _value(value.strip())
+        kwargs[name.strip()] = _value(name.strip(), value.strip())
     try:
         emulator = cls(**kwargs)
-    except TypeError as exc:
-        raise UsageError(f"{plugin} emulator: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{plugin} emulator: {exc} (check the --set options)") from exc
     if not isinstance(emulator, HttpEmulator):
         raise UsageError(f"the {plugin} emulator does not speak HTTP; tests use it in process")
     url = emulator.serve(host, port)
@@ -178,6 +179,8 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
     click.echo("connection config:")
     for key, value in emulator.connection_config().items():
         click.echo(f"  {key}: {value}")
+    for line in _seeded(emulator, plugins.connectors.get(plugin)):
+        click.echo(line)
     click.echo("Ctrl-C stops it.")
     stop = threading.Event()
     try:
@@ -190,7 +193,17 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
     sys.exit(0)
 
 
-def _value(text: str) -> Any:
+def _value(name: str, text: str) -> Any:
+    """A --set value: JSON for objects, lists and quoted strings (`faults={"latency": 0.1}`),
+    else a number, true/false, or the text as it is."""
+    if text[:1] in ("{", "[", '"'):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"--set {name}: not valid JSON ({exc.msg}, character {exc.pos + 1}); "
+                "objects and lists are JSON, e.g. --set faults='{\"latency\": 0.1}'"
+            ) from exc
     for kind in (int, float):
         try:
             return kind(text)
@@ -199,3 +212,17 @@ def _value(text: str) -> Any:
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     return text
+
+
+def _seeded(emulator: Any, connector: Any) -> list[str]:
+    """What the emulator holds at start, by object (those with records), so that a size left
+    at its default is seen."""
+    counts = []
+    for name in getattr(connector, "known_objects", ()):
+        try:
+            count = len(emulator.records(name))
+        except (KeyError, ValueError, NotImplementedError):
+            continue
+        if count:
+            counts.append(f"{count:,} {name}")
+    return [f"seeded: {', '.join(counts) if counts else 'no records'}"]

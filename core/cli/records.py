@@ -129,6 +129,13 @@ def state_reset(
 
 # ---- pending queue ---------------------------------------------------------------------------
 
+# A candidate's score is difflib's similarity of the two match keys (0 to 1: twice the letters
+# in common, in order, over both lengths). Names that share a whole word score 0.6 and more
+# (Umbrella Corp / Umbrella Health 0.64); unrelated names of a similar length reach 0.3-0.45 on
+# scattered letters alone (Stark Industries / Wayne Enterprises 0.36, Umbrella Corp / Globex
+# Corporation 0.45). Below half, a candidate is noise an operator might take for a hint.
+CANDIDATE_FLOOR = 0.5
+
 
 @main.group()
 def pending() -> None:
@@ -140,25 +147,38 @@ def pending() -> None:
 @click.option("--flow", help="Only this flow.")
 @click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
+@click.option(
+    "--all-candidates",
+    is_flag=True,
+    help=f"Also candidates scoring below {CANDIDATE_FLOOR} (names alike only by scattered letters).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
 def pending_list(
-    spec_path: str, flow: str | None, state_file: str | None, sandbox: bool, as_json: bool
+    spec_path: str,
+    flow: str | None,
+    state_file: str | None,
+    sandbox: bool,
+    all_candidates: bool,
+    as_json: bool,
 ) -> None:
-    """Queued records, why they wait, and candidates to map them to."""
+    """Queued records, why they wait, and candidates to map them to, with their scores."""
     from integrate.render import console, held_table
 
     spec = _state_spec(spec_path)
     store = _open_state(spec, state_file, sandbox)
+    floor = 0.0 if all_candidates else CANDIDATE_FLOOR
     try:
         rows = store.held(flow, kinds=("queue",))
         promised = _promised(store)
         for row in rows:
-            row.candidates = [
+            free = [
                 c
                 for c in _free_candidates(spec, store, row)
                 if promised.get((row.flow, str(c["id"])), row.source_id) == row.source_id
             ]
+            row.candidates = [c for c in free if float(c.get("score", 1.0)) >= floor]
+            row.below_floor = len(free) - len(row.candidates)
     finally:
         store.close()
     if as_json:
@@ -170,6 +190,12 @@ def pending_list(
         click.echo("the pending queue is empty")
         return
     console().print(held_table(rows, f"pending: {len(rows)} record(s)"))
+    hidden = sum(row.below_floor for row in rows)
+    if hidden:
+        click.echo(
+            f"{hidden} candidate(s) hidden: their score is below {CANDIDATE_FLOOR} (alike by "
+            "scattered letters only); --all-candidates shows them"
+        )
     where = " --sandbox" if sandbox else ""
     click.echo(
         f"resolve with: integrate pending resolve {spec_path} <flow> <id> --create | --map-to <target id>{where}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -119,12 +120,47 @@ def run(
     (no credentials needed), seeded with the spec's `sandbox` demo data; the emulated data and
     the sandbox's own state are kept between sandbox commands until --fresh.
     """
-    from integrate.engine import RunFailed
     from integrate.engine.stop import StopRequest, stopping_on_signals
-    from integrate.render import change_line, console
 
     if fresh and not sandbox:
         raise UsageError("--fresh starts a sandbox over: use it with --sandbox")
+    # SIGINT/SIGTERM: stop at the next safe point, recorded `interrupted`. Caught from the
+    # start (loading plugins and the spec) to the last line printed, so that a Ctrl-C is
+    # never click's "Aborted!" with exit 1 and a run left `running`.
+    stop = StopRequest()
+    with stopping_on_signals(stop):
+        _run_command(
+            spec_path,
+            stop,
+            dry_run,
+            flows,
+            full_refresh,
+            state,
+            failures,
+            show_plan,
+            as_json,
+            sandbox,
+            fresh,
+        )
+
+
+def _run_command(
+    spec_path: str,
+    stop: Any,
+    dry_run: bool,
+    flows: tuple[str, ...],
+    full_refresh: bool,
+    state: str | None,
+    failures: str | None,
+    show_plan: bool,
+    as_json: bool,
+    sandbox: bool,
+    fresh: bool,
+) -> None:
+    from integrate.engine import RunFailed
+    from integrate.engine.runner import RunInterrupted
+    from integrate.render import change_line, console
+
     plugins = _plugins()
     spec = _spec(spec_path, plugins, strict_env=not sandbox)
     err = console(stderr=True)
@@ -138,7 +174,6 @@ def run(
             lines.append("")
 
     progress = _Progress(err)
-    stop = StopRequest()  # SIGINT/SIGTERM: stop at the next safe point, recorded `interrupted`
     settings: dict[str, Any] = {
         "dry_run": dry_run,
         "flows": flows or None,
@@ -148,11 +183,19 @@ def run(
         "stop": stop,
     }
     try:
-        with stopping_on_signals(stop):
-            report = _run_now(spec, plugins, sandbox, fresh, state, failures, settings)
+        report = _run_now(spec, plugins, sandbox, fresh, state, failures, settings)
     except RunFailed as exc:
         progress.done()
         _print_run(exc.report, lines, plan_limit, as_json)
+        if isinstance(exc, RunInterrupted) and not dry_run:
+            again = [spec_path, *(f"--flow={f}" for f in flows)]
+            again += [f"--state={state}"] if state else []
+            again += [f"--failures={failures}"] if failures else []
+            again += ["--sandbox"] if sandbox else []
+            click.echo(REDACTOR.redact(str(exc)), err=True)
+            command = " ".join(shlex.quote(a) for a in again)
+            click.echo(REDACTOR.redact(f"resume with: integrate run {command}"), err=True)
+            sys.exit(exc.exit_code)
         _fail(exc)
     progress.done()
     _print_run(report, lines, plan_limit, as_json)

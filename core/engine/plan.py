@@ -32,6 +32,9 @@ _COLUMN_OF = {
     ACTION: "actions",
 }
 
+# How an operator's decisions (`pending resolve`) are named in the summary.
+ACTIONS = {"create": "create as new", "map": "map to a record", "keep": "keep a side"}
+
 
 @dataclass
 class Change:
@@ -89,6 +92,10 @@ class FlowStats:
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)
     reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
     disabled: bool = False
+    # held records (queued, deferred, failed) looked at again without being read from the
+    # system this run, and of those, what an operator decided (`pending resolve`) by action
+    held_again: int = 0
+    decided: Counter[str] = field(default_factory=Counter)
 
     def count(self, change: Change) -> None:
         direction = change.target_side or "-"
@@ -115,4 +122,22 @@ class FlowStats:
                 {"outcome": o, "reason": r, "count": n}
                 for (o, r), n in sorted(self.reasons.items())
             ],
+            "held_again": self.held_again,
+            "decided": dict(self.decided),
         }
+
+    def held_line(self) -> str:
+        """Where records came from that the run did not read: held ones looked at again."""
+        if not self.held_again:
+            return ""
+        line = f"{self.held_again:,} held record(s) looked at again, not read from the system"
+        decided = sum(self.decided.values())
+        if decided:
+            actions = ", ".join(
+                f"{ACTIONS.get(a, a)}: {n:,}" for a, n in sorted(self.decided.items())
+            )
+            line += f": {decided:,} decided by an operator ({actions})"
+            rest = self.held_again - decided
+            if rest:
+                line += f", {rest:,} still waiting or tried again"
+        return line

@@ -169,6 +169,9 @@ class SyncRun:
         by_object: dict[str, list[Held]] = {}
         for h in held.values():
             by_object.setdefault(h.record.get(OBJECT_FIELD) or side.ref.objects[0], []).append(h)
+            self.stats.held_again += 1
+            if h.resolution and h.resolution.get("action"):
+                self.stats.decided[str(h.resolution["action"])] += 1
         for obj, rows in by_object.items():
             for start in range(0, len(rows), 200):
                 chunk = rows[start : start + 200]

@@ -68,6 +68,8 @@ class ZohoCrmEmulator(OAuthEmulator):
     metadata, watch channels) and its OAuth accounts server, awkward parts included."""
 
     plugin = "zoho_crm"
+    # `integrate emulate zoho_crm --set accounts=N`: accounts with contacts under them
+    emulate_defaults = {"contacts_per_account": 2}
     saved_version = 2  # 1: before the emulation kit (one flat file of the parts)
 
     def __init__(
