@@ -246,7 +246,7 @@ class Pages:
     def _overview(self) -> list[dict[str, Any]]:
         out = []
         for spec in self.specs.values():
-            counts = self._store(
+            counts: Any = self._store(
                 spec,
                 lambda s: (
                     len(s.held(kinds=("queue",))),

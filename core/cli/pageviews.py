@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from integrate.cli.pagesearch import label_of
 from integrate.secrets import REDACTOR
 
 STYLE = """
@@ -135,15 +136,6 @@ def pending(
     """Each queued record with its reason, candidates and scores, a search over the target,
     and the two decisions; a decided record says the next run carries it out."""
     parts = [message_box(note, error)]
-    flows: dict[str, list[Any]] = {}
-    for row in rows:
-        flows.setdefault(row.flow, []).append(row)
-    if not rows:
-        parts.append("<p>The pending queue is empty.</p>")
-    for flow, held in flows.items():
-        parts.append(f"<h2>flow {e(flow)}: {len(held)} waiting</h2>")
-        for row in held:
-            parts.append(_pending_row(spec, row, search, csrf))
     if decisions:
         items = "".join(
             f"<tr><td>{e(d.flow)}</td><td>{e(d.label)} ({e(d.source_id)})</td>"
@@ -154,13 +146,23 @@ def pending(
             "<h2>Decided on this page</h2><table><tr><th>flow</th><th>record</th>"
             f"<th>decision</th><th>status</th></tr>{items}</table>"
         )
+    flows: dict[str, list[Any]] = {}
+    for row in rows:
+        flows.setdefault(row.flow, []).append(row)
+    if not rows:
+        parts.append("<p>The pending queue is empty.</p>")
+    for flow, held in flows.items():
+        parts.append(f"<h2>flow {e(flow)}: {len(held)} waiting</h2>")
+        for row in held:
+            parts.append(_pending_row(spec, row, search, csrf))
     return layout(f"{spec}: pending queue", "".join(parts), csrf=csrf, spec=spec)
 
 
 def _pending_row(spec: str, row: Any, search: Mapping[str, Any], csrf: str) -> str:
     out = [
-        f'<section class="held" id="held-{e(row.source_id)}"><h3>{e(row.side)} '
-        f"{e(row.source_id)}</h3><p>{e(row.reason)}</p>",
+        f'<section class="held" id="held-{e(row.source_id)}"><h3>{e(label_of(row.record))} '
+        f'<span class="muted">({e(row.side)} {e(row.source_id)})</span></h3>'
+        f"<p>{e(row.reason)}</p>",
         _record_table(row.record),
     ]
     resolution = row.resolution or {}

@@ -172,7 +172,7 @@ def pending_list(
 def pending_rows(spec: Any, store: Any, flow: str | None) -> list[Any]:
     """The queued records (of one flow, or all), each with the candidates still free to map
     it to: none linked since, none promised to another queued record."""
-    rows = store.held(flow, kinds=("queue",))
+    rows: list[Any] = store.held(flow, kinds=("queue",))
     promised = _promised(store)
     for row in rows:
         row.candidates = [
