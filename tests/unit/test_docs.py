@@ -42,6 +42,7 @@ PAGES = (
     "clientsuccess-zoho-crm.md",
     "clientsuccess-plugin.md",
     "ideolve-plugin.md",
+    "operator-page.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and
