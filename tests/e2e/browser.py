@@ -93,10 +93,22 @@ def _page_url(process: subprocess.Popen[str], log: Path) -> str:
     raise AssertionError(f"serve did not say where its page is within {START}s: {log.read_text()}")
 
 
+def click(driver: Any, element: Any) -> None:
+    """Click a link or a form's button, and wait for the page it leads to (the one shown is
+    gone)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    shown = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(shown))
+
+
 def log_in(driver: Any, url: str, token: str = TOKEN) -> None:
     """The login form, filled and sent as a person would."""
     from selenium.webdriver.common.by import By
 
     driver.get(url)
     driver.find_element(By.NAME, "token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "form[action='/ui/login'] button").click()
+    click(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/ui/login'] button"))

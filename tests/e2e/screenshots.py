@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.e2e.browser import chromium, log_in, serving
+from tests.e2e.browser import chromium, click, log_in, serving
 from tests.e2e.sdp import SPEC
 
 NAME = "zoho-crm-to-servicedesk-msp"
@@ -43,22 +43,22 @@ def main(out: Path) -> None:
             browser.get(f"{base}/pending")
             umbrella = browser.find_element(By.XPATH, "//section[contains(., 'Umbrella Corp')]")
             umbrella.find_element(By.NAME, "q").send_keys("Umbrella")
-            umbrella.find_element(By.XPATH, ".//button[text()='Search']").click()
+            click(browser, umbrella.find_element(By.XPATH, ".//button[text()='Search']"))
             shot("pending")
             initech = browser.find_element(By.XPATH, "//section[contains(., \"'Initech'\")]")
-            initech.find_element(By.XPATH, ".//button[text()='Create as new']").click()
+            click(browser, initech.find_element(By.XPATH, ".//button[text()='Create as new']"))
             shot("pending-decided")
             subprocess.run(run, env=env, check=True, capture_output=True)
             browser.get(f"{base}/pending")
             shot("pending-done")
             browser.get(f"{base}/runs")
             shot("runs")
-            browser.find_element(By.LINK_TEXT, "#1").click()
+            click(browser, browser.find_element(By.LINK_TEXT, "#1"))
             shot("run")
             browser.get(f"{base}/failures")
             shot("failures")
             browser.get(f"{base}/plan")
-            browser.find_element(By.XPATH, "//button[text()='Plan (dry run)']").click()
+            click(browser, browser.find_element(By.XPATH, "//button[text()='Plan (dry run)']"))
             shot("plan")
 
 

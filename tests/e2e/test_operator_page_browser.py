@@ -13,7 +13,7 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.e2e.browser import TOKEN, chromium, log_in, serving
+from tests.e2e.browser import TOKEN, chromium, click, log_in, serving
 from tests.e2e.sdp import SPEC, Sdp, fresh_sandbox
 
 pytestmark = pytest.mark.slow
@@ -37,10 +37,10 @@ def test_an_operator_creates_a_queued_account_from_the_page_and_the_next_run_mak
         assert "Initech" not in browser.page_source
 
         log_in(browser, url)
-        browser.find_element(By.LINK_TEXT, name).click()
+        click(browser, browser.find_element(By.LINK_TEXT, name))
         section = browser.find_element(By.ID, f"held-{initech['source_id']}")
         assert "no record of sdp.accounts matches Account_Name = 'Initech'" in section.text
-        section.find_element(By.XPATH, ".//button[text()='Create as new']").click()
+        click(browser, section.find_element(By.XPATH, ".//button[text()='Create as new']"))
 
         note = browser.find_element(By.CSS_SELECTOR, "p.note").text
         assert note == "accounts Initech: will create as new. The next run carries it out."
@@ -76,7 +76,7 @@ def test_an_operator_creates_a_queued_account_from_the_page_and_the_next_run_mak
         assert not browser.find_elements(By.ID, f"held-{initech['source_id']}")
 
         # the run is on the runs page, its "why" on its own
-        browser.find_element(By.LINK_TEXT, "runs").click()
+        click(browser, browser.find_element(By.LINK_TEXT, "runs"))
         assert "created 1" in browser.find_element(By.TAG_NAME, "table").text
 
     assert TOKEN not in (workdir / "serve.log").read_text()
