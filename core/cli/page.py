@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import secrets
 import threading
 import time
@@ -19,16 +18,15 @@ from urllib.parse import quote
 
 from integrate.cli import _open_state
 from integrate.cli import pageviews as views
-from integrate.cli.pagesearch import search_target
+from integrate.cli.pageauth import TOKEN_VARIABLE, ui_token
+from integrate.cli.pagesearch import search_target, taken
 from integrate.cli.records import pending_rows, resolve_pending, retry_failed
 from integrate.cli.running import _run_now
-from integrate.errors import IntegrateError, UsageError
-from integrate.secrets import REDACTOR, REFERENCE, Resolver
+from integrate.errors import IntegrateError
+from integrate.secrets import REDACTOR
 
 log = logging.getLogger("integrate.serve")
 
-TOKEN_VARIABLE = "INTEGRATE_UI_TOKEN"
-LEAST_TOKEN = 16
 COOKIE = "integrate_ui"
 SESSION_HOURS = 12
 MOST_SESSIONS = 100
@@ -43,31 +41,6 @@ HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-
-
-def ui_token(environ: dict[str, str] | None = None) -> str | None:
-    """The page's token: INTEGRATE_UI_TOKEN's value, or the file it names as ${file:PATH};
-    None when unset (the page is off). Too short or an unreadable file: a UsageError."""
-    env = os.environ if environ is None else environ
-    raw = env.get(TOKEN_VARIABLE, "").strip()
-    if not raw:
-        return None
-    match = REFERENCE.fullmatch(raw)
-    if match is not None:
-        value = Resolver(environ=env).lookup(match.group(1), match.group(2))
-        if not value:
-            raise UsageError(
-                f"{TOKEN_VARIABLE} names {match.group(1)} {match.group(2)}, which is not set "
-                "or not readable: put the page's token there"
-            )
-        raw = value
-    if len(raw) < LEAST_TOKEN:
-        raise UsageError(
-            f"{TOKEN_VARIABLE} must be at least {LEAST_TOKEN} characters (make one with "
-            "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`)"
-        )
-    REDACTOR.register(raw)
-    return raw
 
 
 class Pages:
@@ -142,6 +115,7 @@ class Pages:
         for sid, (_, expiry) in list(self.sessions.items()):
             if expiry < now:
                 del self.sessions[sid]
+                self.flash.pop(sid, None)
         while len(self.sessions) >= MOST_SESSIONS:
             del self.sessions[next(iter(self.sessions))]
         sid = secrets.token_urlsafe(32)
@@ -182,6 +156,7 @@ class Pages:
         if path == "/ui/logout" and request.method == "POST":
             if sid:
                 self.sessions.pop(sid, None)
+                self.flash.pop(sid, None)
             response = Response(status=303, headers={"Location": "/ui/login"})
             response.delete_cookie(COOKIE, path="/ui")
             return response
@@ -296,7 +271,7 @@ class Pages:
             else:
                 options = RunOptions(dry_run=True, state_path=_path(self.state))
                 hits = search_target(spec, self.plugins, options, row, q)
-        promised = self._store(spec, lambda s: _taken(spec, s, row, hits))
+        promised = self._store(spec, lambda s: taken(spec, s, row, hits))
         return [dict(h, taken=promised.get(h["id"], "")) for h in hits]
 
     def _decisions(self, spec: Any) -> list[views.Decision]:
@@ -424,23 +399,6 @@ def _label(record: dict[str, Any]) -> str:
     from integrate.cli.pagesearch import label_of
 
     return label_of(record)
-
-
-def _taken(spec: Any, store: Any, row: Any, hits: list[dict[str, Any]]) -> dict[str, str]:
-    """Search hits that are not offered: linked already, or promised to another record."""
-    from integrate.cli.records import _promised
-
-    sides = [s.name for s in spec.flows[row.flow].sides]
-    other = 1 - sides.index(row.side) if row.side in sides else 1
-    promised = _promised(store)
-    out = {}
-    for hit in hits:
-        owner = store.linked_to(row.flow, other, hit["id"], hit["object"])
-        if owner is not None:
-            out[hit["id"]] = f"linked to {owner}"
-        elif promised.get((row.flow, hit["id"]), row.source_id) != row.source_id:
-            out[hit["id"]] = f"promised to {promised[(row.flow, hit['id'])]}"
-    return out
 
 
 __all__ = ["TOKEN_VARIABLE", "Pages", "ui_token"]

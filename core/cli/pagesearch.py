@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrate.cli.records import _promised
 from integrate.engine.runner import RunOptions, open_connector, state_path_for
 from integrate.metacache import MetadataCache, StateEntries
 from integrate.model import Spec
@@ -62,4 +63,19 @@ def search_target(
     return hits
 
 
-__all__ = ["label_of", "search_target"]
+def taken(spec: Any, store: Any, row: Any, hits: list[dict[str, Any]]) -> dict[str, str]:
+    """Search hits that are not offered: linked already, or promised to another record."""
+    sides = [s.name for s in spec.flows[row.flow].sides]
+    other = 1 - sides.index(row.side) if row.side in sides else 1
+    promised = _promised(store)
+    out = {}
+    for hit in hits:
+        owner = store.linked_to(row.flow, other, hit["id"], hit["object"])
+        if owner is not None:
+            out[hit["id"]] = f"linked to {owner}"
+        elif promised.get((row.flow, hit["id"]), row.source_id) != row.source_id:
+            out[hit["id"]] = f"promised to {promised[(row.flow, hit['id'])]}"
+    return out
+
+
+__all__ = ["label_of", "search_target", "taken"]
