@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck contracts pytest clean
+.PHONY: demo test setup lint typecheck contracts pytest clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,17 @@ pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck contracts pytest
+
+# The operator page's browser test and screenshots drive Debian's Chromium through Debian's
+# chromedriver (Selenium downloads no browser): installed here when missing (as root, as CI).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+# A PNG of each page of the operator's page, into docs/img/ (docs/operator-page.md shows them).
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tests.e2e.screenshots docs/img
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .integrate .pytest_cache .mypy_cache .ruff_cache

@@ -79,9 +79,10 @@ def _answer(status: int, body: Mapping[str, Any]) -> tuple[int, bytes]:
 
 
 class Receiver:
-    """The WSGI app: `POST /webhooks/<integration>/<flow>`, `GET /healthz`, else 404. With a
-    `secret` (a non-loopback bind), every path but the webhooks needs it as a bearer token;
-    webhooks are authorised by their channel's token."""
+    """The WSGI app: `POST /webhooks/<integration>/<flow>`, `GET /healthz`, the operator's
+    page under /ui/ when given, else 404. With a `secret` (a non-loopback bind), every path
+    but the webhooks and the page needs it as a bearer token; webhooks are authorised by
+    their channel's token, the page by its own token (INTEGRATE_UI_TOKEN)."""
 
     def __init__(
         self,
@@ -92,7 +93,9 @@ class Receiver:
         *,
         secret: str | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
+        pages: Callable[..., Any] | None = None,
     ):
+        self.pages = pages  # the operator's page (a WSGI app of its own auth), under /ui/
         self.hooks = {h.path: h for h in hooks}
         self.ledgers = ledgers
         self.inbox = inbox
@@ -104,6 +107,13 @@ class Receiver:
         from werkzeug.wrappers import Request, Response
 
         request = Request(environ)
+        if self.pages is not None and (
+            request.path in ("/", "/ui") or request.path.startswith("/ui/")
+        ):
+            if request.path == "/":
+                response = Response(status=303, headers={"Location": "/ui/"})
+                return response(environ, start_response)
+            return self.pages(environ, start_response)
         try:
             status, body = self.route(request)
         except IntegrateError as exc:  # the state file failed: the caller retries later

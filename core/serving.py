@@ -78,6 +78,7 @@ class Serving:
         secret: str | None = None,
         lifetime: float = DEFAULT_LIFETIME,
         channels: bool = True,
+        pages: Callable[..., Any] | None = None,
     ):
         self.specs = list(specs)
         self.clock = clock
@@ -88,7 +89,13 @@ class Serving:
             self.ledgers[spec.name] = EventLedger(Path(path), spec.name)
         self.inbox = Inbox(clock)
         receiver = Receiver(
-            self.hooks, self.ledgers, self.inbox, clock, secret=secret, health=self.health
+            self.hooks,
+            self.ledgers,
+            self.inbox,
+            clock,
+            secret=secret,
+            health=self.health,
+            pages=pages,
         )
         self.listener = Listener(receiver, host, port)
         where = f"[{host}]" if ":" in host else host

@@ -169,16 +169,7 @@ def pending_list(
     store = _open_state(spec, state_file, sandbox)
     floor = 0.0 if all_candidates else CANDIDATE_FLOOR
     try:
-        rows = store.held(flow, kinds=("queue",))
-        promised = _promised(store)
-        for row in rows:
-            free = [
-                c
-                for c in _free_candidates(spec, store, row)
-                if promised.get((row.flow, str(c["id"])), row.source_id) == row.source_id
-            ]
-            row.candidates = [c for c in free if float(c.get("score", 1.0)) >= floor]
-            row.below_floor = len(free) - len(row.candidates)
+        rows = pending_rows(spec, store, flow, floor)
     finally:
         store.close()
     if as_json:
@@ -200,6 +191,25 @@ def pending_list(
     click.echo(
         f"resolve with: integrate pending resolve {spec_path} <flow> <id> --create | --map-to <target id>{where}"
     )
+
+
+def pending_rows(
+    spec: Any, store: Any, flow: str | None, floor: float = CANDIDATE_FLOOR
+) -> list[Any]:
+    """The queued records (of one flow, or all), each with the candidates still free to map
+    it to (none linked since, none promised to another queued record) that score at least
+    `floor`; `below_floor` counts the others."""
+    rows: list[Any] = store.held(flow, kinds=("queue",))
+    promised = _promised(store)
+    for row in rows:
+        free = [
+            c
+            for c in _free_candidates(spec, store, row)
+            if promised.get((row.flow, str(c["id"])), row.source_id) == row.source_id
+        ]
+        row.candidates = [c for c in free if float(c.get("score", 1.0)) >= floor]
+        row.below_floor = len(free) - len(row.candidates)
+    return rows
 
 
 def _promised(store: Any) -> dict[tuple[str, str], str]:
@@ -255,39 +265,48 @@ def pending_resolve(
         raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
     store = _open_state(spec, state_file, sandbox)
     try:
-        if map_to:
-            held_rows = [h for h in store.held(flow, kinds=("queue",)) if h.source_id == record_id]
-            if held_rows:
-                sides = [s.name for s in spec.flows[flow].sides]
-                other = 1 - sides.index(held_rows[0].side)
-                owner = store.linked_to(flow, other, map_to)
-                if owner is not None:
-                    raise IntegrateError(
-                        f"{map_to} is already linked to {owner} in flow {flow}: pick another"
-                    )
-                promised = _promised(store).get((flow, map_to))
-                if promised is not None and promised != record_id:
-                    raise IntegrateError(
-                        f"{map_to} is already promised to {promised} in flow {flow} (mapped "
-                        "by an earlier `pending resolve`): pick another"
-                    )
-            resolution: dict[str, Any] = {"action": "map", "target_id": map_to}
-        elif keep:
-            sides = [s.name for s in getattr(spec.flows[flow], "sides", ())]
-            if keep not in sides:
-                raise UsageError(
-                    f"--keep takes a side of flow {flow}: {', '.join(sides) or 'none'}"
-                )
-            resolution = {"action": "keep", "side": keep}
-        else:
-            resolution = {"action": "create"}
-        store.resolve(flow, record_id, resolution)
+        what = resolve_pending(spec, store, flow, record_id, map_to=map_to, keep=keep)
     finally:
         store.close()
-    what = {"map": f"map to {map_to}", "keep": f"keep {keep}'s values", "create": "create as new"}[
+    click.echo(f"{flow} {record_id}: will {what} on the next run")
+
+
+def resolve_pending(
+    spec: Any, store: Any, flow: str, record_id: str, *, map_to: str | None, keep: str | None
+) -> str:
+    """Record an operator's decision for one queued record (create as new when neither
+    `map_to` nor `keep` is given); what the next run will do, in words. The CLI and the
+    operator's page both decide through this."""
+    if flow not in spec.flows:
+        raise UsageError(f"no flow named {flow} (flows: {', '.join(spec.flows)})")
+    if map_to:
+        held_rows = [h for h in store.held(flow, kinds=("queue",)) if h.source_id == record_id]
+        if held_rows:
+            sides = [s.name for s in spec.flows[flow].sides]
+            other = 1 - sides.index(held_rows[0].side)
+            owner = store.linked_to(flow, other, map_to)
+            if owner is not None:
+                raise IntegrateError(
+                    f"{map_to} is already linked to {owner} in flow {flow}: pick another"
+                )
+            promised = _promised(store).get((flow, map_to))
+            if promised is not None and promised != record_id:
+                raise IntegrateError(
+                    f"{map_to} is already promised to {promised} in flow {flow} (mapped "
+                    "by an earlier `pending resolve`): pick another"
+                )
+        resolution: dict[str, Any] = {"action": "map", "target_id": map_to}
+    elif keep:
+        sides = [s.name for s in getattr(spec.flows[flow], "sides", ())]
+        if keep not in sides:
+            raise UsageError(f"--keep takes a side of flow {flow}: {', '.join(sides) or 'none'}")
+        resolution = {"action": "keep", "side": keep}
+    else:
+        resolution = {"action": "create"}
+    store.resolve(flow, record_id, resolution)
+    return {"map": f"map to {map_to}", "keep": f"keep {keep}'s values", "create": "create as new"}[
         resolution["action"]
     ]
-    click.echo(f"{flow} {record_id}: will {what} on the next run")
 
 
 # ---- failures -------------------------------------------------------------------------------
@@ -358,37 +377,63 @@ def failures_retry(
     as_json: bool,
 ) -> None:
     """Try the failed records again now, without reading anything new."""
-    from integrate.engine import RunFailed, RunOptions, run_spec
+    from integrate.engine import RunFailed
     from integrate.engine.stop import StopRequest, stopping_on_signals
 
     plugins = _plugins()
     spec = _spec(spec_path, plugins, strict_env=not sandbox)
     stop = StopRequest()  # SIGINT/SIGTERM stop it cleanly, as they stop `integrate run`
-    settings: dict[str, Any] = {
-        "flows": flows or None,
-        "only_held": True,
-        "trigger": "retry",
-        "stop": stop,
-    }
     try:
         with stopping_on_signals(stop):
-            if sandbox:
-                from integrate.sandbox import sandboxed
-
-                with sandboxed(spec, plugins, **settings) as options:
-                    report = run_spec(spec, plugins, options)
-            else:
-                options = RunOptions(
-                    state_path=Path(state_file) if state_file else None,
-                    failures_path=Path(failures_file) if failures_file else None,
-                    **settings,
-                )
-                report = run_spec(spec, plugins, options)
+            report = retry_failed(
+                spec,
+                plugins,
+                flows,
+                sandbox=sandbox,
+                state_file=state_file,
+                failures_file=failures_file,
+                stop=stop,
+            )
     except RunFailed as exc:
         _print_run(exc.report, [], 0, as_json)
         _fail(exc)
     _print_run(report, [], 0, as_json)
     sys.exit(EXIT_RECORDS_FAILED if report.failed_records else EXIT_OK)
+
+
+def retry_failed(
+    spec: Any,
+    plugins: Any,
+    flows: tuple[str, ...],
+    *,
+    sandbox: bool,
+    state_file: str | None,
+    failures_file: str | None = None,
+    stop: Any = None,
+) -> Any:
+    """A run of the held records only (open failures, decided queued records), reading
+    nothing new; its report (RunFailed when the run failed). `failures retry` and the
+    operator's page's retry button both run this."""
+    from integrate.engine import RunOptions, run_spec
+    from integrate.engine.stop import StopRequest
+
+    settings: dict[str, Any] = {
+        "flows": flows or None,
+        "only_held": True,
+        "trigger": "retry",
+        "stop": stop or StopRequest(),
+    }
+    if sandbox:
+        from integrate.sandbox import sandboxed
+
+        with sandboxed(spec, plugins, **settings) as options:
+            return run_spec(spec, plugins, options)
+    options = RunOptions(
+        state_path=Path(state_file) if state_file else None,
+        failures_path=Path(failures_file) if failures_file else None,
+        **settings,
+    )
+    return run_spec(spec, plugins, options)
 
 
 # ---- test --------------------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def serve(
     Webhook flows run once at start (catch-up), then on each webhook and on their schedule.
     """
     from integrate.channels import hooks
+    from integrate.cli.page import Pages, ui_token
     from integrate.clock import SystemClock
     from integrate.engine.stop import StopNow
     from integrate.receiver import Inbox
@@ -96,10 +97,13 @@ def serve(
                 "`watch:` on a flow, or `triggers: [webhook]` on an event flow whose source plugin "
                 "sends notifications)"
             )
+    token = ui_token()
+    pages = Pages(loaded, plugins, token, sandbox=sandbox, state=state) if token else None
     clock = SystemClock()
     stop = _Stop()
     serving: Serving | None = None
-    if any(hooks(spec, plugins) for spec in loaded):
+    webhooks = any(hooks(spec, plugins) for spec in loaded)
+    if webhooks or pages is not None:
         serving = Serving(
             loaded,
             plugins,
@@ -111,6 +115,7 @@ def serve(
             secret=secret,
             lifetime=lifetime,
             channels=not sandbox,
+            pages=pages,
         )
     inbox = serving.inbox if serving is not None else Inbox(clock)
     made = 0
@@ -146,7 +151,12 @@ def serve(
             if serving is not None:
                 for line in serving.start():
                     click.echo(REDACTOR.redact(line), err=True)
-                click.echo(f"receiving webhooks on {serving.public_url}", err=True)
+                if webhooks:
+                    click.echo(f"receiving webhooks on {serving.public_url}", err=True)
+                if pages is not None:
+                    listener = serving.listener
+                    where = f"[{listener.host}]" if ":" in listener.host else listener.host
+                    click.echo(f"operator page on http://{where}:{listener.port}/ui/", err=True)
             now = dt.datetime.now(dt.UTC)
             for spec in loaded:
                 if (max_runs is not None and made >= max_runs) or stop.signum is not None:

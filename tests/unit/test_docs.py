@@ -43,6 +43,7 @@ PAGES = (
     "clientsuccess-plugin.md",
     "ideolve-plugin.md",
     "zoho-crm-ideolve.md",
+    "operator-page.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and
