@@ -50,7 +50,7 @@ contracts: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
-test: lint typecheck contracts pytest
+test: browser lint typecheck contracts pytest
 
 # The operator page's browser test and screenshots drive Debian's Chromium through Debian's
 # chromedriver (Selenium downloads no browser): installed here when missing (as root, as CI).
