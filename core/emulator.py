@@ -23,6 +23,10 @@ class Emulator(ABC):
     """
 
     plugin: ClassVar[str] = ""
+    # The prefix of the environment variables `integrate emulate` prints for the settings
+    # (ZOHO_CLIENT_ID): the names the plugin's docs and shipped specs use. Default: the
+    # plugin's name in capitals.
+    env_prefix: ClassVar[str] = ""
 
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> Emulator:

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import shlex
 import sys
 import tempfile
 import threading
@@ -175,9 +177,13 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
         raise UsageError(f"the {plugin} emulator does not speak HTTP; tests use it in process")
     url = emulator.serve(host, port)
     click.echo(f"{plugin} emulator on {url}")
-    click.echo("connection config:")
-    for key, value in emulator.connection_config().items():
-        click.echo(f"  {key}: {value}")
+    exports, snippet = _pointers(plugin, cls.env_prefix, emulator.connection_config())
+    click.echo("Point a spec at it: in your shell (the emulator's own throwaway credentials),")
+    for line in exports:
+        click.echo(line)
+    click.echo("and in the spec:")
+    for line in snippet:
+        click.echo(line)
     click.echo("Ctrl-C stops it.")
     stop = threading.Event()
     try:
@@ -188,6 +194,23 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
         emulator.close()
         click.echo("stopped", err=True)
     sys.exit(0)
+
+
+def _pointers(plugin: str, prefix: str, config: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """`export NAME=value` lines (quoted for the shell) for the emulator's text settings, and
+    the spec's connection that reads them with ${env:NAME}; other settings (lists, numbers)
+    are written in the spec as they are, since a reference is always text."""
+    prefix = (prefix or plugin).upper()
+    exports: list[str] = []
+    snippet = ["connections:", f"  {plugin}:", f"    plugin: {plugin}", "    config:"]
+    for key, value in config.items():
+        if isinstance(value, str):
+            name = f"{prefix}_URL" if key in ("url", "base_url") else f"{prefix}_{key.upper()}"
+            exports.append(f"export {name}={shlex.quote(value)}")
+            snippet.append(f"      {key}: ${{env:{name}}}")
+        else:
+            snippet.append(f"      {key}: {json.dumps(value)}")
+    return exports, snippet
 
 
 def _value(text: str) -> Any:

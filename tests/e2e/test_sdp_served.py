@@ -19,6 +19,7 @@ import pytest
 
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.e2e.emulate import emulate
 from tests.e2e.sdp import edited_copy
 
 # The operator's copy points the CRM connection at the served emulator's accounts server.
@@ -222,29 +223,15 @@ def test_sdp_10_runs_killed_at_random_points_end_with_the_data_of_an_uninterrupt
 
 
 def test_emulate_serves_sdp_and_a_spec_runs_against_it(cli: Any, workdir: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "integrate", "emulate", "servicedesk_msp", "--set", "accounts=3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "INTEGRATE_HOME": str(workdir / ".integrate")},
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("servicedesk_msp emulator on http://127.0.0.1:")
-        config: dict[str, str] = {}
-        for _ in range(4):
-            line = process.stdout.readline()
-            if line.startswith("  ") and ": " in line:
-                key, _, value = line.strip().partition(": ")
-                config[key] = value
+    with emulate("servicedesk_msp", "accounts=3", home=workdir / ".integrate") as served:
+        assert served.url.startswith("http://127.0.0.1:")
+        config = {"url": served.exports["SDP_URL"], "key": served.exports["SDP_TECHNICIAN_KEY"]}
         (workdir / "books").mkdir()
         (workdir / "books/customers.jsonl").write_text(
             '{"id": "B1", "company_name": "Emulated Ltd", "billing_city": "Leeds"}\n'
         )
         (workdir / "books.yaml").write_text(BOOKS)
-        env = {"SDP_URL": config["url"], "SDP_TECHNICIAN_KEY": config["technician_key"]}
+        env = {"SDP_URL": config["url"], "SDP_TECHNICIAN_KEY": config["key"]}
 
         result = cli("run", "books.yaml", "--json", env=env)
 
@@ -255,11 +242,8 @@ def test_emulate_serves_sdp_and_a_spec_runs_against_it(cli: Any, workdir: Path) 
             params={"input_data": '{"list_info": {"row_count": 10}}'},
             headers={
                 "Accept": "application/vnd.manageengine.sdp.v3+json",
-                "authtoken": config["technician_key"],
+                "authtoken": config["key"],
             },
         ).json()
         assert "Emulated Ltd" in [a["name"] for a in listing["accounts"]]
         assert len(listing["accounts"]) == 4
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)

@@ -68,6 +68,7 @@ class ZohoCrmEmulator(OAuthEmulator):
     metadata, watch channels) and its OAuth accounts server, awkward parts included."""
 
     plugin = "zoho_crm"
+    env_prefix = "ZOHO"  # ZOHO_CLIENT_ID ..., as the shipped specs name them
     saved_version = 2  # 1: before the emulation kit (one flat file of the parts)
 
     def __init__(
