@@ -17,7 +17,7 @@ import click
 
 from integrate.cli import _guard, _plugins, _spec, main
 from integrate.errors import IntegrateError, UsageError
-from integrate.secrets import REFERENCE
+from integrate.secrets import REFERENCE, split_default
 
 DEFAULT_REDIRECT = "https://localhost/integrate/oauth/callback"
 
@@ -121,7 +121,7 @@ def _store(connection: str, field: str, reference: str, token: str, print_token:
         click.echo(f"stored the refresh token of {connection} in {path} (mode 0600)")
         return
     if print_token:
-        name = refs[0][1] if len(refs) == 1 and refs[0][0] == "env" else field.upper()
+        name = split_default(*refs[0])[0] if len(refs) == 1 and refs[0][0] == "env" else field.upper()
         click.echo(
             "Store this refresh token where the spec's reference points; it is shown once:",
             err=True,

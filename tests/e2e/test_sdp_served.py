@@ -22,11 +22,8 @@ from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.e2e.emulate import emulate
 from tests.e2e.sdp import edited_copy
 
-# The operator's copy points the CRM connection at the served emulator's accounts server.
-SERVED = (
-    "      data_center: com\n",
-    "      data_center: com\n      accounts_url: ${env:ZOHO_ACCOUNTS_URL}\n",
-)
+# The spec as shipped points the CRM connection at the served emulator's accounts server
+# when ZOHO_ACCOUNTS_URL says where it is.
 
 BOOKS = """\
 integrate: 1
@@ -81,7 +78,7 @@ def test_sdp_18_the_later_writer_stands_and_the_log_names_the_spec(
     # SDP-18: the Zoho CRM spec and a Zoho Books spec both write SDP's accounts.
     served.sdp.seed("accounts", [{"name": "Acme Ltd", "city": "York"}])
     [acme] = served.crm.seed("Accounts", [{"Account_Name": "Acme Ltd", "Billing_City": "Leeds"}])
-    crm_spec = edited_copy(workdir, SERVED)
+    crm_spec = edited_copy(workdir)
     (workdir / "books").mkdir()
     (workdir / "books/customers.jsonl").write_text(
         '{"id": "B1", "company_name": "Acme Ltd", "billing_city": "Bradford"}\n'
@@ -194,8 +191,8 @@ def test_sdp_10_runs_killed_at_random_points_end_with_the_data_of_an_uninterrupt
     killed_dir.mkdir()
     clean, killed = make_world(), make_world()
     try:
-        clean_spec = edited_copy(clean_dir, SERVED)
-        killed_spec = edited_copy(killed_dir, SERVED)
+        clean_spec = edited_copy(clean_dir)
+        killed_spec = edited_copy(killed_dir)
         run_to_end(clean_dir, clean_spec, clean.env)
         expected = sdp_data(clean.sdp)
         assert len(expected["requesters"]) == 90
