@@ -211,9 +211,7 @@ class Resolver:
 
     def missing(self, text: str) -> list[tuple[str, str]]:
         """The (kind, name) of the references in `text` that have no value."""
-        return [
-            (k, split_default(k, b)[0]) for k, b in _bodies(text) if self.lookup(k, b) is None
-        ]
+        return [(k, split_default(k, b)[0]) for k, b in _bodies(text) if self.lookup(k, b) is None]
 
     def resolve(self, text: str, *, secret: bool, location: Location) -> str | Secret:
         """Substitute references; a secret field, a file reference or a sensitive variable

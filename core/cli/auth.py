@@ -121,7 +121,9 @@ def _store(connection: str, field: str, reference: str, token: str, print_token:
         click.echo(f"stored the refresh token of {connection} in {path} (mode 0600)")
         return
     if print_token:
-        name = split_default(*refs[0])[0] if len(refs) == 1 and refs[0][0] == "env" else field.upper()
+        name = (
+            split_default(*refs[0])[0] if len(refs) == 1 and refs[0][0] == "env" else field.upper()
+        )
         click.echo(
             "Store this refresh token where the spec's reference points; it is shown once:",
             err=True,

@@ -90,6 +90,7 @@ def test_map_to_an_id_holding_a_path_touches_no_other_record(sdp: Sdp, aim: str)
 
 # ---- the same, against served emulators: the request log shows where the calls went ----
 
+
 @pytest.fixture
 def served() -> Iterator[tuple[ZohoCrmEmulator, ServiceDeskMspEmulator, dict[str, str]]]:
     crm, desk = ZohoCrmEmulator(seed=18), ServiceDeskMspEmulator(seed=18, accounts=2)
