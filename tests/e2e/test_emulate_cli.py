@@ -40,7 +40,8 @@ def test_a_spec_made_of_what_emulate_prints_runs_against_it(
         # Every printed export is a shell assignment, quoted; the printed connection reads
         # each of them, and holds no value of its own that a spec refuses (a secret).
         exports = [line for line in served.lines if line.startswith("export ")]
-        assert exports and len(exports) == len(served.exports)
+        assert exports
+        assert len(exports) == len(served.exports)
         for line in exports:
             name_, _, value = line.removeprefix("export ").partition("=")
             assert shlex.quote(served.exports[name_]) == value
@@ -58,4 +59,5 @@ def test_a_spec_made_of_what_emulate_prints_runs_against_it(
     assert checked.exit_code == 0, checked.output
     assert ran.exit_code == 0, ran.output
     written = read_jsonl(workdir / "out/accounts.jsonl")
-    assert len(written) == 4 and all(r["name"] for r in written)
+    assert len(written) == 4
+    assert all(r["name"] for r in written)

@@ -46,9 +46,8 @@ POINTED = {
     },
 }
 # Every other variable the shipped specs read: credentials (placeholders do for validation).
-CREDENTIALS = {
-    name: "placeholder-1"
-    for name in (
+CREDENTIALS = dict.fromkeys(
+    (
         "ZOHO_CLIENT_ID",
         "ZOHO_CLIENT_SECRET",
         "ZOHO_REFRESH_TOKEN",
@@ -59,8 +58,9 @@ CREDENTIALS = {
         "CLIENTSUCCESS_PASSWORD",
         "IDEOLVE_CLIENT_ID",
         "IDEOLVE_API_KEY",
-    )
-} | {"SALESMANAGO_OWNER": "owner@example.com", "SDP_URL": "https://sdp.example.com"}
+    ),
+    "placeholder-1",
+) | {"SALESMANAGO_OWNER": "owner@example.com", "SDP_URL": "https://sdp.example.com"}
 URL_VARIABLES = {var for spec in POINTED.values() for var, _ in spec.values()}
 
 
@@ -91,7 +91,7 @@ def test_a_shipped_spec_validates_and_resolves_to_the_vendor_without_the_variabl
 
     assert checked.exit_code == 0, checked.output
     assert "warning" not in checked.output
-    for (alias, key), (name, vendor) in POINTED[spec_name].items():
+    for (alias, key), (_, vendor) in POINTED[spec_name].items():
         if vendor is not None:
             assert resolved(spec_name, env)[(alias, key)] == vendor, (alias, key)
 
@@ -148,7 +148,8 @@ def test_the_clientsuccess_spec_runs_against_served_emulators(
 
         result = cli("run", spec, "--dry-run", "--json", "--state", "s.db", env=env)
 
-        assert cs.calls() and zoho.calls()
+        assert cs.calls()
+        assert zoho.calls()
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["status"] == "succeeded"
 

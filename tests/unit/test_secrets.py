@@ -250,7 +250,8 @@ def test_a_default_of_a_variable_whose_name_says_secret_is_masked() -> None:
 
     value = resolver.resolve("${env:DEMO_TOKEN:-canary-default-9876}", secret=False, location=WHERE)
 
-    assert isinstance(value, Secret) and value.reveal() == "canary-default-9876"
+    assert isinstance(value, Secret)
+    assert value.reveal() == "canary-default-9876"
     assert REDACTOR.redact("sent canary-default-9876") == f"sent {MASK}"
 
 

@@ -10,7 +10,6 @@ from integrate.oauth import MemoryTokenCache
 from integrate_zoho_crm import ZohoCrmConnector
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 
-
 PROXY = "zoho-proxy.internal.example"
 
 
@@ -52,12 +51,14 @@ def hosts_of_reads(api_domain: str) -> tuple[list[str], int]:
 def test_api_calls_go_to_the_configured_api_domain() -> None:
     hosts, read = hosts_of_reads(f"https://{PROXY}/")
 
-    assert hosts and set(hosts) == {PROXY}
+    assert hosts
+    assert set(hosts) == {PROXY}
     assert read == 5
 
 
 def test_an_empty_api_domain_leaves_the_token_answers() -> None:
     hosts, read = hosts_of_reads("")
 
-    assert hosts and set(hosts) == {"www.zohoapis.com"}
+    assert hosts
+    assert set(hosts) == {"www.zohoapis.com"}
     assert read == 5
