@@ -63,7 +63,7 @@ def test_vv_adds_every_http_call(cli: Any, sdp: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "INFO integrate.writes: verbose run 1 wrote: create sdp.accounts:" in result.stderr
     calls = CALL.findall(result.stderr)
-    assert "GET" in calls and "POST" in calls, result.stderr
+    assert {"GET", "POST"} <= set(calls), result.stderr
     assert sdp["SDP_TECHNICIAN_KEY"] not in result.stderr
     assert "input_data" not in result.stderr  # the query string is never logged
 
