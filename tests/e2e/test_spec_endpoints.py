@@ -91,9 +91,10 @@ def test_a_shipped_spec_validates_and_resolves_to_the_vendor_without_the_variabl
 
     assert checked.exit_code == 0, checked.output
     assert "warning" not in checked.output
+    values = resolved(spec_name, env)
     for (alias, key), (_, vendor) in POINTED[spec_name].items():
         if vendor is not None:
-            assert resolved(spec_name, env)[(alias, key)] == vendor, (alias, key)
+            assert values[(alias, key)] == vendor, (alias, key)
 
 
 @pytest.mark.parametrize("spec_name", sorted(POINTED))
