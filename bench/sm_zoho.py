@@ -38,13 +38,16 @@ def _bench(name: str) -> Any:
 
 
 def bench_spec(text: str) -> str:
-    """The spec `text` (the real one's), pointed at the served emulators (`base_url`,
-    `accounts_url`), with SALESmanago's clock taken as this machine's (`clock_skew: 0`)."""
-    added = "      base_url: ${env:SM_URL}\n"
-    if "      clock_skew:" not in text:
-        added += "      clock_skew: 0\n"
-    text = _once(text, "      server: app3\n", added)
-    return _once(text, "      data_center: eu\n", "      accounts_url: ${env:ZOHO_URL}\n")
+    """The spec `text` (the real one's), with SALESmanago's clock taken as this machine's
+    (`clock_skew: 0`). The spec itself points at the served emulators when SALESMANAGO_URL
+    and ZOHO_ACCOUNTS_URL are set (`env`); it must read them, since a benchmark must never
+    call the real systems."""
+    for name in ("SALESMANAGO_URL", "ZOHO_ACCOUNTS_URL"):
+        if f"${{env:{name}" not in text:
+            raise SystemExit(f"scenario SM: {SPEC.name} does not read ${{env:{name}}}")
+    if "      clock_skew:" in text:
+        return text
+    return _once(text, "      server: app3\n", "      clock_skew: 0\n")
 
 
 def _once(text: str, line: str, after: str) -> str:
@@ -69,11 +72,11 @@ class Sides:
         sm, crm = self.sm.config, self.crm.config
         return {
             **os.environ,
-            "SM_URL": sm["base_url"],
+            "SALESMANAGO_URL": sm["base_url"],
             "SALESMANAGO_CLIENT_ID": sm["client_id"],
             "SALESMANAGO_API_SECRET": sm["api_secret"],
             "SALESMANAGO_OWNER": world["owner"],
-            "ZOHO_URL": self.crm.url,
+            "ZOHO_ACCOUNTS_URL": self.crm.url,
             "ZOHO_CLIENT_ID": crm["client_id"],
             "ZOHO_CLIENT_SECRET": crm["client_secret"],
             "ZOHO_REFRESH_TOKEN": crm["refresh_token"],

@@ -24,7 +24,7 @@ from integrate.model import (
 )
 from integrate.plugins import Plugins
 from integrate.schema import check_resolved, combined_schema, core_schema, validate
-from integrate.secrets import ReferenceProblem, Resolver, references, reveal
+from integrate.secrets import ReferenceProblem, Resolver, defaulted, references, reveal
 
 
 def load_spec(
@@ -301,6 +301,14 @@ class _Builder(FlowBuilder):
                 path,
                 f"'{field}' is a secret: write a reference such as ${{env:NAME}} or ${{file:PATH}}, "
                 "never the value itself",
+            )
+            return
+        if secret and defaulted(text):
+            self.error(
+                path,
+                f"'{path[-1]}' is a secret: its reference cannot have a default "
+                f"(${{env:{defaulted(text)[0]}:-...}}), since the default would be the secret "
+                "itself; drop the default",
             )
             return
         for kind, name in self.resolver.missing(text):

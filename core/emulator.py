@@ -26,6 +26,10 @@ class Emulator(ABC):
     # Options `integrate emulate` uses unless `--set` gives them: the generated data a hand
     # test expects (the constructor's own defaults stay minimal, for tests).
     emulate_defaults: ClassVar[Mapping[str, Any]] = {}
+    # The prefix of the environment variables `integrate emulate` prints for the settings
+    # (ZOHO_CLIENT_ID): the names the plugin's docs and shipped specs use. Default: the
+    # plugin's name in capitals.
+    env_prefix: ClassVar[str] = ""
 
     @classmethod
     def for_connection(cls, config: Mapping[str, Any], **options: Any) -> Emulator:

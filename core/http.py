@@ -244,7 +244,9 @@ class HttpClient:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the server: always safe to try again.
                 self.throttle.abandoned(probe)
-                self._retry_or_raise(attempt, f"cannot connect: {_describe(exc)}", None)
+                self._retry_or_raise(
+                    attempt, f"cannot connect to {_host_port(url)} ({_describe(exc)})", None
+                )
                 continue
             except (PastDeadline, httpx.TimeoutException) as exc:
                 self.throttle.abandoned(probe)
@@ -400,6 +402,15 @@ def _where(url: str) -> str:
 
     parsed = httpx.URL(url)
     return f"{parsed.host}{parsed.path}" if parsed.host else parsed.path
+
+
+def _host_port(url: str) -> str:
+    """`host:port` a URL connects to (the scheme's port when it names none)."""
+    import httpx
+
+    parsed = httpx.URL(url)
+    port = parsed.port or {"https": 443, "http": 80}.get(parsed.scheme)
+    return f"{parsed.host}:{port}" if port else parsed.host
 
 
 def _describe(exc: Exception) -> str:

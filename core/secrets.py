@@ -17,6 +17,8 @@ from integrate.errors import Location, Problem
 
 REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 _ESCAPED = "$${"
+# ${env:NAME:-default}: the default when NAME is unset or empty (as in the shell).
+DEFAULT_MARK = ":-"
 
 # Variable names that say "secret"; their values are redacted wherever they are used.
 SENSITIVE_NAME = re.compile(
@@ -159,7 +161,29 @@ class RedactingFilter(logging.Filter):
 
 
 def references(text: str) -> list[tuple[str, str]]:
-    """The (kind, name) of every ${...} reference in a string."""
+    """The (kind, name) of every ${...} reference in a string (an env default left out)."""
+    return [(kind, split_default(kind, body)[0]) for kind, body in _bodies(text)]
+
+
+def defaulted(text: str) -> list[str]:
+    """The names of the ${env:NAME:-default} references in a string that have a default."""
+    return [
+        name
+        for kind, body in _bodies(text)
+        for name, default in [split_default(kind, body)]
+        if default is not None
+    ]
+
+
+def split_default(kind: str, body: str) -> tuple[str, str | None]:
+    """(name, default) of a reference's body: `NAME:-text` gives a default for env only."""
+    if kind == "env" and DEFAULT_MARK in body:
+        name, _, default = body.partition(DEFAULT_MARK)
+        return name, default
+    return body, None
+
+
+def _bodies(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in REFERENCE.finditer(text.replace(_ESCAPED, ""))]
 
 
@@ -170,9 +194,13 @@ class Resolver:
         self.environ = os.environ if environ is None else environ
         self.base = base or Path.cwd()
 
-    def lookup(self, kind: str, name: str) -> str | None:
+    def lookup(self, kind: str, body: str) -> str | None:
+        """The value of a reference's body (`NAME`, `NAME:-default`, `PATH`); None if unset."""
         if kind == "env":
-            return self.environ.get(name)
+            name, default = split_default(kind, body)
+            value = self.environ.get(name)
+            return default if default is not None and not value else value
+        name = body
         path = Path(name).expanduser()
         if not path.is_absolute():
             path = self.base / path
@@ -182,7 +210,8 @@ class Resolver:
             return None
 
     def missing(self, text: str) -> list[tuple[str, str]]:
-        return [(k, n) for k, n in references(text) if self.lookup(k, n) is None]
+        """The (kind, name) of the references in `text` that have no value."""
+        return [(k, split_default(k, b)[0]) for k, b in _bodies(text) if self.lookup(k, b) is None]
 
     def resolve(self, text: str, *, secret: bool, location: Location) -> str | Secret:
         """Substitute references; a secret field, a file reference or a sensitive variable
@@ -192,8 +221,9 @@ class Resolver:
 
         def sub(match: re.Match[str]) -> str:
             nonlocal sensitive
-            kind, name = match.group(1), match.group(2)
-            value = self.lookup(kind, name)
+            kind, body = match.group(1), match.group(2)
+            name = split_default(kind, body)[0]
+            value = self.lookup(kind, body)
             if value is None:
                 what = f"environment variable {name}" if kind == "env" else f"secret file {name}"
                 problems.append(Problem(location, f"{what} is not set"))

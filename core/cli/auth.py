@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import sys
 import tempfile
 import threading
@@ -16,7 +17,7 @@ import click
 
 from integrate.cli import _guard, _plugins, _spec, main
 from integrate.errors import IntegrateError, UsageError
-from integrate.secrets import REFERENCE
+from integrate.secrets import REFERENCE, split_default
 
 DEFAULT_REDIRECT = "https://localhost/integrate/oauth/callback"
 
@@ -120,7 +121,9 @@ def _store(connection: str, field: str, reference: str, token: str, print_token:
         click.echo(f"stored the refresh token of {connection} in {path} (mode 0600)")
         return
     if print_token:
-        name = refs[0][1] if len(refs) == 1 and refs[0][0] == "env" else field.upper()
+        name = (
+            split_default(*refs[0])[0] if len(refs) == 1 and refs[0][0] == "env" else field.upper()
+        )
         click.echo(
             "Store this refresh token where the spec's reference points; it is shown once:",
             err=True,
@@ -176,10 +179,14 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
         raise UsageError(f"the {plugin} emulator does not speak HTTP; tests use it in process")
     url = emulator.serve(host, port)
     click.echo(f"{plugin} emulator on {url}")
-    click.echo("connection config:")
-    for key, value in emulator.connection_config().items():
-        click.echo(f"  {key}: {value}")
     for line in _seeded(emulator, plugins.connectors.get(plugin)):
+        click.echo(line)
+    exports, snippet = _pointers(plugin, cls.env_prefix, emulator.connection_config())
+    click.echo("Point a spec at it: in your shell (the emulator's own throwaway credentials),")
+    for line in exports:
+        click.echo(line)
+    click.echo("and in the spec:")
+    for line in snippet:
         click.echo(line)
     click.echo("Ctrl-C stops it.")
     stop = threading.Event()
@@ -191,6 +198,23 @@ def emulate(plugin: str, host: str, port: int, seed: int, options: tuple[str, ..
         emulator.close()
         click.echo("stopped", err=True)
     sys.exit(0)
+
+
+def _pointers(plugin: str, prefix: str, config: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """`export NAME=value` lines (quoted for the shell) for the emulator's text settings, and
+    the spec's connection that reads them with ${env:NAME}; other settings (lists, numbers)
+    are written in the spec as they are, since a reference is always text."""
+    prefix = (prefix or plugin).upper()
+    exports: list[str] = []
+    snippet = ["connections:", f"  {plugin}:", f"    plugin: {plugin}", "    config:"]
+    for key, value in config.items():
+        if isinstance(value, str):
+            name = f"{prefix}_URL" if key in ("url", "base_url") else f"{prefix}_{key.upper()}"
+            exports.append(f"export {name}={shlex.quote(value)}")
+            snippet.append(f"      {key}: ${{env:{name}}}")
+        else:
+            snippet.append(f"      {key}: {json.dumps(value)}")
+    return exports, snippet
 
 
 def _value(name: str, text: str) -> Any:

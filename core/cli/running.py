@@ -255,6 +255,10 @@ def _print_run(report: Any, lines: list[str], limit: int, as_json: bool) -> None
 class _Progress:
     """Records read so far, per flow: a live line on a terminal, a line per flow otherwise."""
 
+    # Back to the line's start and erase it: rich strips a printed "\r" (and every other
+    # control character), so the live line writes these to the terminal itself.
+    REDRAW = "\r\x1b[2K"
+
     def __init__(self, out: Any):
         self.out = out
         self.live = out.is_terminal
@@ -270,15 +274,19 @@ class _Progress:
         self.count = count
         now = time.monotonic()
         if self.live and now - self.last > 0.1:
-            self.out.print(f"\r{flow}: read {count:,} from {side}…", end="", markup=False)
+            self._draw(f"{flow}: read {count:,} from {side}…")
             self.last = now
+
+    def _draw(self, text: str, end: str = "") -> None:
+        self.out.file.write(f"{self.REDRAW}{text}{end}")
+        self.out.file.flush()
 
     def _end_line(self) -> None:
         if self.current is None:
             return
         flow, side = self.current
         if self.live:
-            self.out.print(f"\r{flow}: read {self.count:,} from {side}   ", markup=False)
+            self._draw(f"{flow}: read {self.count:,} from {side}", end="\n")
         else:
             self.out.print(f"{flow}: read {self.count:,} from {side}", markup=False)
 

@@ -62,13 +62,18 @@ class ZohoApi:
     connection: str
     default_domain: str
     environment: str = "production"
+    configured_domain: str = ""  # the `api_domain` setting: a proxy in front of Zoho's API
 
     @property
     def domain(self) -> str:
-        """Always the api_domain the token answer gave (tokens only work there)."""
-        if self.auth.token() is None:
-            self.auth.headers()
-        domain = str(self.auth.extra.get("api_domain") or self.default_domain).rstrip("/")
+        """The `api_domain` setting when given, else always the api_domain the token answer
+        gave (tokens only work there)."""
+        if self.configured_domain:
+            domain = self.configured_domain.rstrip("/")
+        else:
+            if self.auth.token() is None:
+                self.auth.headers()
+            domain = str(self.auth.extra.get("api_domain") or self.default_domain).rstrip("/")
         if self.environment != "production" and "://www." in domain:
             domain = domain.replace("://www.", f"://{self.environment}.", 1)
         return domain

@@ -90,6 +90,11 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "pattern": "^https?://",
             "description": "The accounts (OAuth) server, when not the data centre's own (an emulator, a proxy).",
         },
+        "api_domain": {
+            "type": "string",
+            "pattern": "^(https?://|$)",
+            "description": "The API host to call instead of the one the token answer names (a proxy in front of Zoho's API); empty: the token answer's.",
+        },
         "environment": {
             "enum": ["production", "sandbox", "developer"],
             "description": "Which environment of the org: the API host of a sandbox or developer org differs. Default production.",
@@ -179,6 +184,7 @@ class ZohoCrmConnector(Connector):
             connection=context.connection,
             default_domain=api_host,
             environment=str(config.get("environment", "production")),
+            configured_domain=str(reveal(config.get("api_domain") or "")),
         )
         # The parts, each handed what it needs; the methods below delegate to them, and
         # the calls themselves go through self.api.

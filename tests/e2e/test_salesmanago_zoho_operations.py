@@ -66,15 +66,8 @@ def test_SM_6_the_first_sync_reads_everything_later_ones_only_what_changed(
 
 # ---- SM-9 -------------------------------------------------------------------------------
 
-# The operator's copy points the connections at the served emulators (a test system); the
-# rest of the spec is as shipped.
-SERVED = (
-    (
-        "      data_center: eu\n",
-        "      data_center: eu\n      accounts_url: ${env:ZOHO_ACCOUNTS_URL}\n",
-    ),
-    ("      server: app3\n", "      server: app3\n      base_url: ${env:SALESMANAGO_URL}\n"),
-)
+# The spec as shipped, pointed at the served emulators (a test system) by the environment
+# alone: SALESMANAGO_URL and ZOHO_ACCOUNTS_URL.
 
 
 @pytest.fixture
@@ -95,7 +88,7 @@ def test_SM_9_zoho_is_authorised_once_from_a_command_then_the_spec_runs(
     served: tuple[SalesManagoEmulator, ZohoCrmEmulator],
 ) -> None:
     sm, crm = served
-    spec = operator_copy(workdir, *SERVED)
+    spec = operator_copy(workdir)
     sm_config, crm_config = sm.connection_config(), crm.connection_config()
     for name, value in {
         "SALESMANAGO_URL": sm_config["base_url"],

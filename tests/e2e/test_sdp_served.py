@@ -19,13 +19,11 @@ import pytest
 
 from integrate_servicedesk_msp.emulator import ServiceDeskMspEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
+from tests.e2e.emulate import emulate
 from tests.e2e.sdp import edited_copy
 
-# The operator's copy points the CRM connection at the served emulator's accounts server.
-SERVED = (
-    "      data_center: com\n",
-    "      data_center: com\n      accounts_url: ${env:ZOHO_ACCOUNTS_URL}\n",
-)
+# The spec as shipped points the CRM connection at the served emulator's accounts server
+# when ZOHO_ACCOUNTS_URL says where it is.
 
 BOOKS = """\
 integrate: 1
@@ -80,7 +78,7 @@ def test_sdp_18_the_later_writer_stands_and_the_log_names_the_spec(
     # SDP-18: the Zoho CRM spec and a Zoho Books spec both write SDP's accounts.
     served.sdp.seed("accounts", [{"name": "Acme Ltd", "city": "York"}])
     [acme] = served.crm.seed("Accounts", [{"Account_Name": "Acme Ltd", "Billing_City": "Leeds"}])
-    crm_spec = edited_copy(workdir, SERVED)
+    crm_spec = edited_copy(workdir)
     (workdir / "books").mkdir()
     (workdir / "books/customers.jsonl").write_text(
         '{"id": "B1", "company_name": "Acme Ltd", "billing_city": "Bradford"}\n'
@@ -193,8 +191,8 @@ def test_sdp_10_runs_killed_at_random_points_end_with_the_data_of_an_uninterrupt
     killed_dir.mkdir()
     clean, killed = make_world(), make_world()
     try:
-        clean_spec = edited_copy(clean_dir, SERVED)
-        killed_spec = edited_copy(killed_dir, SERVED)
+        clean_spec = edited_copy(clean_dir)
+        killed_spec = edited_copy(killed_dir)
         run_to_end(clean_dir, clean_spec, clean.env)
         expected = sdp_data(clean.sdp)
         assert len(expected["requesters"]) == 90
@@ -222,29 +220,15 @@ def test_sdp_10_runs_killed_at_random_points_end_with_the_data_of_an_uninterrupt
 
 
 def test_emulate_serves_sdp_and_a_spec_runs_against_it(cli: Any, workdir: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "integrate", "emulate", "servicedesk_msp", "--set", "accounts=3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "INTEGRATE_HOME": str(workdir / ".integrate")},
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("servicedesk_msp emulator on http://127.0.0.1:")
-        config: dict[str, str] = {}
-        for _ in range(4):
-            line = process.stdout.readline()
-            if line.startswith("  ") and ": " in line:
-                key, _, value = line.strip().partition(": ")
-                config[key] = value
+    with emulate("servicedesk_msp", "accounts=3", home=workdir / ".integrate") as served:
+        assert served.url.startswith("http://127.0.0.1:")
+        config = {"url": served.exports["SDP_URL"], "key": served.exports["SDP_TECHNICIAN_KEY"]}
         (workdir / "books").mkdir()
         (workdir / "books/customers.jsonl").write_text(
             '{"id": "B1", "company_name": "Emulated Ltd", "billing_city": "Leeds"}\n'
         )
         (workdir / "books.yaml").write_text(BOOKS)
-        env = {"SDP_URL": config["url"], "SDP_TECHNICIAN_KEY": config["technician_key"]}
+        env = {"SDP_URL": config["url"], "SDP_TECHNICIAN_KEY": config["key"]}
 
         result = cli("run", "books.yaml", "--json", env=env)
 
@@ -255,11 +239,8 @@ def test_emulate_serves_sdp_and_a_spec_runs_against_it(cli: Any, workdir: Path) 
             params={"input_data": '{"list_info": {"row_count": 10}}'},
             headers={
                 "Accept": "application/vnd.manageengine.sdp.v3+json",
-                "authtoken": config["technician_key"],
+                "authtoken": config["key"],
             },
         ).json()
         assert "Emulated Ltd" in [a["name"] for a in listing["accounts"]]
         assert len(listing["accounts"]) == 4
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)

@@ -4,10 +4,6 @@ emulator served on 127.0.0.1, the command line as an operator types it."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +13,7 @@ import pytest
 from integrate_zoho_crm.connector import SCOPES
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.e2e.emulate import emulate
 
 SPEC = """\
 integrate: 1
@@ -114,31 +111,16 @@ def test_auth_with_a_used_code_says_so(
 
 
 def test_emulate_serves_the_api_on_a_loopback_port(workdir: Path) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "integrate", "emulate", "zoho_crm", "--set", "accounts=3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "INTEGRATE_HOME": str(workdir / ".integrate")},
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        assert first.startswith("zoho_crm emulator on http://127.0.0.1:")
-        url = first.split(" on ")[1].strip()
-        config: dict[str, str] = {}
-        for _ in range(6):
-            line = process.stdout.readline()
-            if ":" in line and line.startswith("  "):
-                key, _, value = line.strip().partition(": ")
-                config[key] = value
+    with emulate("zoho_crm", "accounts=3", home=workdir / ".integrate") as served:
+        assert served.url.startswith("http://127.0.0.1:")
+        url = served.url
         token = httpx.post(
             f"{url}/oauth/v2/token",
             data={
                 "grant_type": "refresh_token",
-                "client_id": config["client_id"],
-                "client_secret": config["client_secret"],
-                "refresh_token": config["refresh_token"],
+                "client_id": served.exports["ZOHO_CLIENT_ID"],
+                "client_secret": served.exports["ZOHO_CLIENT_SECRET"],
+                "refresh_token": served.exports["ZOHO_REFRESH_TOKEN"],
             },
         ).json()
         listing = httpx.get(
@@ -146,9 +128,6 @@ def test_emulate_serves_the_api_on_a_loopback_port(workdir: Path) -> None:
             params={"fields": "Account_Name"},
             headers={"Authorization": f"Zoho-oauthtoken {token['access_token']}"},
         )
-        assert config["accounts_url"] == url
+        assert served.exports["ZOHO_ACCOUNTS_URL"] == url
         assert listing.status_code == 200
         assert len(listing.json()["data"]) == 3
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)

@@ -1,5 +1,5 @@
 """Zoho CRM → Ideolve under a real `integrate serve` process (ID-7 with ID-1, ID-2): the shipped
-spec in an operator's copy whose Zoho `accounts_url` and Ideolve `base_url` come from
+spec, its Zoho `accounts_url` and Ideolve `base_url` read from
 `${env:...}`, both emulators served on loopback ports in this process (the Zoho one POSTing its
 own callbacks on the real clock), serve as a subprocess. A new Account's note and an edit's
 comment arrive by webhook; SIGKILL mid-run, Zoho changes while serve is down and a restart
@@ -32,16 +32,11 @@ USER = "sales.bot@example.com"  # the spec's acting Ideolve user
 
 
 def operators_copy() -> str:
-    """The shipped spec with Zoho's accounts server and Ideolve's base URL from the
-    environment, as an operator pointing it at a sandbox would write it."""
+    """The shipped spec as it is: it reads Zoho's accounts server and Ideolve's base URL from
+    the environment (ZOHO_ACCOUNTS_URL, IDEOLVE_URL), which point it at the emulators."""
     text = SPEC.read_text()
-    moves = {
-        "      data_center: in\n": "      accounts_url: ${env:ZOHO_ACCOUNTS_URL}\n",
-        "      api_key: ${env:IDEOLVE_API_KEY}\n": "      base_url: ${env:IDEOLVE_BASE_URL}\n",
-    }
-    for line, added in moves.items():
-        assert text.count(line) == 1, f"{SPEC.name} has no single {line.strip()!r} line"
-        text = text.replace(line, line + added)
+    for reads in ("${env:ZOHO_ACCOUNTS_URL", "${env:IDEOLVE_URL"):
+        assert reads in text, f"{SPEC.name} does not read {reads[6:]}"
     return text
 
 
@@ -62,7 +57,7 @@ class Served:
             "ZOHO_ACCOUNTS_URL": crm_url,
             "IDEOLVE_CLIENT_ID": ideolve["client_id"],
             "IDEOLVE_API_KEY": ideolve["api_key"],
-            "IDEOLVE_BASE_URL": ideolve["base_url"],
+            "IDEOLVE_URL": ideolve["base_url"],
         }
         (root / "spec.yaml").write_text(operators_copy())
 

@@ -90,11 +90,6 @@ def test_map_to_an_id_holding_a_path_touches_no_other_record(sdp: Sdp, aim: str)
 
 # ---- the same, against served emulators: the request log shows where the calls went ----
 
-SERVED = (
-    "      data_center: com\n",
-    "      data_center: com\n      accounts_url: ${env:ZOHO_ACCOUNTS_URL}\n",
-)
-
 
 @pytest.fixture
 def served() -> Iterator[tuple[ZohoCrmEmulator, ServiceDeskMspEmulator, dict[str, str]]]:
@@ -117,7 +112,7 @@ def test_map_to_sends_the_id_as_one_segment_of_the_accounts_path(
     cli: Any, workdir: Path, served: tuple[ZohoCrmEmulator, ServiceDeskMspEmulator, dict[str, str]]
 ) -> None:
     crm, desk, env = served
-    spec = edited_copy(workdir, SERVED)
+    spec = edited_copy(workdir)
     assert cli("run", str(spec), "--state", "s.db", env=env).exit_code == 0
     [initech] = [a for a in crm.records("Accounts") if a["Account_Name"] == "Initech"]
     victim = desk.records("requesters")[0]["id"]

@@ -151,10 +151,6 @@ def test_T7_sdp_requester_creates_cut_off_by_timeouts_on_the_sdp_spec(
         spec = edited_copy(
             workdir,
             (
-                "      data_center: com\n",
-                "      data_center: com\n      accounts_url: ${env:ZOHO_ACCOUNTS_URL}\n",
-            ),
-            (
                 "    plugin: servicedesk_msp\n",
                 "    plugin: servicedesk_msp\n    limits: {timeout: 1}\n",
             ),

@@ -261,10 +261,12 @@ connections:
   sm:
     config:
       server: app3
+      base_url: ${{env:SALESMANAGO_URL:-https://app3.salesmanago.com}}
 {skew}      owner: ${{env:SALESMANAGO_OWNER}}
   crm:
     config:
       data_center: eu
+      accounts_url: ${{env:ZOHO_ACCOUNTS_URL:-https://accounts.zoho.eu}}
 flows:
   contacts:
     fields:
@@ -287,11 +289,18 @@ def test_the_bench_copy_points_the_spec_at_the_emulators_and_keeps_every_pair() 
     text = zoho.bench_spec(SPEC.format(skew="", pairs=PAIRS))
 
     assert text == SPEC.format(skew="", pairs=PAIRS).replace(
-        "      server: app3\n",
-        "      server: app3\n      base_url: ${env:SM_URL}\n      clock_skew: 0\n",
-    ).replace(
-        "      data_center: eu\n", "      data_center: eu\n      accounts_url: ${env:ZOHO_URL}\n"
+        "      server: app3\n", "      server: app3\n      clock_skew: 0\n"
     )
+
+
+def test_the_bench_copy_refuses_a_spec_that_would_call_the_real_systems() -> None:
+    zoho = _load("sm_zoho")
+    fixed = SPEC.format(skew="", pairs=PAIRS).replace(
+        "${env:ZOHO_ACCOUNTS_URL:-https://accounts.zoho.eu}", "https://accounts.zoho.eu"
+    )
+
+    with pytest.raises(SystemExit, match="ZOHO_ACCOUNTS_URL"):
+        zoho.bench_spec(fixed)
 
 
 def test_the_bench_copy_keeps_the_specs_own_clock_skew() -> None:
@@ -315,11 +324,7 @@ def test_the_bench_copy_of_the_real_spec_loads_and_differs_only_in_the_named_lin
     text = zoho.bench_spec(zoho.SPEC.read_text())
 
     copy_lines = text.splitlines()
-    assert {line.strip() for line in copy_lines if line not in real} <= {
-        "base_url: ${env:SM_URL}",
-        "clock_skew: 0",
-        "accounts_url: ${env:ZOHO_URL}",
-    }
+    assert {line.strip() for line in copy_lines if line not in real} <= {"clock_skew: 0"}
     assert [line for line in real if line not in copy_lines] == []
     (tmp_path / "spec.yaml").write_text(text)
     spec = load_spec(tmp_path / "spec.yaml", make_plugins(), strict_env=False)

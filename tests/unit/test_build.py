@@ -845,6 +845,23 @@ def test_a_secret_config_value_written_in_the_spec_is_an_error(
     assert "canary-literal-secret-42" not in "\n".join(found)
 
 
+def test_a_secret_config_value_with_a_default_is_an_error(
+    spec_file: Path, plugins: Plugins
+) -> None:
+    # ${env:NAME:-default} would let the secret itself be written in the spec as the default.
+    text = VAULT.replace("API_KEY_VALUE", "${env:VAULT_API_KEY:-canary-default-secret-42}")
+    environ = {"VAULT_URL": "https://vault.example", "VAULT_REFRESH_TOKEN": "canary-rt"}
+
+    found = problems(spec_file, text, plugins, environ=environ)
+
+    assert found == [
+        "spec.yaml:9:16: 'api_key' is a secret: its reference cannot have a default"
+        " (${env:VAULT_API_KEY:-...}), since the default would be the secret itself; drop the"
+        " default (at $.connections.v.config.api_key)"
+    ]
+    assert "canary-default-secret-42" not in "\n".join(found)
+
+
 def test_secret_config_values_resolve_to_secrets_at_run_time(
     spec_file: Path, plugins: Plugins
 ) -> None:

@@ -221,6 +221,41 @@ def test_env_references_resolve_to_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "https://accounts.zoho.com/oauth"),  # unset: the default
+        ({"ZOHO_ACCOUNTS_URL": ""}, "https://accounts.zoho.com/oauth"),  # empty, as the shell
+        ({"ZOHO_ACCOUNTS_URL": "http://127.0.0.1:8080"}, "http://127.0.0.1:8080/oauth"),
+    ],
+)
+def test_an_env_reference_with_a_default(environ: dict[str, str], expected: str) -> None:
+    resolver = Resolver(environ=environ)
+    text = "${env:ZOHO_ACCOUNTS_URL:-https://accounts.zoho.com}/oauth"
+
+    assert resolver.resolve(text, secret=False, location=WHERE) == expected
+    assert resolver.missing(text) == []
+    assert references(text) == [("env", "ZOHO_ACCOUNTS_URL")]
+
+
+def test_an_empty_default_is_a_value_and_a_file_reference_has_no_default(tmp_path: Path) -> None:
+    resolver = Resolver(environ={}, base=tmp_path)
+
+    assert resolver.resolve("${env:ZOHO_API_DOMAIN:-}", secret=False, location=WHERE) == ""
+    # ":-" is part of a file's name: no default for files
+    assert resolver.missing("${file:token:-x}") == [("file", "token:-x")]
+
+
+def test_a_default_of_a_variable_whose_name_says_secret_is_masked() -> None:
+    resolver = Resolver(environ={})
+
+    value = resolver.resolve("${env:DEMO_TOKEN:-canary-default-9876}", secret=False, location=WHERE)
+
+    assert isinstance(value, Secret)
+    assert value.reveal() == "canary-default-9876"
+    assert REDACTOR.redact("sent canary-default-9876") == f"sent {MASK}"
+
+
+@pytest.mark.parametrize(
     "name", ["ZOHO_CLIENT_SECRET", "SDP_TECHNICIAN_KEY", "API_KEY", "DB_PASSWORD", "REFRESH_TOKEN"]
 )
 def test_variables_with_sensitive_names_resolve_to_secrets(name: str) -> None:

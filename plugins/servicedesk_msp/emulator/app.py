@@ -93,6 +93,7 @@ class ServiceDeskMspEmulator(OAuthEmulator):
     on list calls and an object elsewhere, at most 100 rows a page."""
 
     plugin = "servicedesk_msp"
+    env_prefix = "SDP"  # SDP_URL, SDP_TECHNICIAN_KEY, as the shipped specs name them
     saved_version = 2  # 1: before the emulation kit (one flat file of the parts)
 
     def __init__(

@@ -70,6 +70,7 @@ class ZohoCrmEmulator(OAuthEmulator):
     plugin = "zoho_crm"
     # `integrate emulate zoho_crm --set accounts=N`: accounts with contacts under them
     emulate_defaults = {"contacts_per_account": 2}
+    env_prefix = "ZOHO"  # ZOHO_CLIENT_ID ..., as the shipped specs name them
     saved_version = 2  # 1: before the emulation kit (one flat file of the parts)
 
     def __init__(
