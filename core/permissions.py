@@ -55,7 +55,13 @@ def private_file(path: Path) -> None:
     SQLite gives -wal/-shm the mode of the database); tighten it if it exists with group
     or other bits."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except FileExistsError:
+        # By its path, never by opening it: closing any descriptor of a file drops every
+        # POSIX lock this process holds on it, the SQLite locks of another connection to a
+        # state file included (a run opening the state while serve's receiver writes to it).
+        tighten(path)
+        return
     except OSError:
         return  # the caller's own open reports what is wrong, where it can say what to do
     try:
