@@ -96,13 +96,23 @@ def _page_url(process: subprocess.Popen[str], log: Path) -> str:
 def click(driver: Any, element: Any) -> None:
     """Click a link or a form's button, and wait for the page it leads to (the one shown is
     gone)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     shown = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(shown))
+
+    def gone(_driver: Any) -> bool:
+        try:
+            shown.is_enabled()
+        except WebDriverException:
+            # stale, or (chromedriver, mid-navigation) "Node with given id does not belong
+            # to the document": either way the page shown before is gone
+            return True
+        return False
+
+    WebDriverWait(driver, 15).until(gone)
 
 
 def log_in(driver: Any, url: str, token: str = TOKEN) -> None:
