@@ -130,6 +130,18 @@ class HttpAnswer:
             return False
         return True
 
+    def message(self, key: str, limit: int = 200) -> str:
+        """The JSON body's `key` field as text (a vendor's error message, say), or, when the
+        body is not a JSON object or that field is missing or empty, the body's text, stripped
+        and cut to `limit` characters."""
+        try:
+            body = self.json()
+        except ValueError:
+            body = None
+        if isinstance(body, Mapping) and body.get(key) not in (None, ""):
+            return str(body[key])
+        return self.text.strip()[:limit]
+
     def __repr__(self) -> str:
         parts = urllib.parse.urlsplit(self.url)
         host = parts.hostname or ""  # never the user:password of a URL

@@ -45,17 +45,6 @@ class Refused(ConnectorError):
         self.user_message = user_message
 
 
-def user_message(answer: HttpAnswer) -> str:
-    """The answer's `userMessage` (or its text, cut short, when it has none)."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text.strip()[:200]
-    if isinstance(body, Mapping) and body.get("userMessage") not in (None, ""):
-        return str(body["userMessage"])
-    return answer.text.strip()[:200]
-
-
 def mentions(text: str, words: tuple[str, ...]) -> bool:
     folded = text.casefold()
     return any(w.casefold() in folded for w in words)
@@ -147,8 +136,8 @@ class Login:
             raise AuthError(
                 f"{api.context.connection}: ClientSuccess did not log in {settings.username} at "
                 f"{settings.base_url}/auth ({answer.status_code}: "
-                f"{user_message(answer) or 'no message'}). Check the username and password "
-                "settings",
+                f"{answer.message('userMessage') or 'no message'}). Check the username and "
+                "password settings",
                 code="LOGIN_REFUSED",
             )
         self._token = Secret(str(body["access_token"]), "clientsuccess token")
@@ -195,7 +184,8 @@ class ClientSuccessApi:
             return OK  # the login itself: the caller says what was refused
         if status == 401:
             return AUTH_EXPIRED
-        if status >= 400 and mentions(user_message(answer), self.settings.invalid_token_messages):
+        invalid = self.settings.invalid_token_messages
+        if status >= 400 and mentions(answer.message("userMessage"), invalid):
             return AUTH_EXPIRED
         return OK
 
@@ -243,7 +233,7 @@ class ClientSuccessApi:
             ) from exc
         status = answer.status_code
         if status >= 400:
-            message = user_message(answer) or "no message"
+            message = answer.message("userMessage") or "no message"
             if status == self.settings.no_admin_status and (
                 not self.settings.no_admin_messages
                 or mentions(message, self.settings.no_admin_messages)

@@ -12,7 +12,6 @@ Retry-After, ASSUMED) is waited out for the whole connection. Any other refusal 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from integrate import (
@@ -39,17 +38,6 @@ class Refused(ConnectorError):
         super().__init__(message, code=str(status))
         self.status = status
         self.reason = reason
-
-
-def reason_of(answer: HttpAnswer) -> str:
-    """The envelope's `reason` (or the body's text, cut short, when it has none)."""
-    try:
-        body = answer.json()
-    except ValueError:
-        return answer.text.strip()[:200]
-    if isinstance(body, Mapping) and body.get("reason") not in (None, ""):
-        return str(body["reason"])
-    return answer.text.strip()[:200]
 
 
 class IdeolveApi:
@@ -116,7 +104,7 @@ class IdeolveApi:
         status = answer.status_code
         if status == 200:
             return
-        reason = reason_of(answer) or "no reason given"
+        reason = answer.message("reason") or "no reason given"
         if status == 500:
             raise AuthError(
                 f"{connection}: Ideolve refused the client id and API key ({status}: {reason}). "
@@ -172,7 +160,7 @@ class IdeolveApi:
         )
         status = answer.status_code
         if status not in (200, 201):
-            reason = reason_of(answer) or "no reason given"
+            reason = answer.message("reason") or "no reason given"
             if status == 500 and "Client-Id" in reason:
                 raise AuthError(
                     f"{connection}: {what}: Ideolve refused the client id and API key "

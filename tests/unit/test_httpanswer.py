@@ -168,3 +168,21 @@ def test_an_answer_of_a_read_httpx_response_keeps_what_it_said() -> None:
 
     assert (answer.status_code, answer.json(), answer.method) == (404, {"code": "X"}, "GET")
     assert (answer.url, answer.headers["content-type"]) == (str(request.url), "application/json")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"userMessage": "Token expired", "code": 7}', "Token expired"),
+        (b'{"userMessage": 42}', "42"),
+        (b'{"userMessage": ""}', '{"userMessage": ""}'),
+        (b'{"other": 1}', '{"other": 1}'),
+        (b'["userMessage"]', '["userMessage"]'),
+        (b"  <html>Bad gateway</html>\n", "<html>Bad gateway</html>"),
+        (b"x" * 300, "x" * 200),
+    ],
+)
+def test_message_is_the_named_field_or_the_text_cut_short(content: bytes, expected: str) -> None:
+    answer = HttpAnswer(400, {}, content, "GET", "https://api.example/x")
+
+    assert answer.message("userMessage") == expected
