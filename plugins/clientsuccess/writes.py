@@ -102,18 +102,10 @@ class Writes:
 
     def create_client(self, item: WriteItem) -> WriteResult:
         plain, custom = split(item.values, CLIENT_FIELDS)
-        what = "a new client"
-        try:
-            answer = self.api.call(
-                "POST", "/clients", kind="write", label="create client", what=what, json=plain
-            )
-        except Refused as exc:
-            if exc.status == 503:
-                return WriteResult.ambiguous(item.ref, str(exc))
-            return refused(item.ref, exc, what)
-        id = _id(answer)
-        if id is None:
-            return WriteResult.ambiguous(item.ref, "ClientSuccess answered a create without an id")
+        created = self._post(item, "/clients", "create client", "a new client", plain)
+        if isinstance(created, WriteResult):
+            return created
+        answer, id = created
         record = as_read(answer) if isinstance(answer, dict) else None
         if custom:
             self.learn_labels(labels_of(answer) if isinstance(answer, dict) else [])
@@ -184,6 +176,22 @@ class Writes:
         path = f"/clients/{path_segment(id)}"
         return self._put(item, id, path, "update client", f"client {id}", body, created)
 
+    def _post(
+        self, item: WriteItem, path: str, label: str, what: str, body: Mapping[str, Any]
+    ) -> tuple[Any, str] | WriteResult:
+        """POST a new record: its answer and id, or the record's result when ClientSuccess
+        refused it (a 503, or an answer without an id, leaves it ambiguous)."""
+        try:
+            answer = self.api.call("POST", path, kind="write", label=label, what=what, json=body)
+        except Refused as exc:
+            if exc.status == 503:
+                return WriteResult.ambiguous(item.ref, str(exc))
+            return refused(item.ref, exc, what)
+        id = _id(answer)
+        if id is None:
+            return WriteResult.ambiguous(item.ref, "ClientSuccess answered a create without an id")
+        return answer, id
+
     def _put(
         self,
         item: WriteItem,
@@ -214,23 +222,12 @@ class Writes:
                 "NO_CLIENT",
             )
         client = str(client_id)
+        path = f"/clients/{path_segment(client)}/contacts"
         what = f"a new contact of client {client}"
-        try:
-            answer = self.api.call(
-                "POST",
-                f"/clients/{path_segment(client)}/contacts",
-                kind="write",
-                label="create contact",
-                what=what,
-                json=plain,
-            )
-        except Refused as exc:
-            if exc.status == 503:
-                return WriteResult.ambiguous(item.ref, str(exc))
-            return refused(item.ref, exc, what)
-        id = _id(answer)
-        if id is None:
-            return WriteResult.ambiguous(item.ref, "ClientSuccess answered a create without an id")
+        created = self._post(item, path, "create contact", what, plain)
+        if isinstance(created, WriteResult):
+            return created
+        answer, id = created
         self.reads.contact_clients[id] = client
         if not custom:
             record = as_read(answer) if isinstance(answer, dict) else None
