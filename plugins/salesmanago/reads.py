@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from integrate import ConnectorError, Page, Record
+from integrate_salesmanago.api import messages
 from integrate_salesmanago.records import as_read
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ class Reads:
         if found.get("success") is not True:
             raise ConnectorError(
                 f"{self.api.context.connection}: {what}: SALESmanago refused "
-                f"({'; '.join(map(str, found.get('message') or [])) or 'no message'})",
+                f"({'; '.join(messages(found)) or 'no message'})",
                 code="REFUSED",
             )
         return found

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from integrate import (
 from integrate.oauth import MemoryTokenCache
 from integrate_salesmanago import SalesManagoConnector
 from integrate_salesmanago.emulator import SalesManagoEmulator
+from integrate_salesmanago.reads import Reads
 
 START = 1_790_000_000.0
 
@@ -466,3 +468,20 @@ def test_a_create_of_an_email_salesmanago_has_changes_that_contact() -> None:
 
     assert (result.ok, result.id) == (True, made["id"])
     assert [c["name"] for c in emulator.records("contacts")] == ["Ann Lee"]
+
+
+def test_a_refused_read_quotes_a_lone_message_whole() -> None:
+    """SALESmanago's `message` may be one string rather than a list (api.messages)."""
+
+    class Api:
+        settings = SimpleNamespace(page_size=10)
+        context = SimpleNamespace(connection="sm")
+
+        def call(self, method: str, body: Any, **kwargs: Any) -> dict[str, Any]:
+            return {"success": False, "message": "Not allowed"}
+
+    with pytest.raises(ConnectorError) as refused:
+        Reads(Api()).by_ids(["1"])  # type: ignore[arg-type]
+
+    assert str(refused.value) == "sm: reading contacts: SALESmanago refused (Not allowed)"
+    assert refused.value.code == "REFUSED"
