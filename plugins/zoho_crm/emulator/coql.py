@@ -26,7 +26,7 @@ from typing import Any
 
 from integrate import Reply
 from integrate_zoho_crm.emulator.catalogue import RECORD_MODULES, Field, Module, module_named
-from integrate_zoho_crm.emulator.coqlgroup import grouped
+from integrate_zoho_crm.emulator.coqlgroup import NUMBERS, grouped
 from integrate_zoho_crm.emulator.coqlparse import Criterion, Group, Query, count_criteria, parse
 from integrate_zoho_crm.emulator.errors import ZohoError, missing_param
 from integrate_zoho_crm.emulator.oauth import allows
@@ -40,7 +40,6 @@ MAX_IN = 50
 MAX_ORDER = 10
 MAX_LIMIT = 2_000
 MAX_ROWS = 100_000
-NUMBERS = {"integer", "bigint", "double", "currency"}
 TEXTS = {"text", "email", "phone", "website", "picklist", "autonumber"}
 LOOKUPS = {"lookup", "ownerlookup", "userlookup"}
 UNSUPPORTED = {"textarea", "multiselectpicklist", "multiselectlookup", "subform", "tag"}

@@ -23,7 +23,7 @@ from integrate_zoho_crm.emulator.values import iso
 
 MAX_GROUP = 4
 MAX_AGGREGATES = 5
-NUMBERS = {"integer", "bigint", "double", "currency"}
+NUMBERS = frozenset({"integer", "bigint", "double", "currency"})  # (coql.py's too)
 
 
 def grouped(
