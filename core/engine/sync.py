@@ -25,6 +25,7 @@ from integrate.connector import (
     UPDATE,
     UPSERT,
     BadRecord,
+    ObjectInfo,
     Page,
     Record,
 )
@@ -61,6 +62,14 @@ from integrate.state import Held, StateStore
 ROUNDS = 3
 # A catalogue's names of the boolean type: a bare field of one pushes down as "is true".
 BOOLEAN_TYPES = frozenset({"boolean", "bool"})
+
+
+def fields_held(info: ObjectInfo) -> frozenset[str] | None:
+    """The fields a record of the object can hold: its catalogue's, its id and its
+    last-modified field (None: any, schemaless)."""
+    if info.fields is None:
+        return None
+    return frozenset(info.fields) | {f for f in (info.id_field, info.modified_field) if f}
 
 
 class StoreLinks:
@@ -452,12 +461,7 @@ class SyncRun:
         return self.ctx.info(self.sides[s].ref.connection, obj).modified_field
 
     def _fields_of(self, s: int, obj: str) -> frozenset[str] | None:
-        """The fields a record of side s's object can hold (None: any, schemaless)."""
-        info = self.ctx.info(self.sides[s].ref.connection, obj)
-        if info.fields is None:
-            return None
-        always = {f for f in (info.id_field, info.modified_field) if f}
-        return frozenset(info.fields) | always
+        return fields_held(self.ctx.info(self.sides[s].ref.connection, obj))
 
     def _can_move(self, s: int, obj: str) -> bool:
         return self.ctx.info(self.sides[s].ref.connection, obj).supports(MOVE)

@@ -23,7 +23,7 @@ from integrate.engine.reconcile import Reconciler
 from integrate.engine.runner import RunOptions, linked_reader, open_connector, state_path_for
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Scratch
-from integrate.engine.sync import StoreLinks
+from integrate.engine.sync import StoreLinks, fields_held
 from integrate.engine.values import LET, same
 from integrate.functions import RunScope, run_scope
 from integrate.links import Link, digest
@@ -191,10 +191,7 @@ class _Judge:
         which changes no judgement of a record of this side)."""
         if s != self.s:
             return None
-        info = self.ctx.info(self.side.ref.connection, obj)
-        if info.fields is None:
-            return None
-        return frozenset(info.fields) | {f for f in (info.id_field, info.modified_field) if f}
+        return fields_held(self.ctx.info(self.side.ref.connection, obj))
 
 
 def _moved_on(draft: Link, link: Link | None) -> bool:
