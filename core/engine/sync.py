@@ -33,7 +33,7 @@ from integrate.engine.ahead import read_ahead
 from integrate.engine.apply import Applier, Write
 from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.commits import NO_CLEAR_ANSWER, Checkpoint, SyncCommits, UnclearCreate
-from integrate.engine.context import RunContext
+from integrate.engine.context import RunContext, capped
 from integrate.engine.decisions import (
     Create,
     Decision,
@@ -278,7 +278,7 @@ class SyncRun:
             raise PluginError(
                 f"{connector.plugin} cannot {op} records of {obj} (flow '{self.flow.name}')"
             )
-        limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
+        limit = capped(self.flow.common.batch_size, info.write_batch)
         return connector, limit, info.one_per_call
 
     def _write(self, d: Create | Upsert | Update) -> Write:
@@ -346,7 +346,7 @@ class SyncRun:
         side = self.sides[s]
         connector = self.ctx.connectors[side.ref.connection]
         info = self.ctx.info(side.ref.connection, obj)
-        page_size = min(self.flow.common.page_size or info.page_size, info.page_size)
+        page_size = capped(self.flow.common.page_size, info.page_size)
         if where is not None:
             pages = connector.read(
                 obj, since=since, fields=fields, page_size=page_size, where=where

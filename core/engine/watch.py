@@ -17,7 +17,7 @@ from typing import Any
 
 from integrate.connector import Connector, Record
 from integrate.engine.classify import Claims, Classifier, MatchView
-from integrate.engine.context import FailureSink, RunContext
+from integrate.engine.context import FailureSink, RunContext, capped
 from integrate.engine.decisions import Item, Relink, Skip, Unchanged
 from integrate.engine.reconcile import Reconciler
 from integrate.engine.runner import RunOptions, linked_reader, open_connector, state_path_for
@@ -156,7 +156,7 @@ class _Judge:
         fields = self.scope.read_fields[self.s]
         for obj in self.side.ref.objects:
             info = self.ctx.info(self.side.ref.connection, obj)
-            size = min(self.flow.common.page_size or info.page_size, info.page_size)
+            size = capped(self.flow.common.page_size, info.page_size)
             for page in self.connector.read(
                 obj, since=saved.get(obj), fields=fields, page_size=size
             ):
