@@ -213,6 +213,11 @@ def _number_runs(db: sqlite3.Connection) -> None:
         raise
 
 
+def _lock_path(path: Path, integration: str) -> Path:
+    """The file whose lock a run of the integration holds on the state file at `path`."""
+    return path.with_name(f"{path.name}.{integration}.lock")
+
+
 @contextlib.contextmanager
 def side_connection(store: StateStore, what: str) -> Iterator[sqlite3.Connection]:
     """A connection of its own to a store's file, for state kept beside the runs (tokens,
@@ -324,9 +329,8 @@ class StateStore:
     def run_going(path: Path, integration: str) -> bool:
         """Whether a run of the integration holds its lock on this state file now (asked
         without keeping the lock: a run starting next is not refused for it)."""
-        lock_path = path.with_name(f"{path.name}.{integration}.lock")
         try:
-            fd = os.open(lock_path, os.O_RDONLY)
+            fd = os.open(_lock_path(path, integration), os.O_RDONLY)
         except FileNotFoundError:
             return False
         try:
@@ -339,7 +343,7 @@ class StateStore:
 
     def _acquire_lock(self) -> None:
         assert self.path is not None
-        lock_path = self.path.with_name(f"{self.path.name}.{self.integration}.lock")
+        lock_path = _lock_path(self.path, self.integration)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         tighten_fd(fd, lock_path)
         try:

@@ -22,6 +22,11 @@ from integrate.secrets import REDACTOR
 from integrate.state import StateStore, now
 
 
+def capped(wanted: int | None, cap: int) -> int:
+    """A flow's page or batch size (`wanted`, None: unset) within the object's own `cap`."""
+    return min(wanted or cap, cap)
+
+
 class FailureSink:
     """Appends failed records, redacted, to the failed-records file (JSON lines)."""
 

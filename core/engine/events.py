@@ -17,7 +17,7 @@ from croniter import croniter
 from integrate.attachments import ATTACHMENT_FIELD, source_file
 from integrate.connector import CREATE, Record, WriteResult
 from integrate.engine.apply import Applier, Write
-from integrate.engine.context import RunContext
+from integrate.engine.context import RunContext, capped
 from integrate.engine.outcomes import Failed, Outcomes
 from integrate.engine.plan import ACTION, FAIL, SKIP, Change, FlowStats
 from integrate.engine.values import same, truthy
@@ -88,7 +88,7 @@ class EventRun:
             if self.ctx.only_held:
                 break
             info = self.ctx.info(self.flow.source.connection, obj)
-            size = min(self.flow.common.page_size or info.page_size, info.page_size)
+            size = capped(self.flow.common.page_size, info.page_size)
             for page in self.connector.read(obj, since=saved.get(obj), page_size=size):
                 self.ctx.stop.check()  # a safe point: between pages
                 self.stats.read[SIDE] += len(page.records)
@@ -266,7 +266,7 @@ class EventRun:
         """Queue the action; `extra` values go to the target but not into the report."""
         info = self.ctx.info(self.target_conn, self.target_obj)
         if limit is None:
-            limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
+            limit = capped(self.flow.common.batch_size, info.write_batch)
         self.applier.write(
             Write(
                 acted,

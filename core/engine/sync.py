@@ -25,6 +25,7 @@ from integrate.connector import (
     UPDATE,
     UPSERT,
     BadRecord,
+    ObjectInfo,
     Page,
     Record,
 )
@@ -32,7 +33,7 @@ from integrate.engine.ahead import read_ahead
 from integrate.engine.apply import Applier, Write
 from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.commits import NO_CLEAR_ANSWER, Checkpoint, SyncCommits, UnclearCreate
-from integrate.engine.context import RunContext
+from integrate.engine.context import RunContext, capped
 from integrate.engine.decisions import (
     Create,
     Decision,
@@ -61,6 +62,14 @@ from integrate.state import Held, StateStore
 ROUNDS = 3
 # A catalogue's names of the boolean type: a bare field of one pushes down as "is true".
 BOOLEAN_TYPES = frozenset({"boolean", "bool"})
+
+
+def fields_held(info: ObjectInfo) -> frozenset[str] | None:
+    """The fields a record of the object can hold: its catalogue's, its id and its
+    last-modified field (None: any, schemaless)."""
+    if info.fields is None:
+        return None
+    return frozenset(info.fields) | {f for f in (info.id_field, info.modified_field) if f}
 
 
 class StoreLinks:
@@ -269,7 +278,7 @@ class SyncRun:
             raise PluginError(
                 f"{connector.plugin} cannot {op} records of {obj} (flow '{self.flow.name}')"
             )
-        limit = min(self.flow.common.batch_size or info.write_batch, info.write_batch)
+        limit = capped(self.flow.common.batch_size, info.write_batch)
         return connector, limit, info.one_per_call
 
     def _write(self, d: Create | Upsert | Update) -> Write:
@@ -337,7 +346,7 @@ class SyncRun:
         side = self.sides[s]
         connector = self.ctx.connectors[side.ref.connection]
         info = self.ctx.info(side.ref.connection, obj)
-        page_size = min(self.flow.common.page_size or info.page_size, info.page_size)
+        page_size = capped(self.flow.common.page_size, info.page_size)
         if where is not None:
             pages = connector.read(
                 obj, since=since, fields=fields, page_size=page_size, where=where
@@ -452,12 +461,7 @@ class SyncRun:
         return self.ctx.info(self.sides[s].ref.connection, obj).modified_field
 
     def _fields_of(self, s: int, obj: str) -> frozenset[str] | None:
-        """The fields a record of side s's object can hold (None: any, schemaless)."""
-        info = self.ctx.info(self.sides[s].ref.connection, obj)
-        if info.fields is None:
-            return None
-        always = {f for f in (info.id_field, info.modified_field) if f}
-        return frozenset(info.fields) | always
+        return fields_held(self.ctx.info(self.sides[s].ref.connection, obj))
 
     def _can_move(self, s: int, obj: str) -> bool:
         return self.ctx.info(self.sides[s].ref.connection, obj).supports(MOVE)

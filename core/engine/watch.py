@@ -17,13 +17,13 @@ from typing import Any
 
 from integrate.connector import Connector, Record
 from integrate.engine.classify import Claims, Classifier, MatchView
-from integrate.engine.context import FailureSink, RunContext
+from integrate.engine.context import FailureSink, RunContext, capped
 from integrate.engine.decisions import Item, Relink, Skip, Unchanged
 from integrate.engine.reconcile import Reconciler
 from integrate.engine.runner import RunOptions, linked_reader, open_connector, state_path_for
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Scratch
-from integrate.engine.sync import StoreLinks
+from integrate.engine.sync import StoreLinks, fields_held
 from integrate.engine.values import LET, same
 from integrate.functions import RunScope, run_scope
 from integrate.links import Link, digest
@@ -156,7 +156,7 @@ class _Judge:
         fields = self.scope.read_fields[self.s]
         for obj in self.side.ref.objects:
             info = self.ctx.info(self.side.ref.connection, obj)
-            size = min(self.flow.common.page_size or info.page_size, info.page_size)
+            size = capped(self.flow.common.page_size, info.page_size)
             for page in self.connector.read(
                 obj, since=saved.get(obj), fields=fields, page_size=size
             ):
@@ -191,10 +191,7 @@ class _Judge:
         which changes no judgement of a record of this side)."""
         if s != self.s:
             return None
-        info = self.ctx.info(self.side.ref.connection, obj)
-        if info.fields is None:
-            return None
-        return frozenset(info.fields) | {f for f in (info.id_field, info.modified_field) if f}
+        return fields_held(self.ctx.info(self.side.ref.connection, obj))
 
 
 def _moved_on(draft: Link, link: Link | None) -> bool:
