@@ -15,6 +15,7 @@ from typing import Any, TypeVar, dataclass_transform
 
 from integrate.connector import Record
 from integrate.engine.scope import RuleResult
+from integrate.engine.values import same
 from integrate.errors import Location
 from integrate.links import Link
 from integrate.state import Held
@@ -64,8 +65,13 @@ class LinkDraft:
             self.link.b_values = dict(values)
 
     def changed(self) -> bool:
-        """Whether a snapshot differs from what the state holds (so the link is saved)."""
-        return (self.link.a_values, self.link.b_values) != self._orig
+        """Whether a snapshot differs from what the state holds (so the link is saved),
+        value by value as the engine compares them: the state gives back long values as
+        digests, which equal the values they were made from."""
+        for now, was in zip((self.link.a_values, self.link.b_values), self._orig, strict=True):
+            if now.keys() != was.keys() or any(not same(v, was[k]) for k, v in now.items()):
+                return True
+        return False
 
 
 # ---- decisions --------------------------------------------------------------------------

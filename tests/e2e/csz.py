@@ -85,13 +85,18 @@ class World:
 
     # ---- running the spec ---------------------------------------------------------------
 
-    def run(self, *flows: str, advance: float = HOUR, ok: bool = True) -> Run:
-        """A run of these flows (all when none are named), `advance` seconds on."""
+    def run(
+        self, *flows: str, advance: float = HOUR, ok: bool = True, full_refresh: bool = False
+    ) -> Run:
+        """A run of these flows (all when none are named), `advance` seconds on (with
+        `full_refresh`, every record read again, as `--full` does)."""
         self.clock.advance(advance)
         cs_before, crm_before = Counter(self.cs.calls()), Counter(self.crm.calls())
         changes: list[Change] = []
         spec = load_spec(self.spec, self.plugins)
-        options = self.options(observer=changes.append, flows=tuple(flows) or None)
+        options = self.options(
+            observer=changes.append, flows=tuple(flows) or None, full_refresh=full_refresh
+        )
         try:
             report = run_spec(spec, self.plugins, options).as_dict()
         except RunFailed as failed:

@@ -3,6 +3,7 @@ CS-1 … CS-8 of shared/REQUIREMENTS.md), over the ClientSuccess and Zoho CRM em
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -345,3 +346,22 @@ def test_CS_6_an_idle_watch_writes_nothing_and_reads_each_client_s_contacts_once
     # lists the clients (1 call) and each client's contacts (1 call each); no login (the
     # token the last run kept in the state lasts 12 hours), and no write
     assert calls == Counter({"list": 1 + clients})
+
+
+def test_a_rerun_with_nothing_changed_rewrites_no_link(world: World) -> None:
+    # Snapshots of long values come back from the state as digests: an unchanged record must
+    # still count as unchanged, or every run rewrites every link it reads.
+    world.accounts({"Account_Name": "Acme Corporation International", "Account_Status": "Customer"})
+    world.run()
+
+    def rowids() -> list[tuple[int, str]]:
+        db = sqlite3.connect(world.state)
+        try:
+            return db.execute("SELECT rowid, a_id FROM links ORDER BY rowid").fetchall()
+        finally:
+            db.close()
+
+    before = rowids()
+    world.run(full_refresh=True)  # every record read again, all of them unchanged
+
+    assert rowids() == before
