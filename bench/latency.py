@@ -58,6 +58,15 @@ class ServedEmulator:
         self.process.stdin.flush()
         return json.loads(self.process.stdout.readline())
 
+    def zoho_variables(self, url_variable: str = "ZOHO_ACCOUNTS_URL") -> dict[str, str]:
+        """A served Zoho CRM emulator's accounts server (as `url_variable`) and credentials,
+        as a spec's `${env:ZOHO_...}` reads them."""
+        keys = ("client_id", "client_secret", "refresh_token")
+        return {
+            url_variable: self.config["accounts_url"],
+            **{f"ZOHO_{key.upper()}": self.config[key] for key in keys},
+        }
+
     def close(self) -> None:
         if self.process.stdin is not None:
             self.process.stdin.close()  # end of input stops it
@@ -139,10 +148,7 @@ def one_run(
             (work / "spec/spec.yaml").write_text(l_spec())
             env = {
                 **os.environ,
-                "ZOHO_ACCOUNTS_URL": crm.config["accounts_url"],
-                "ZOHO_CLIENT_ID": crm.config["client_id"],
-                "ZOHO_CLIENT_SECRET": crm.config["client_secret"],
-                "ZOHO_REFRESH_TOKEN": crm.config["refresh_token"],
+                **crm.zoho_variables(),
                 "SDP_URL": sdp.config["url"],
                 "SDP_TECHNICIAN_KEY": sdp.config["technician_key"],
                 "INTEGRATE_HOME": str(work / ".integrate"),

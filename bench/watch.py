@@ -137,19 +137,9 @@ def one_round(interval: float, latency: float, seed: int) -> dict[str, Any]:
             env = {
                 **os.environ,
                 "INTEGRATE_HOME": str(work / ".integrate"),
-                "ZOHO_URL": crm.config["accounts_url"],
-                "ZOHO_CLIENT_ID": crm.config["client_id"],
-                "ZOHO_CLIENT_SECRET": crm.config["client_secret"],
-                "ZOHO_REFRESH_TOKEN": crm.config["refresh_token"],
+                **crm.zoho_variables("ZOHO_URL"),
             }
-            first = subprocess.run(
-                [sys.executable, "-m", "integrate", "run", "spec.yaml"],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            first = watch_cs.first_run(work, env)
             if first.returncode != 0 or len(names_in(work / "src/people.jsonl")) != PEOPLE:
                 raise SystemExit(f"scenario W: the first run failed: {first.stderr[-2000:]}")
             serving = Serving(work, env, CHANGES)

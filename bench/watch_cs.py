@@ -74,6 +74,18 @@ def seeded(cs: ServedEmulator, clients: int, per_client: int) -> dict[str, str]:
     return {str(r["email"]): str(r["id"]) for r in cs.ask("records contacts")}
 
 
+def first_run(work: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`integrate run spec.yaml` in `work`: the first run that links both sides."""
+    return subprocess.run(
+        [sys.executable, "-m", "integrate", "run", "spec.yaml"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def last_names(crm: ServedEmulator) -> dict[str, str]:
     return {str(r.get("Email")): str(r.get("Last_Name")) for r in crm.ask("records Contacts")}
 
@@ -109,19 +121,9 @@ def one_round(
                 "CS_URL": cs.config["base_url"],
                 "CLIENTSUCCESS_USERNAME": cs.config["username"],
                 "CLIENTSUCCESS_PASSWORD": cs.config["password"],
-                "ZOHO_URL": crm.config["accounts_url"],
-                "ZOHO_CLIENT_ID": crm.config["client_id"],
-                "ZOHO_CLIENT_SECRET": crm.config["client_secret"],
-                "ZOHO_REFRESH_TOKEN": crm.config["refresh_token"],
+                **crm.zoho_variables("ZOHO_URL"),
             }
-            first = subprocess.run(
-                [sys.executable, "-m", "integrate", "run", "spec.yaml"],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            first = first_run(work, env)
             if first.returncode != 0 or len(last_names(crm)) != len(ids):
                 raise SystemExit(f"scenario W (cs): the first run failed: {first.stderr[-2000:]}")
             serving = serving_class(work, env, CHANGES)

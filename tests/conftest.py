@@ -62,6 +62,18 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+def edited_copy(spec: Path, folder: Path, *changes: tuple[str, str]) -> Path:
+    """An operator's copy of `spec` in `folder` with these (old, new) text edits, each made
+    once and each asserted to apply (same name, so the same integration)."""
+    text = spec.read_text()
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = folder / spec.name
+    path.write_text(text)
+    return path
+
+
 PEOPLE_SYNC = """\
 integrate: 1
 name: %(name)s

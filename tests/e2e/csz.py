@@ -22,7 +22,7 @@ from integrate.engine.watch import Look, look
 from integrate.plugins import make_plugins
 from integrate_clientsuccess.emulator import ClientSuccessEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
-from tests.conftest import repo_root
+from tests.conftest import edited_copy, repo_root
 from tests.plugins.zoho_crm.emulator_kit import zoho_variables
 
 SPEC = repo_root() / "specs/clientsuccess-zoho_crm.yaml"
@@ -174,10 +174,4 @@ class World:
 def operator_copy(folder: Path, *changes: tuple[str, str]) -> Path:
     """The operator's copy of the spec with these (old, new) text edits (same name, so the
     same integration)."""
-    text = SPEC.read_text()
-    for old, new in changes:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = folder / SPEC.name
-    path.write_text(text)
-    return path
+    return edited_copy(SPEC, folder, *changes)

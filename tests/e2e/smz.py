@@ -22,7 +22,7 @@ from integrate.engine.plan import Change
 from integrate.plugins import make_plugins
 from integrate_salesmanago.emulator import SalesManagoEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
-from tests.conftest import repo_root
+from tests.conftest import edited_copy, repo_root
 from tests.plugins.zoho_crm.emulator_kit import zoho_variables
 
 SPEC = repo_root() / "specs/salesmanago-zoho_crm.yaml"
@@ -221,10 +221,4 @@ def _sm_read(contact: dict[str, Any]) -> dict[str, Any]:
 def operator_copy(folder: Path, *changes: tuple[str, str]) -> Path:
     """The operator's copy of the spec with these (old, new) text edits (same name, so the
     same integration)."""
-    text = SPEC.read_text()
-    for old, new in changes:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    path = folder / SPEC.name
-    path.write_text(text)
-    return path
+    return edited_copy(SPEC, folder, *changes)

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ import pytest
 from integrate import Faults
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import read_jsonl
+from tests.e2e.serve_process import DEADLINE, ServeProcesses
 from tests.plugins.zoho_crm.emulator_kit import zoho_connection, zoho_variables
 
 SPEC = """\
@@ -45,10 +43,9 @@ flows:
         do: create
         fields: {subject: "record.Account_Name"}
 """
-DEADLINE = 30.0  # seconds any one wait may take
 
 
-class Served:
+class Served(ServeProcesses):
     """The served Zoho emulator, the spec and serve processes started in the test's folder."""
 
     def __init__(self, root: Path, *, backfill: bool, latency: float = 0.0):
@@ -67,43 +64,9 @@ class Served:
         )
         self.http = httpx.Client(timeout=5)
 
-    def start(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "integrate", "serve", "spec.yaml", "--port", "0"],
-            cwd=self.root,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def wait(self, what: str, done: Callable[[], bool], process: subprocess.Popen[str]) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while not done():
-            assert process.poll() is None, (what, process.communicate())
-            if time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"{what}: not within {DEADLINE}s", process.communicate())
-            time.sleep(0.02)
-
     def notes(self) -> list[str]:
         path = self.root / "notes/notes.jsonl"
         return [n["subject"] for n in read_jsonl(path)] if path.exists() else []
-
-    def db(self, sql: str) -> list[tuple[Any, ...]]:
-        path = self.root / ".integrate/state.db"
-        if not path.exists():
-            return []
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []  # not made yet
-        finally:
-            db.close()
-
-    def runs(self) -> list[tuple[str, str]]:
-        return [(t, s) for t, s in self.db("SELECT trigger, status FROM runs ORDER BY run_id")]
 
     def events(self) -> list[tuple[str, bool]]:
         rows = self.db("SELECT ids, applied_at FROM webhook_events ORDER BY seq")
@@ -122,17 +85,6 @@ class Served:
         except httpx.TransportError:
             return 0
         return answer.status_code
-
-
-@pytest.fixture
-def stopping() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes the test started, killed (by pid) if still running at its end."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_sigterm_during_a_run_exits_cleanly_and_the_next_start_finishes_it(

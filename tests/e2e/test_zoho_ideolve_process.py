@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +22,10 @@ from integrate import Faults
 from integrate_ideolve.emulator import IdeolveEmulator
 from integrate_zoho_crm.emulator import ZohoCrmEmulator
 from tests.conftest import repo_root
+from tests.e2e.serve_process import DEADLINE, ServeProcesses
 from tests.plugins.zoho_crm.emulator_kit import zoho_variables
 
 SPEC = repo_root() / "specs/zoho_crm-ideolve.yaml"
-DEADLINE = 30.0  # seconds any one wait may take
 USER = "sales.bot@example.com"  # the spec's acting Ideolve user
 
 
@@ -40,8 +38,10 @@ def operators_copy() -> str:
     return text
 
 
-class Served:
+class Served(ServeProcesses):
     """Both emulators served on loopback, the operator's spec, serve processes in `root`."""
+
+    poll = 0.005
 
     def __init__(self, root: Path):
         self.root = root
@@ -64,25 +64,6 @@ class Served:
     def close(self) -> None:
         self.crm.close()
         self.ideolve.close()
-
-    def start(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "integrate", "serve", "spec.yaml", "--port", "0"],
-            cwd=self.root,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def wait(self, what: str, done: Callable[[], bool], process: subprocess.Popen[str]) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while not done():
-            assert process.poll() is None, (what, process.communicate())
-            if time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"{what}: not within {DEADLINE}s", process.communicate())
-            time.sleep(0.005)
 
     # ---- Zoho, as its users see it ------------------------------------------------------
 
@@ -108,23 +89,7 @@ class Served:
         notes = [n for n in self.ideolve.records("notes") if n["subject"] == subject]
         return [c["commenthtmltext"] for n in notes for c in n.get("comments", [])]
 
-    # ---- serve's state ------------------------------------------------------------------
-
-    def db(self, sql: str) -> list[tuple[Any, ...]]:
-        path = self.root / ".integrate/state.db"
-        if not path.exists():
-            return []
-        db = sqlite3.connect(path, timeout=5)
-        try:
-            return db.execute(sql).fetchall()
-        except sqlite3.OperationalError:
-            return []  # not made yet
-        finally:
-            db.close()
-
-    def runs(self) -> list[tuple[str, str]]:
-        """The run history: (trigger, status) of each run, in order."""
-        return [(t, s) for t, s in self.db("SELECT trigger, status FROM runs ORDER BY run_id")]
+    # ---- serve's state (and `db`, `runs`) -----------------------------------------------
 
     def pending(self) -> int:
         """Zoho's callbacks received but not yet applied."""
@@ -146,17 +111,6 @@ def world(workdir: Path) -> Iterator[Served]:
         yield served
     finally:
         served.close()
-
-
-@pytest.fixture
-def stopping() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes the test started, killed (by pid) if still running at its end."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def started(w: Served, stopping: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:

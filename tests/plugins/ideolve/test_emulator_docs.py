@@ -4,30 +4,20 @@ the sandbox credentials it states are the ones the emulator takes."""
 
 from __future__ import annotations
 
-import inspect
 import re
-from pathlib import Path
 
 from integrate_ideolve.emulator import IdeolveEmulator, refusals
 from integrate_ideolve.emulator.app import SERVED
+from tests.plugins.emulator_docs import emulator_section, options_without_a_row
 from tests.plugins.ideolve.emulator_kit import Ideolve
-
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "ideolve-plugin.md"
 
 
 def section() -> str:
-    text = DOCS.read_text(encoding="utf-8")
-    start = text.index("\n## The emulator\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else len(text)]
+    return emulator_section("ideolve-plugin.md")
 
 
 def test_every_emulator_option_has_a_row() -> None:
-    options = set(inspect.signature(IdeolveEmulator.__init__).parameters) - {"self", "clock"}
-    rows = set(re.findall(r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)?", section(), re.MULTILINE))
-    documented = {name for row in rows for name in row if name}
-
-    assert sorted(options - documented) == []
+    assert options_without_a_row(IdeolveEmulator, section()) == []
 
 
 def test_every_path_and_reason_is_named() -> None:
