@@ -6,7 +6,6 @@ each renewal (the previous token stays valid for a short grace: calls already on
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hmac
 import logging
 import secrets
@@ -14,7 +13,7 @@ import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from integrate.clock import Clock
+from integrate.clock import Clock, utc_iso
 from integrate.connector import Channel, Connector
 from integrate.engine.runner import RunOptions, open_connector
 from integrate.errors import IntegrateError
@@ -189,7 +188,7 @@ class Channels:
             raise
         ledger.keep_channel(dataclasses.replace(fresh, channel=_until(channel, granted)))
         verb = "renewed" if live else "subscribed"
-        return f"{hook.spec.name}: {hook.flow}: channel {verb} until {_when(granted)}"
+        return f"{hook.spec.name}: {hook.flow}: channel {verb} until {utc_iso(granted)}"
 
     def _subscribe(self, hook: Hook, channel: Channel, *, renew: bool) -> float:
         spec = hook.spec
@@ -218,10 +217,6 @@ class Channels:
 
 def _until(channel: Channel, expires: float) -> Channel:
     return dataclasses.replace(channel, expires=expires)
-
-
-def _when(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
 
 
 __all__ = ["DEFAULT_LIFETIME", "GRACE", "Channels", "Hook", "accepts", "hooks", "new_token"]

@@ -3,6 +3,7 @@ share between an emulator and its client so that waits cost nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Protocol
@@ -47,3 +48,8 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+def utc_iso(epoch: float) -> str:
+    """A moment of the clock (seconds since the epoch) as UTC ISO 8601, to the second."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")

@@ -76,7 +76,7 @@ def recent_events(
 
 class EventLedger:
     """The ledger and channels of one integration in one state file; safe to share between
-    the receiver's threads and the serve loop (one connection, one lock)."""
+    the receiver's threads and the serve loop (one lock; a connection a statement, see _do)."""
 
     def __init__(self, path: Path, integration: str):
         self.path = path

@@ -91,7 +91,7 @@ def print_report(report: RunReport, out: Console) -> None:
     if calls is not None:
         out.print(calls)
     reasons = [(f.flow, o, r, n) for f in report.flows for (o, r), n in sorted(f.reasons.items())]
-    held = [(f.flow, f.held_line()) for f in report.flows if f.held_line()]
+    held = [(f.flow, line) for f in report.flows if (line := f.held_line())]
     if reasons or held:
         out.print("why:")
         for flow, line in held:

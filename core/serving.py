@@ -4,7 +4,6 @@ run on start, and the ledger's events marked applied once a run of their flow co
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import logging
 from collections.abc import Callable, Sequence
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from integrate.channels import DEFAULT_LIFETIME, Channels, Hook, hooks
-from integrate.clock import Clock
+from integrate.clock import Clock, utc_iso
 from integrate.engine.runner import SUCCEEDED, WITH_ERRORS, RunOptions, RunReport, state_path_for
 from integrate.errors import UsageError
 from integrate.ledger import PENDING, EventLedger
@@ -190,14 +189,10 @@ class Serving:
                 flows[hook.flow] = {
                     "last_completed": ledger.completed_at(hook.flow),
                     "pending_events": counts.get(hook.flow, {}).get(PENDING, 0),
-                    "channel_expires": _iso(kept.channel.expires) if kept else None,
+                    "channel_expires": utc_iso(kept.channel.expires) if kept else None,
                 }
             specs.append({"integration": spec.name, "last_run": ledger.last_run(), "flows": flows})
         return {"status": "ok", "specs": specs}
-
-
-def _iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
 
 
 __all__ = [

@@ -240,12 +240,13 @@ def _value(name: str, text: str) -> Any:
 
 def _seeded(emulator: Any, connector: Any) -> list[str]:
     """What the emulator holds at start, by object (those with records), so that a size left
-    at its default is seen."""
+    at its default is seen. A connector's known object its emulator does not hold (Zoho's
+    Users) is answered with KeyError, as every emulator's `records` says so, and skipped."""
     counts = []
     for name in getattr(connector, "known_objects", ()):
         try:
             count = len(emulator.records(name))
-        except (KeyError, ValueError, NotImplementedError):
+        except KeyError:
             continue
         if count:
             counts.append(f"{count:,} {name}")

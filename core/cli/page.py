@@ -19,7 +19,7 @@ from urllib.parse import quote
 from integrate.cli import _open_state
 from integrate.cli import pageviews as views
 from integrate.cli.pageauth import TOKEN_VARIABLE, ui_token
-from integrate.cli.pagesearch import search_target, taken
+from integrate.cli.pagesearch import label_of, search_target, taken
 from integrate.cli.records import pending_rows, resolve_pending, retry_failed
 from integrate.cli.running import _run_now
 from integrate.errors import IntegrateError
@@ -317,7 +317,7 @@ class Pages:
                 return "", str(exc)
             finally:
                 store.close()
-        label = _label(rows[0].record) or record
+        label = label_of(rows[0].record) or record
         sides = [s.name for s in getattr(spec.flows[flow], "sides", ())]
         index = sides.index(rows[0].side) if rows[0].side in sides else 0
         self.decided.setdefault(spec.name, []).append(
@@ -393,12 +393,6 @@ def _path(state: str | None) -> Any:
     from pathlib import Path
 
     return Path(state) if state else None
-
-
-def _label(record: dict[str, Any]) -> str:
-    from integrate.cli.pagesearch import label_of
-
-    return label_of(record)
 
 
 __all__ = ["TOKEN_VARIABLE", "Pages", "ui_token"]

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -238,22 +238,41 @@ def _options(spec: Any, state: str | None, sandbox: bool) -> Any:
 
 def _look(watch: Any, plugins: Any, sandbox: bool, state: str | None) -> Any:
     """What the watch finds on its side (read only; the sandbox's emulators with --sandbox)."""
-    from integrate.engine import RunOptions
     from integrate.engine.watch import look
+
+    return _within(
+        watch.spec,
+        plugins,
+        sandbox,
+        state,
+        lambda options: look(watch.spec, plugins, watch.flow, watch.side, options),
+    )
+
+
+def _within(
+    spec: Any,
+    plugins: Any,
+    sandbox: bool,
+    state: str | None,
+    work: Callable[[Any], Any],
+    **settings: Any,
+) -> Any:
+    """`work(options)` with a spec's run options: the sandbox's emulators and state with
+    --sandbox, else the spec's systems and the --state file."""
+    from integrate.engine import RunOptions
 
     if sandbox:
         from integrate.sandbox import sandboxed
 
-        with sandboxed(watch.spec, plugins) as options:
-            return look(watch.spec, plugins, watch.flow, watch.side, options)
-    options = RunOptions(state_path=Path(state) if state else None)
-    return look(watch.spec, plugins, watch.flow, watch.side, options)
+        with sandboxed(spec, plugins, **settings) as options:
+            return work(options)
+    return work(RunOptions(state_path=Path(state) if state else None, **settings))
 
 
 def _run_due(due: Any, plugins: Any, sandbox: bool, state: str | None, stop: _Stop) -> Any:
     """Run what fell due and print its summary; the report when the run ended (None when
     it was not made)."""
-    from integrate.engine import RunFailed, RunOptions, run_spec
+    from integrate.engine import RunFailed, run_spec
     from integrate.render import console, print_report
 
     settings: dict[str, Any] = {
@@ -262,14 +281,14 @@ def _run_due(due: Any, plugins: Any, sandbox: bool, state: str | None, stop: _St
         "stop": stop.request,
     }
     try:
-        if sandbox:
-            from integrate.sandbox import sandboxed
-
-            with sandboxed(due.spec, plugins, **settings) as options:
-                report = run_spec(due.spec, plugins, options)
-        else:
-            options = RunOptions(state_path=Path(state) if state else None, **settings)
-            report = run_spec(due.spec, plugins, options)
+        report = _within(
+            due.spec,
+            plugins,
+            sandbox,
+            state,
+            lambda options: run_spec(due.spec, plugins, options),
+            **settings,
+        )
     except RunFailed as exc:
         print_report(exc.report, console())
         click.echo(REDACTOR.redact(str(exc)), err=True)
