@@ -655,7 +655,7 @@ class StateStore:
         self.db.execute(
             "INSERT INTO flow_state(integration, flow, side, completed_runs, updated_at)"
             " VALUES (?, ?, '*', 1, ?) ON CONFLICT(integration, flow, side)"
-            " DO UPDATE SET completed_runs = completed_runs + 1, updated_at = excluded.updated_at",
+            " DO UPDATE SET completed_runs = flow_state.completed_runs + 1, updated_at = excluded.updated_at",
             (self.integration, flow, now()),
         )
 
