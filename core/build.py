@@ -168,6 +168,15 @@ class _Builder(FlowBuilder):
         )
         base = self.doc.path.parent
         state = data.get("state") if isinstance(data.get("state"), str) else None
+        if state is not None and state.startswith(("postgresql:", "postgres:")):
+            # a database's URL carries its password: the spec is shared, the environment is not
+            self.error(
+                ("state",),
+                "`state` is a file's path; a PostgreSQL state is given with --state or "
+                "$INTEGRATE_STATE, never in a spec (its URL holds a password): "
+                "docs/scaling-out.md",
+            )
+            state = None
         failures = data.get("failures") if isinstance(data.get("failures"), str) else None
         return Spec(
             name=data["name"],

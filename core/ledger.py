@@ -17,6 +17,7 @@ from typing import Any
 from integrate.connector import Channel, Notice
 from integrate.errors import StateError
 from integrate.state import StateStore, dumps, loads, now
+from integrate.statedb import Db, PgConnection, connect, is_url, shown
 
 PENDING = "pending"
 APPLIED = "applied"
@@ -38,7 +39,7 @@ class KeptChannel:
     rotated_at: float | None = None
 
 
-def event_counts(db: sqlite3.Connection, integration: str) -> dict[str, dict[str, int]]:
+def event_counts(db: Db, integration: str) -> dict[str, dict[str, int]]:
     """flow → {"pending": n, "applied": n} of the ledger (flows with events only)."""
     out: dict[str, dict[str, int]] = {}
     rows = db.execute(_COUNTS, (integration,)).fetchall()
@@ -48,9 +49,7 @@ def event_counts(db: sqlite3.Connection, integration: str) -> dict[str, dict[str
     return out
 
 
-def recent_events(
-    db: sqlite3.Connection, integration: str, limit: int = 20
-) -> list[dict[str, Any]]:
+def recent_events(db: Db, integration: str, limit: int = 20) -> list[dict[str, Any]]:
     """The latest events received, newest first: flow, object, operation, ids, when, status."""
     rows = db.execute(
         "SELECT seq, flow, provider, object, operation, ids, received_at, applied_at, run_id"
@@ -75,17 +74,31 @@ def recent_events(
 
 
 class EventLedger:
-    """The ledger and channels of one integration in one state file; safe to share between
-    the receiver's threads and the serve loop (one lock; a connection a statement, see _do)."""
+    """The ledger and channels of one integration in one state (a file, or a PostgreSQL
+    database every serve instance and worker shares); safe to share between the receiver's
+    threads and the serve loop (one lock; on a file, a connection a statement, see _do)."""
 
-    def __init__(self, path: Path, integration: str):
+    def __init__(self, path: Path | str, integration: str):
         self.path = path
         self.integration = integration
         StateStore(path, integration).close()  # the file exists, private, with these tables
         self.lock = threading.Lock()
+        self._pg: PgConnection | None = None
 
     def close(self) -> None:
-        """Nothing is held open between calls (see _do)."""
+        """On a file nothing is held open between calls (see _do); a database's connection
+        is closed."""
+        with self.lock:
+            if self._pg is not None:
+                self._pg.close()
+                self._pg = None
+
+    def _connect(self) -> Db:
+        if is_url(self.path):
+            if self._pg is None or self._pg.closed:
+                self._pg = PgConnection(str(self.path))
+            return self._pg
+        return connect(self.path)
 
     def _do(self, what: str, sql: str, args: tuple[Any, ...]) -> list[Any] | int:
         """One statement on a connection of its own, committed at once: rows for a SELECT,
@@ -93,7 +106,7 @@ class EventLedger:
         to the file (a run's) opening and closing it must not drop this one's SQLite locks."""
         with self.lock:
             try:
-                db = sqlite3.connect(str(self.path), isolation_level=None, timeout=5.0)
+                db = self._connect()
             except sqlite3.Error as exc:
                 raise StateError(f"cannot open the state file {self.path}: {exc}") from exc
             try:
@@ -101,11 +114,13 @@ class EventLedger:
                 return cursor.fetchall() if sql.startswith("SELECT") else cursor.rowcount
             except sqlite3.Error as exc:
                 raise StateError(
-                    f"cannot {what} in {self.path}: {exc}; check the disk and the file's "
-                    "permissions, then start `integrate serve` again"
+                    f"cannot {what} in {shown(self.path)}: {exc}; check the disk and the "
+                    "file's permissions (or the database server), then start `integrate serve` "
+                    "again"
                 ) from exc
             finally:
-                db.close()
+                if db is not self._pg:
+                    db.close()
 
     def _rows(self, what: str, sql: str, args: tuple[Any, ...]) -> list[Any]:
         rows = self._do(what, sql, args)

@@ -25,6 +25,8 @@ from typing import Any
 
 import orjson
 
+from integrate.statedb import Db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS names(
   id INTEGER PRIMARY KEY,
@@ -122,10 +124,15 @@ class Link:
 
 
 class LinkTable:
-    """The links of one integration in a state file (its SQLite connection)."""
+    """The links of one integration in a state (its connection). `keys`: the connection that
+    adds the names links are keyed by (flows, objects, field lists): on PostgreSQL a second one
+    that commits each at once, so runs of other integrations adding the same object's name
+    never wait on (or deadlock with) this run's batch; on SQLite the same connection."""
 
-    def __init__(self, db: sqlite3.Connection, integration: str):
+    def __init__(self, db: Db, integration: str, *, keys: Db | None = None):
         self.db = db
+        self.keys = keys if keys is not None else db
+        self.sqlite = isinstance(db, sqlite3.Connection)
         self.integration = integration
         self._ids: dict[tuple[str, str], int] = {}
         self._names: dict[int, str] = {}
@@ -164,9 +171,7 @@ class LinkTable:
         if row is None:
             if not make:
                 return None
-            cur = self.db.execute("INSERT INTO names(kind, name) VALUES (?, ?)", (kind, name))
-            assert cur.lastrowid is not None
-            row = (cur.lastrowid,)
+            row = self._add("names(kind, name)", "kind = ? AND name = ?", (kind, name))
         self._ids[key] = int(row[0])
         self._names[int(row[0])] = name
         return int(row[0])
@@ -227,14 +232,25 @@ class LinkTable:
                 parts += (_LONG, hashed)
         return b"".join(parts)
 
+    def _add(self, table: str, where: str, values: tuple[str, ...]) -> Any:
+        """The id of a new row of `names` or `fieldsets` (or of the same row another run
+        added first)."""
+        marks = ", ".join("?" * len(values))
+        row = self.keys.execute(
+            f"INSERT OR IGNORE INTO {table} VALUES ({marks}) RETURNING id", values
+        ).fetchone()
+        if row is None:
+            name = table.split("(", 1)[0]
+            row = self.keys.execute(f"SELECT id FROM {name} WHERE {where}", values).fetchone()
+        return row
+
     def _fieldset(self, fields: tuple[str, ...]) -> int:
         fieldset = self._fieldsets.get(fields)
         if fieldset is None:
             text = orjson.dumps(list(fields)).decode()
             row = self.db.execute("SELECT id FROM fieldsets WHERE fields = ?", (text,)).fetchone()
             if row is None:
-                cur = self.db.execute("INSERT INTO fieldsets(fields) VALUES (?)", (text,))
-                row = (cur.lastrowid,)
+                row = self._add("fieldsets(fields)", "fields = ?", (text,))
             fieldset = int(row[0])
             self._fieldsets[fields] = fieldset
             self._fields_of[fieldset] = fields
@@ -376,12 +392,39 @@ class LinkTable:
             return
         # REPLACE drops every older link that shares either end (a record relinked: moved, or
         # mapped by an operator) before the new one goes in.
-        self.db.executemany(
-            "INSERT OR REPLACE INTO links(flow, a_object, a_id, b_object, b_id, a_values,"
-            " b_values, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            self._new,
-        )
+        if self.sqlite:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO links(flow, a_object, a_id, b_object, b_id, a_values,"
+                " b_values, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self._new,
+            )
+        else:
+            self._replace(self._new)
         self._new.clear()
+
+    def _replace(self, rows: list[tuple[Any, ...]]) -> None:
+        """REPLACE as PostgreSQL does it: of the batch's links sharing an end, the last stands;
+        the older links sharing an end with one of them go; then they go in."""
+        ends: dict[tuple[Any, ...], int] = {}
+        kept: dict[int, tuple[Any, ...]] = {}
+        for index, row in enumerate(rows):
+            for end in ((0, row[0], row[1], row[2]), (1, row[0], row[3], row[4])):
+                earlier = ends.get(end)
+                if earlier is not None:
+                    kept.pop(earlier, None)
+                ends[end] = index
+            kept[index] = row
+        batch = list(kept.values())
+        self.db.executemany(
+            "DELETE FROM links WHERE flow = ? AND (a_object = ? AND a_id = ?"
+            " OR b_object = ? AND b_id = ?)",
+            [(r[0], r[1], r[2], r[3], r[4]) for r in batch],
+        )
+        self.db.executemany(
+            "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values,"
+            " run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            batch,
+        )
 
     def discard(self) -> None:
         """The transaction was rolled back: what it saved is gone."""

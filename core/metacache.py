@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -22,6 +21,7 @@ from integrate.clock import Clock, SystemClock
 from integrate.errors import PluginError, StateError
 from integrate.secrets import REDACTOR, reveal
 from integrate.state import side_connection
+from integrate.statedb import Db
 
 if TYPE_CHECKING:
     from integrate.state import StateStore
@@ -68,7 +68,7 @@ class StateEntries:
     def __init__(self, store: StateStore):
         self.store = store
 
-    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def _db(self) -> contextlib.AbstractContextManager[Db]:
         return side_connection(self.store, "the metadata cache")
 
     def load(self, key: str) -> tuple[str, float, float] | None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from integrate.channels import DEFAULT_LIFETIME, Channels, Hook, hooks
 from integrate.clock import Clock, utc_iso
-from integrate.engine.runner import SUCCEEDED, WITH_ERRORS, RunOptions, RunReport, state_path_for
+from integrate.engine.runner import SUCCEEDED, WITH_ERRORS, RunOptions, RunReport, state_location
 from integrate.errors import UsageError
 from integrate.ledger import PENDING, EventLedger
 from integrate.model import Spec
@@ -84,8 +83,8 @@ class Serving:
         self.hooks: list[Hook] = [h for spec in specs for h in hooks(spec, plugins)]
         self.ledgers: dict[str, EventLedger] = {}
         for spec in specs:
-            path = state_path_for(spec, options_for(spec).state_path)
-            self.ledgers[spec.name] = EventLedger(Path(path), spec.name)
+            location = state_location(spec, options_for(spec))
+            self.ledgers[spec.name] = EventLedger(location, spec.name)
         self.inbox = Inbox(clock)
         receiver = Receiver(
             self.hooks,

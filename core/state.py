@@ -1,6 +1,9 @@
 """The state store: runs, cursors, links (with the values last synced on each side), held
 records (pending queue, deferred, failed), the failure ledger. SQLite by default: WAL,
-synchronous=FULL, one IMMEDIATE transaction per batch, an OS lock per integration."""
+synchronous=FULL, one IMMEDIATE transaction per batch, an OS lock per integration. Or a
+PostgreSQL database (`--state postgresql://…`, statedb.py): the same tables and SQL, one
+transaction per batch, a session advisory lock per integration (released by the server when
+the process holding it dies), so workers on many machines share one state."""
 
 from __future__ import annotations
 
@@ -17,13 +20,23 @@ from typing import Any
 import orjson
 
 from integrate.errors import RunLocked, StateError
+from integrate.links import SCHEMA as LINKS_SCHEMA
 from integrate.links import Link, LinkTable
 from integrate.permissions import private_file, private_folder, tighten, tighten_fd
 from integrate.secrets import REDACTOR
 from integrate.statecheck import check_integrity, state_error, translating
+from integrate.statedb import Db, PgConnection, connect, is_url, postgres_schema, shown
 
+# The schema's versions, kept in `meta.schema_version` (a versioned migration table of our
+# own: ten tables, raw SQL over two drivers; Alembic would bring SQLAlchemy into the core for
+# it, and a state file is upgraded by whichever `integrate` opens it, with no script folder).
 # 2: runs numbered per integration (`runs.number`); every other table's run_id names that number
-SCHEMA_VERSION = 2
+# 3: `runs.worker`, the worker that ran it (docs/scaling-out.md)
+BASE_VERSION = 2  # what _SCHEMA and the links' SCHEMA make
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (3, "the worker that ran each run", "ALTER TABLE runs ADD COLUMN worker TEXT"),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
 ORPHANED = (
     "its process ended before the run did (killed?); marked interrupted by the next run "
     "that took the lock. Its committed batches stand; the next run carried on from there"
@@ -173,7 +186,64 @@ class Held:
 
 def _create_tables(db: sqlite3.Connection) -> None:
     """This version's tables, in a new file or one an older version wrote (which gains the
-    columns added since)."""
+    columns added since, then the migrations after the base version)."""
+    _base_tables(db)
+    db.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(BASE_VERSION),)
+    )
+    version = _version(db)
+    if version < SCHEMA_VERSION:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _migrate(db, _version(db))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+def _version(db: Db) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StateError(
+            f"the state was written by a newer integrate (schema version {version}; this one "
+            f"knows up to {SCHEMA_VERSION}): upgrade integrate on this machine"
+        )
+    return version
+
+
+def _migrate(db: Db, version: int) -> None:
+    """The migrations after `version`, in the transaction the caller opened."""
+    for number, _what, sql in MIGRATIONS:
+        if number > version:
+            db.execute(sql)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
+def _postgres_tables(db: PgConnection) -> None:
+    """The tables in a PostgreSQL database: made from the same schema as a file's, then the
+    same migrations; one transaction, under a lock so workers starting together take turns."""
+    db.execute("BEGIN")
+    try:
+        db.execute("SELECT pg_advisory_xact_lock(hashtextextended('integrate:schema', 0))")
+        known = db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
+        version = _version(db) if known else 0
+        if version == 0:
+            db.executescript(postgres_schema(_SCHEMA + LINKS_SCHEMA))
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(BASE_VERSION),)
+            )
+            version = BASE_VERSION
+        if version < SCHEMA_VERSION:
+            _migrate(db, version)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _base_tables(db: sqlite3.Connection) -> None:
     db.executescript(_SCHEMA)
     held_columns = {row[1] for row in db.execute("PRAGMA table_info(held)")}
     if "code" not in held_columns:
@@ -205,7 +275,7 @@ def _number_runs(db: sqlite3.Connection) -> None:
             )
         db.execute(
             "UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
-            (str(SCHEMA_VERSION), SCHEMA_VERSION),
+            ("2", 2),
         )
         db.execute("COMMIT")
     except BaseException:
@@ -219,19 +289,26 @@ def _lock_path(path: Path, integration: str) -> Path:
 
 
 @contextlib.contextmanager
-def side_connection(store: StateStore, what: str) -> Iterator[sqlite3.Connection]:
-    """A connection of its own to a store's file, for state kept beside the runs (tokens,
+def side_connection(store: StateStore, what: str) -> Iterator[Db]:
+    """A connection of its own to a store's state, for state kept beside the runs (tokens,
     vendor metadata): each statement commits at once, never inside a run's batch
-    transaction. A dry run's store is an in-memory copy: that copy is used. `what` names
-    the state in errors."""
-    if store.path is None:
+    transaction. A dry run's store is a copy (in memory, or a transaction rolled back at its
+    end): that copy is used. `what` names the state in errors."""
+    if (store.path is None and store.url is None) or store.dry:
         try:
             yield store.db
         except sqlite3.Error as exc:
             raise StateError(f"cannot use {what}: {exc}") from exc
         return
+    if store.url is not None:
+        try:
+            yield store.side()
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot use {what} in {store.file}: {exc}") from exc
+        return
+    assert store.path is not None
     try:
-        db = sqlite3.connect(str(store.path), isolation_level=None, timeout=5.0)
+        db = connect(store.path)
     except sqlite3.Error as exc:
         raise StateError(f"cannot open the state file {store.path}: {exc}") from exc
     try:
@@ -242,20 +319,43 @@ def side_connection(store: StateStore, what: str) -> Iterator[sqlite3.Connection
         db.close()
 
 
+def _run_lock_key(integration: str) -> str:
+    return f"integrate:run:{integration}"
+
+
 @translating
 class StateStore:
-    """State of one integration in one SQLite file. Every sqlite3 error of its methods is a
-    StateError naming the file and saying what to do."""
+    """State of one integration in a SQLite file or a PostgreSQL database. Every database
+    error of its methods is a StateError naming the file (or the database, its password
+    hidden) and saying what to do."""
 
     def __init__(
-        self, path: str | Path, integration: str, *, lock: bool = False, check: bool = False
+        self,
+        location: str | Path,
+        integration: str,
+        *,
+        lock: bool = False,
+        check: bool = False,
+        dry: bool = False,
     ):
-        """`lock`: take the integration's run lock (and mark runs left `running` by a process
-        that died as interrupted); `check`: check the file's integrity first (runs do)."""
+        """`location`: a file's path, ":memory:", or a postgresql:// URL. `lock`: take the
+        integration's run lock (and mark runs left `running` by a process that died as
+        interrupted); `check`: check a file's integrity first (runs do); `dry`: (PostgreSQL)
+        everything written is rolled back at close (a dry run's copy)."""
         self.integration = integration
-        self.path = Path(path) if str(path) != ":memory:" else None
-        self.file = str(path)  # named in errors
+        self.url = str(location) if is_url(location) else None
+        self.path = Path(location) if str(location) != ":memory:" and self.url is None else None
+        self.file = shown(location)  # named in errors
+        self.dry = dry
         self._lock_file: int | None = None
+        self._side: PgConnection | None = None
+        self._in_tx = False
+        self._tx_time = ""  # one timestamp for every row a transaction writes
+        self._depth = 0  # savepoints inside a dry store's outer transaction
+        if self.url is not None:
+            self._open_postgres(self.url, lock=lock)
+            self.link_table = LinkTable(self.db, integration, keys=self.db if dry else self.side())
+            return
         if self.path is not None:
             # The file holds access tokens and copies of records: the user's alone (0600 in
             # a 0700 folder). Created before SQLite opens it, which gives -wal/-shm its mode.
@@ -267,46 +367,83 @@ class StateStore:
                 tighten(self.path.with_name(self.path.name + suffix))
         target = str(self.path) if self.path is not None else ":memory:"
         try:
-            self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA busy_timeout = 5000")
+            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            self.db: Db = db
+            db.execute("PRAGMA busy_timeout = 5000")
             if self.path is not None:
-                self.db.execute("PRAGMA journal_mode = WAL")
-                self.db.execute("PRAGMA synchronous = FULL")
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = FULL")
             if check:
-                check_integrity(self.db, target)
-            _create_tables(self.db)
-            self.db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+                check_integrity(db, target)
+            _create_tables(db)
             if lock:
-                # The lock was free, so a run of this integration still `running` lost its
-                # process (SIGKILL, a crash, a power cut): it ended, interrupted.
-                self.db.execute(
-                    "UPDATE runs SET status = 'interrupted', message = ?"
-                    " WHERE integration = ? AND status = 'running'",
-                    (ORPHANED, integration),
-                )
+                self._orphans()
         except sqlite3.DatabaseError as exc:
             self._release_lock()
             raise state_error(target, exc) from exc
         except StateError:
             self._release_lock()
             raise
-        self._in_tx = False
-        self._tx_time = ""  # one timestamp for every row a transaction writes
         self.link_table = LinkTable(self.db, integration)
 
+    def _open_postgres(self, url: str, *, lock: bool) -> None:
+        db = PgConnection(url)
+        self.db = db
+        try:
+            _postgres_tables(db)
+            if lock:
+                got = db.execute(
+                    "SELECT pg_try_advisory_lock(hashtextextended(?, 0))",
+                    (_run_lock_key(self.integration),),
+                ).fetchone()[0]
+                if not got:
+                    raise RunLocked(
+                        f"another run of '{self.integration}' is in progress (it holds the "
+                        f"integration's lock in the state database {self.file}); try again "
+                        "when it ends"
+                    )
+                self._orphans()
+            if self.dry:
+                db.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise state_error(self.file, exc) from exc
+        except BaseException:
+            db.close()
+            raise
+
+    def _orphans(self) -> None:
+        # The lock was free, so a run of this integration still `running` lost its
+        # process (SIGKILL, a crash, a power cut): it ended, interrupted.
+        self.db.execute(
+            "UPDATE runs SET status = 'interrupted', message = ?"
+            " WHERE integration = ? AND status = 'running'",
+            (ORPHANED, self.integration),
+        )
+
+    def side(self) -> PgConnection:
+        """(PostgreSQL) a second connection, for what commits at once beside a run's batch
+        transaction: tokens, the metadata cache, the names links are keyed by."""
+        assert self.url is not None
+        if self._side is None or self._side.closed:
+            self._side = PgConnection(self.url)
+        return self._side
+
     @classmethod
-    def snapshot(cls, path: Path | None, integration: str) -> StateStore:
-        """An in-memory copy of a state file (for --dry-run: nothing is written to disk),
-        checked like the file a run opens."""
+    def snapshot(cls, path: Path | str | None, integration: str) -> StateStore:
+        """A copy of the state (for --dry-run: nothing is written): a file's, in memory,
+        checked like the file a run opens; a database's, a transaction rolled back at close."""
+        if is_url(path):
+            assert path is not None
+            return cls(path, integration, dry=True)
+        path = Path(path) if path is not None else None
         store = cls(":memory:", integration)
         if path is not None and path.exists():
             store.file = str(path)
             try:
                 source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 try:
+                    assert isinstance(store.db, sqlite3.Connection)
                     source.backup(store.db)
                 finally:
                     source.close()
@@ -314,6 +451,7 @@ class StateStore:
                 store.close()
                 raise state_error(path, exc) from exc
             try:
+                assert isinstance(store.db, sqlite3.Connection)
                 check_integrity(store.db, path)
                 # a file an older version wrote: its copy gets this version's tables
                 _create_tables(store.db)
@@ -326,11 +464,22 @@ class StateStore:
         return store
 
     @staticmethod
-    def run_going(path: Path, integration: str) -> bool:
-        """Whether a run of the integration holds its lock on this state file now (asked
+    def run_going(path: Path | str, integration: str) -> bool:
+        """Whether a run of the integration holds its lock on this state now (asked
         without keeping the lock: a run starting next is not refused for it)."""
+        if is_url(path):
+            db = PgConnection(str(path))
+            try:
+                key = (_run_lock_key(integration),)
+                got = db.execute("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", key)
+                if got.fetchone()[0]:
+                    db.execute("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
+                    return False
+                return True
+            finally:
+                db.close()
         try:
-            fd = os.open(_lock_path(path, integration), os.O_RDONLY)
+            fd = os.open(_lock_path(Path(path), integration), os.O_RDONLY)
         except FileNotFoundError:
             return False
         try:
@@ -356,7 +505,11 @@ class StateStore:
         self._lock_file = fd
 
     def close(self) -> None:
+        """Closing a PostgreSQL store's connection ends its run lock (and rolls back a dry
+        store's transaction)."""
         try:
+            if self._side is not None:
+                self._side.close()
             self.db.close()
         finally:
             self._release_lock()
@@ -373,8 +526,13 @@ class StateStore:
         if self._in_tx:
             yield
             return
+        begin, commit, rollback = (
+            ("SAVEPOINT batch", "RELEASE SAVEPOINT batch", "ROLLBACK TO SAVEPOINT batch")
+            if self.dry
+            else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+        )
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(begin)
         except sqlite3.DatabaseError as exc:
             raise state_error(self.file, exc) from exc
         self._in_tx = True
@@ -383,33 +541,44 @@ class StateStore:
             yield
             try:
                 self.link_table.flush()
-                self.db.execute("COMMIT")
+                self.db.execute(commit)
             except sqlite3.DatabaseError as exc:
                 raise state_error(self.file, exc) from exc
         except BaseException:
             self.link_table.discard()
-            self._rollback()
+            self._rollback(rollback)
             raise
         finally:
             self._in_tx = False
 
-    def _rollback(self) -> None:
-        """Undo the open transaction, if SQLite has not already (it does on a full disk)."""
+    def _rollback(self, statement: str = "ROLLBACK") -> None:
+        """Undo the open transaction, if the database has not already (SQLite does on a full
+        disk; a PostgreSQL connection that was lost has nothing left to undo)."""
         if self.db.in_transaction:
             with contextlib.suppress(sqlite3.DatabaseError):
-                self.db.execute("ROLLBACK")
+                self.db.execute(statement)
 
     # ---- runs ---------------------------------------------------------------------------
 
-    def start_run(self, *, trigger: str, dry_run: bool, plugins: dict[str, Any]) -> int:
+    def start_run(
+        self, *, trigger: str, dry_run: bool, plugins: dict[str, Any], worker: str = ""
+    ) -> int:
         """Record a run as `running`; its number is the integration's next (run #1, #2 ...),
-        whatever other integrations share the file."""
+        whatever other integrations share the state. `worker`: the worker running it."""
         with self.transaction():
             self.db.execute(
                 "INSERT INTO runs(integration, number, status, trigger, dry_run, started_at,"
-                " plugins) VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs"
-                " WHERE integration = ?), 'running', ?, ?, ?, ?)",
-                (self.integration, self.integration, trigger, int(dry_run), now(), dumps(plugins)),
+                " plugins, worker) VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM runs"
+                " WHERE integration = ?), 'running', ?, ?, ?, ?, ?)",
+                (
+                    self.integration,
+                    self.integration,
+                    trigger,
+                    int(dry_run),
+                    now(),
+                    dumps(plugins),
+                    worker or None,
+                ),
             )
             (number,) = self.db.execute(
                 "SELECT MAX(number) FROM runs WHERE integration = ?", (self.integration,)
@@ -435,7 +604,7 @@ class StateStore:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT number, status, trigger, dry_run, started_at, finished_at, stats, message,"
-            " plugins FROM runs WHERE integration = ? ORDER BY number DESC LIMIT ?",
+            " plugins, worker FROM runs WHERE integration = ? ORDER BY number DESC LIMIT ?",
             (self.integration, limit),
         ).fetchall()
         keys = (
@@ -448,6 +617,7 @@ class StateStore:
             "stats",
             "message",
             "plugins",
+            "worker",
         )
         out = []
         for row in rows:
@@ -485,7 +655,7 @@ class StateStore:
         self.db.execute(
             "INSERT INTO flow_state(integration, flow, side, completed_runs, updated_at)"
             " VALUES (?, ?, '*', 1, ?) ON CONFLICT(integration, flow, side)"
-            " DO UPDATE SET completed_runs = completed_runs + 1, updated_at = excluded.updated_at",
+            " DO UPDATE SET completed_runs = flow_state.completed_runs + 1, updated_at = excluded.updated_at",
             (self.integration, flow, now()),
         )
 

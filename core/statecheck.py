@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from integrate.errors import StateError
+from integrate.statedb import PostgresError
 
 T = TypeVar("T")
 
@@ -34,6 +35,8 @@ def damaged(path: Path | str, detail: str) -> StateError:
 
 def state_error(path: Path | str, exc: sqlite3.DatabaseError) -> StateError:
     """A sqlite3 error from the state store as a StateError that says what to do."""
+    if isinstance(exc, PostgresError):
+        return _postgres_error(path, exc)
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
     text = str(exc)
     if code in (_CORRUPT, _NOTADB) or "malformed" in text or "not a database" in text:
@@ -60,6 +63,17 @@ def state_error(path: Path | str, exc: sqlite3.DatabaseError) -> StateError:
             "folder exist and that the user running integrate may write them"
         )
     return StateError(f"the state file {path} failed: {text}")
+
+
+def _postgres_error(where: Path | str, exc: PostgresError) -> StateError:
+    """A PostgreSQL state's error (`where` names the database, its password hidden)."""
+    if exc.lost:
+        return StateError(
+            f"the connection to the state database {where} was lost ({exc}): the run stopped "
+            "there; its last committed batch stands and the next run carries on from it. Check "
+            "that the server runs and is reachable"
+        )
+    return StateError(f"the state database {where} failed: {exc}")
 
 
 def check_integrity(db: sqlite3.Connection, path: Path | str) -> None:

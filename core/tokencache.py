@@ -21,6 +21,7 @@ from typing import Any
 
 from integrate.errors import StateError
 from integrate.state import StateStore, dumps, loads, side_connection
+from integrate.statedb import Db, PgConnection
 
 
 class StateTokenCache:
@@ -37,8 +38,22 @@ class StateTokenCache:
     def lock_path(self) -> Path | None:
         return None if self.path is None else self.path.with_name(f"{self.path.name}.tokens.lock")
 
-    def _db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def _db(self) -> contextlib.AbstractContextManager[Db]:
         return side_connection(self.store, "the access tokens")
+
+    @contextlib.contextmanager
+    def _database_lock(self, key: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own (a dead worker's ends with it)."""
+        assert self.store.url is not None
+        db = PgConnection(self.store.url)
+        try:
+            args = (f"integrate:token:{key}",)
+            db.execute("SELECT pg_advisory_lock(hashtextextended(?, 0))", args)
+            yield
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot lock the access token in {self.store.file}: {exc}") from exc
+        finally:
+            db.close()
 
     def load(self, key: str) -> dict[str, Any] | None:
         with self._db() as db:
@@ -60,8 +75,13 @@ class StateTokenCache:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        """Held while one refresh happens: by one thread here and one process on the host."""
+        """Held while one refresh happens: by one thread here and one process on the host
+        (on a PostgreSQL state, one process of all the workers: an advisory lock)."""
         with self._thread_lock:
+            if self.store.url is not None and not self.store.dry:
+                with self._database_lock(key):
+                    yield
+                return
             lock_path = self.lock_path
             if lock_path is None:
                 yield

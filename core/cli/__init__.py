@@ -8,14 +8,37 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from integrate.errors import IntegrateError
 from integrate.secrets import REDACTOR, RedactingFilter
 
-STATE_HELP = "State file (default: the spec's `state`, else $INTEGRATE_HOME/state.db, else .integrate/state.db)."
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATE_HELP = (
+    "State: a file (default: the spec's `state`, else $INTEGRATE_HOME/state.db, else "
+    ".integrate/state.db), or a PostgreSQL database's postgresql:// URL (docs/scaling-out.md); "
+    "from $INTEGRATE_STATE when not given (a URL holds a password: keep it in the environment)."
+)
+
+
+def state_option(name: str = "state") -> Callable[[F], F]:
+    """The `--state` option: a file's path or a postgresql:// URL, else $INTEGRATE_STATE."""
+    option = click.option(
+        "--state", name, envvar="INTEGRATE_STATE", metavar="FILE|URL", help=STATE_HELP
+    )
+    return option
+
+
+def state_options(state: str | None) -> dict[str, Any]:
+    """RunOptions' keywords for a `--state` value: a file's path or a database's URL."""
+    from integrate.statedb import is_url
+
+    if is_url(state):
+        return {"state_url": state}
+    return {"state_path": Path(state) if state else None}
 
 
 def _fail(exc: IntegrateError) -> NoReturn:
@@ -91,7 +114,10 @@ def _open_state(spec: Any, state: str | None, sandbox: bool = False) -> Any:
     from integrate.engine.runner import state_path_for
     from integrate.sandbox import sandbox_state
     from integrate.state import StateStore
+    from integrate.statedb import is_url
 
+    if not sandbox and state is not None and is_url(state):
+        return StateStore(state, spec.name)
     path = sandbox_state(spec) if sandbox else state_path_for(spec, Path(state) if state else None)
     if not path.exists():
         how = f"integrate run {spec.path}" + (" --sandbox" if sandbox else "")

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from integrate.cli import _open_state
+from integrate.cli import _open_state, state_options
 from integrate.cli import pageviews as views
 from integrate.cli.pageauth import TOKEN_VARIABLE, ui_token
 from integrate.cli.pagesearch import label_of, search_target, taken
@@ -269,7 +269,7 @@ class Pages:
                 with sandboxed(spec, self.plugins, dry_run=True) as options:
                     hits = search_target(spec, self.plugins, options, row, q)
             else:
-                options = RunOptions(dry_run=True, state_path=_path(self.state))
+                options = RunOptions(dry_run=True, **state_options(self.state))
                 hits = search_target(spec, self.plugins, options, row, q)
         promised = self._store(spec, lambda s: taken(spec, s, row, hits))
         return [dict(h, taken=promised.get(h["id"], "")) for h in hits]
@@ -387,12 +387,6 @@ def _html(body: str, status: int = 200) -> Any:
     from werkzeug.wrappers import Response
 
     return Response(body, status=status, content_type="text/html; charset=utf-8")
-
-
-def _path(state: str | None) -> Any:
-    from pathlib import Path
-
-    return Path(state) if state else None
 
 
 __all__ = ["TOKEN_VARIABLE", "Pages", "ui_token"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrate.cli.records import _promised
-from integrate.engine.runner import RunOptions, open_connector, state_path_for
+from integrate.engine.runner import RunOptions, open_connector, state_location
 from integrate.metacache import MetadataCache, StateEntries
 from integrate.model import Spec
 from integrate.plugins import Plugins
@@ -37,7 +37,7 @@ def search_target(
     names = [s.name for s in sides]
     target = sides[1 - names.index(row.side) if row.side in names else 1]
     words = query.casefold().split()
-    store = StateStore.snapshot(state_path_for(spec, options.state_path), spec.name)
+    store = StateStore.snapshot(state_location(spec, options), spec.name)
     resolver = options.resolver or Resolver(base=spec.path.parent)
     tokens, metadata = StateTokenCache(store), MetadataCache(StateEntries(store), options.clock)
     connector = open_connector(

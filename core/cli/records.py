@@ -11,7 +11,6 @@ import click
 
 from integrate.cli import (
     SANDBOX_HELP,
-    STATE_HELP,
     _fail,
     _guard,
     _open_state,
@@ -19,6 +18,8 @@ from integrate.cli import (
     _spec,
     _state_spec,
     main,
+    state_option,
+    state_options,
 )
 from integrate.cli.running import _print_run
 from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, IntegrateError, UsageError
@@ -32,7 +33,7 @@ def state() -> None:
 
 @state.command("show")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option("state_file")
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
@@ -94,7 +95,7 @@ def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: b
 @state.command("reset")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", help="Reset only this flow.")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option("state_file")
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @_guard
@@ -145,7 +146,7 @@ def pending() -> None:
 @pending.command("list")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", help="Only this flow.")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option("state_file")
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option(
     "--all-candidates",
@@ -243,7 +244,7 @@ def _free_candidates(spec: Any, store: Any, row: Any) -> list[dict[str, Any]]:
 @click.option("--create", "create", is_flag=True, help="Create it as a new record on the next run.")
 @click.option("--map-to", "map_to", metavar="TARGET_ID", help="Link it to this existing record.")
 @click.option("--keep", metavar="SIDE", help="For a conflict: keep this side's values.")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option("state_file")
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @_guard
 def pending_resolve(
@@ -322,7 +323,7 @@ def failures() -> None:
 @click.option(
     "--all", "show_all", is_flag=True, help="The whole failure ledger, not only open failures."
 )
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option("state_file")
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
@@ -361,7 +362,7 @@ def failures_list(
 @failures.command("retry")
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
 @click.option("--flow", "flows", multiple=True, help="Only this flow (repeatable).")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option("state_file")
 @click.option("--sandbox", is_flag=True, help=SANDBOX_HELP)
 @click.option(
     "--failures", "failures_file", type=click.Path(dir_okay=False), help="Failed-records file."
@@ -429,7 +430,7 @@ def retry_failed(
         with sandboxed(spec, plugins, **settings) as options:
             return run_spec(spec, plugins, options)
     options = RunOptions(
-        state_path=Path(state_file) if state_file else None,
+        **state_options(state_file),
         failures_path=Path(failures_file) if failures_file else None,
         **settings,
     )

@@ -12,12 +12,13 @@ from typing import Any
 import click
 
 from integrate.cli import (
-    STATE_HELP,
     _fail,
     _guard,
     _plugins,
     _spec,
     main,
+    state_option,
+    state_options,
 )
 from integrate.errors import EXIT_OK, EXIT_RECORDS_FAILED, SpecError, UsageError
 from integrate.secrets import REDACTOR
@@ -85,7 +86,7 @@ def validate(specs: tuple[str, ...], core: bool, strict: bool, as_json: bool) ->
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing anywhere.")
 @click.option("--flow", "flows", multiple=True, help="Run only this flow (repeatable).")
 @click.option("--full-refresh", is_flag=True, help="Ignore saved cursors: read everything again.")
-@click.option("--state", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option()
 @click.option(
     "--failures", type=click.Path(dir_okay=False), help="Failed-records file (JSON lines)."
 )
@@ -221,7 +222,7 @@ def _run_now(
         with sandboxed(spec, plugins, fresh=fresh, **settings) as options:
             return run_spec(spec, plugins, options)
     options = RunOptions(
-        state_path=Path(state) if state else None,
+        **state_options(state),
         failures_path=Path(failures) if failures else None,
         **settings,
     )
@@ -229,7 +230,7 @@ def _run_now(
 
 
 def _sandbox_hints(spec_path: str, report: Any) -> None:
-    click.echo(f"sandbox: emulated systems and state in {report.state_path.parent}")
+    click.echo(f"sandbox: emulated systems and state in {Path(report.state_path).parent}")
     if any("pending queue" in n for n in report.notices):
         click.echo(f"next: integrate pending list {spec_path} --sandbox")
     elif report.failed_records:

@@ -9,13 +9,12 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import click
 
-from integrate.cli import STATE_HELP, _guard, _plugins, _spec, main
+from integrate.cli import _guard, _plugins, _spec, main, state_option, state_options
 from integrate.errors import IntegrateError, UsageError
 from integrate.secrets import REDACTOR
 
@@ -25,7 +24,7 @@ log = logging.getLogger("integrate.serve")
 @main.command()
 @click.argument("specs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--sandbox", is_flag=True, help="Run against the plugins' emulators (demo data).")
-@click.option("--state", type=click.Path(dir_okay=False), help=STATE_HELP)
+@state_option()
 @click.option("--run-now", is_flag=True, help="Run every scheduled or watched flow once at start.")
 @click.option(
     "--max-runs", type=int, help="Stop after this many runs (default: serve until stopped)."
@@ -233,7 +232,7 @@ def _options(spec: Any, state: str | None, sandbox: bool) -> Any:
         from integrate.sandbox import sandbox_state
 
         return RunOptions(state_path=sandbox_state(spec))
-    return RunOptions(state_path=Path(state) if state else None)
+    return RunOptions(**state_options(state))
 
 
 def _look(watch: Any, plugins: Any, sandbox: bool, state: str | None) -> Any:
@@ -266,7 +265,7 @@ def _within(
 
         with sandboxed(spec, plugins, **settings) as options:
             return work(options)
-    return work(RunOptions(state_path=Path(state) if state else None, **settings))
+    return work(RunOptions(**state_options(state), **settings))
 
 
 def _run_due(due: Any, plugins: Any, sandbox: bool, state: str | None, stop: _Stop) -> Any:

@@ -36,6 +36,7 @@ from integrate.model import Spec, SyncFlow
 from integrate.plugins import Plugins
 from integrate.secrets import Resolver
 from integrate.state import StateStore
+from integrate.statedb import shown
 from integrate.tokencache import StateTokenCache
 
 if TYPE_CHECKING:
@@ -55,6 +56,10 @@ class RunOptions:
     only_held: bool = False
     trigger: str = "manual"
     state_path: Path | None = None
+    # a PostgreSQL state's postgresql:// URL (from --state or $INTEGRATE_STATE, never a spec):
+    # it wins over state_path (docs/scaling-out.md)
+    state_url: str | None = None
+    worker: str = ""  # the worker running it, kept with the run (workers only)
     failures_path: Path | None = None
     # Per connection: an in-process transport (emulators) and config overrides (sandbox).
     transports: Mapping[str, httpx.BaseTransport] = field(default_factory=dict)
@@ -74,7 +79,7 @@ class RunReport:
     status: str
     dry_run: bool
     flows: list[FlowStats]
-    state_path: Path
+    state_path: Path | str  # a file, or a database's URL as shown (its password hidden)
     failures_path: Path
     seconds: float = 0.0
     error: str = ""
@@ -131,6 +136,11 @@ def state_path_for(spec: Spec, override: Path | None = None) -> Path:
     return override or spec.state_path or state_dir() / "state.db"
 
 
+def state_location(spec: Spec, options: RunOptions) -> Path | str:
+    """Where a run's state is: the database named by options, else the file."""
+    return options.state_url or state_path_for(spec, options.state_path)
+
+
 def failures_path_for(spec: Spec, override: Path | None = None) -> Path:
     return override or spec.failures_path or state_dir() / f"{spec.name}.failed.jsonl"
 
@@ -182,7 +192,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
     """Run (or, with dry_run, plan) every selected flow of a spec."""
     options = options or RunOptions()
     started = time.monotonic()
-    state_path = state_path_for(spec, options.state_path)
+    state_path = state_location(spec, options)
     failures_path = failures_path_for(spec, options.failures_path)
     selected = _select(spec, options.flows)
     if options.dry_run:
@@ -194,7 +204,15 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
     scratch = Scratch()
     executors: dict[int, ThreadPoolExecutor] = {}  # write pools, one per connection
     sink = FailureSink(failures_path, spec.name, dry_run=options.dry_run)
-    report = RunReport(spec.name, None, FAILED, options.dry_run, [], state_path, failures_path)
+    report = RunReport(
+        spec.name,
+        None,
+        FAILED,
+        options.dry_run,
+        [],
+        state_path if isinstance(state_path, Path) else shown(state_path),
+        failures_path,
+    )
     try:
         connectors = open_connectors(spec, plugins, options, resolver, store)
         ctx = RunContext(
@@ -215,7 +233,7 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         for connector in connectors.values():
             origins.setdefault(connector.plugin, {}).setdefault("version", connector.version)
         ctx.run_id = store.start_run(
-            trigger=options.trigger, dry_run=options.dry_run, plugins=origins
+            trigger=options.trigger, dry_run=options.dry_run, plugins=origins, worker=options.worker
         )
         report.run_id = ctx.run_id
         try:

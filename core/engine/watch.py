@@ -13,6 +13,7 @@ import dataclasses
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from integrate.connector import Connector, Record
@@ -20,7 +21,7 @@ from integrate.engine.classify import Claims, Classifier, MatchView
 from integrate.engine.context import FailureSink, RunContext, capped
 from integrate.engine.decisions import Item, Relink, Skip, Unchanged
 from integrate.engine.reconcile import Reconciler
-from integrate.engine.runner import RunOptions, linked_reader, open_connector, state_path_for
+from integrate.engine.runner import RunOptions, linked_reader, open_connector, state_location
 from integrate.engine.scope import FlowScope
 from integrate.engine.scratch import Scratch
 from integrate.engine.sync import StoreLinks, fields_held
@@ -68,8 +69,8 @@ def look(spec: Spec, plugins: Plugins, flow_name: str, side: str, options: RunOp
     s = 0 if flow.sides[0].name == side else 1
     ref = flow.sides[s].ref
     label = side if flow.two_way else ref.connection
-    path = state_path_for(spec, options.state_path)
-    if not path.exists():
+    path = state_location(spec, options)
+    if isinstance(path, Path) and not path.exists():
         return Look(flow_name, label, reason=f"{flow_name}: it has not run yet")
     if StateStore.run_going(path, spec.name):
         return Look(flow_name, label, busy=True)  # looked at again once that run ended

@@ -86,6 +86,7 @@ def test_a_file_where_runs_shared_one_sequence_is_renumbered_per_integration(
     db = sqlite3.connect(workdir / "state.db")
     with db:
         db.execute("ALTER TABLE runs DROP COLUMN number")
+        db.execute("ALTER TABLE runs DROP COLUMN worker")  # added by version 3
         db.execute(
             "UPDATE failures SET run_id = (SELECT COUNT(*) FROM failures AS f"
             " WHERE f.id <= failures.id)"
@@ -101,5 +102,6 @@ def test_a_file_where_runs_shared_one_sequence_is_renumbered_per_integration(
     assert _failure_runs(cli, "alpha") == [1, 2]
     assert "beta: run #4" in _run(cli, "beta").stdout
     db = sqlite3.connect(workdir / "state.db")
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+    # then on to this version (3: runs.worker)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
     db.close()
