@@ -137,3 +137,4 @@ from integrate.cli import records as _records  # noqa: E402, F401
 from integrate.cli import running as _running  # noqa: E402, F401
 from integrate.cli import scheduling as _scheduling  # noqa: E402, F401
 from integrate.cli import serving as _serving  # noqa: E402, F401
+from integrate.cli import workers as _workers  # noqa: E402, F401

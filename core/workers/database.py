@@ -1,0 +1,135 @@
+"""The PostgreSQL database the workers share with the state: its URL (checked, and shown with
+the password masked), a connection, and Procrastinate's schema applied once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from integrate.errors import StateError, UsageError
+from integrate.secrets import MASK, REDACTOR
+
+if TYPE_CHECKING:
+    import psycopg
+
+SCHEMES = ("postgresql", "postgres")
+ENV = "INTEGRATE_STATE"
+# Every worker and `integrate enqueue` may find the database new at the same moment: the
+# first to take this transaction lock applies the schema, the others then find it there.
+_SCHEMA_LOCK = "integrate:workers-schema"
+# Which worker is which: Procrastinate knows a worker by a number and its heartbeat; we keep
+# its name, host and process beside it (the row goes when Procrastinate forgets the worker).
+_WORKERS_TABLE = """
+CREATE TABLE IF NOT EXISTS integrate_workers(
+  worker_id bigint PRIMARY KEY REFERENCES procrastinate_workers(id) ON DELETE CASCADE,
+  name text NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  integrations integer NOT NULL,
+  stalled_after double precision NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+
+@dataclass(frozen=True)
+class Database:
+    """A postgresql:// URL: `url` to connect with, `shown` to print (password masked)."""
+
+    url: str
+    shown: str
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+def database(text: str | None, option: str = "--state") -> Database:
+    """The database a `--state` (or $INTEGRATE_STATE) names; a UsageError (exit 2) when it is
+    missing or not a postgresql:// URL. Its password is masked in every message from now on."""
+    if not text:
+        raise UsageError(
+            f"{option} is required: a postgresql:// URL (or set {ENV}); workers share their "
+            "queue and state in PostgreSQL"
+        )
+    parts = urlsplit(text)
+    if parts.scheme not in SCHEMES or (not parts.netloc and not parts.path.strip("/")):
+        shown = REDACTOR.redact(text) if "://" not in text else _masked(text)
+        raise UsageError(
+            f"{option} {shown} is not a postgresql:// URL: workers, enqueue and `integrate "
+            "workers` need PostgreSQL (postgresql://user:password@host:port/database)"
+        )
+    if parts.password:
+        REDACTOR.register(parts.password)
+    for key, value in parse_qsl(parts.query):
+        if key == "password":
+            REDACTOR.register(value)
+    return Database(text, _masked(text))
+
+
+def _masked(text: str) -> str:
+    """The URL as written, its password (in the user part or the query) replaced by ***."""
+    parts = urlsplit(text)
+    shown = text
+    if parts.password is not None:
+        user = parts.netloc.rpartition("@")[0]
+        name = user.split(":", 1)[0]
+        shown = shown.replace(f"{user}@", f"{name}:{MASK}@", 1)
+    if "password" in dict(parse_qsl(parts.query)):
+        query = urlencode(
+            [(k, MASK if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*"
+        )
+        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
+    return shown
+
+
+def connect(db: Database, *, autocommit: bool = False) -> psycopg.Connection:
+    """A connection of its own; a StateError (exit 1) naming the database when it fails."""
+    import psycopg
+
+    try:
+        return psycopg.connect(db.url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise StateError(f"cannot connect to {db}: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return REDACTOR.redact(text[0] if text else type(exc).__name__)
+
+
+def prepare(db: Database) -> None:
+    """Apply Procrastinate's schema (and our table of worker names) unless it is there: once,
+    in one transaction under a lock, however many processes start at the same moment."""
+    import psycopg
+    from procrastinate.schema import SchemaManager
+
+    with connect(db) as conn:
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_SCHEMA_LOCK,)
+                )
+                found = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+                if found is None or found[0] is None:
+                    conn.execute(SchemaManager.get_schema())
+                conn.execute(_WORKERS_TABLE)
+        except psycopg.Error as exc:
+            raise StateError(
+                f"cannot prepare the workers' tables in {db}: {_first_line(exc)} (the user needs "
+                "the right to create tables there)"
+            ) from exc
+
+
+def ready(db: Database) -> bool:
+    """Whether Procrastinate's tables are in the database (read only)."""
+    import psycopg
+
+    with connect(db, autocommit=True) as conn:
+        try:
+            jobs, names = conn.execute(
+                "SELECT to_regclass('procrastinate_jobs'), to_regclass('integrate_workers')"
+            ).fetchone() or (None, None)
+        except psycopg.Error as exc:
+            raise StateError(f"cannot read {db}: {_first_line(exc)}") from exc
+    return jobs is not None and names is not None
