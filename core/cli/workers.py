@@ -162,4 +162,8 @@ def _job_line(job: Any) -> str:
         text += f" on {worker} since {since}"
     if job.attempts:
         text += f", tried {job.attempts} time(s) before"
+    if job.last_run:
+        run = job.last_run
+        by = f" on {run['worker']}" if run.get("worker") else ""
+        text += f"; last run {run['number']} {run['status']}{by}"
     return text

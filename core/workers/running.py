@@ -1,5 +1,5 @@
-"""The task `integrate.run`: a worker runs one of its specs as `integrate run` does
-(`run_spec`, the state recording the run). A run that fails is the run's failure, in the
+"""The task `integrate.run`: a worker runs one of its specs as `integrate run --state URL`
+does (`run_spec`, on the PostgreSQL state the queue shares, the run kept in its history). A run that fails is the run's failure, in the
 history; the job is still done. A run a stopping worker interrupted is queued again."""
 
 from __future__ import annotations
@@ -82,9 +82,14 @@ class JobRunner:
         plugins: Plugins,
         catalogue: Catalogue,
         hand_on: Callable[[str, Sequence[str]], Enqueued],
+        *,
+        state_url: str,
+        worker: str,
     ):
         self.plugins = plugins
         self.catalogue = catalogue
+        self.state_url = state_url  # the runs' state: the queue's database
+        self.worker = worker  # kept with each run in the history
         self.hand_on = hand_on  # queue the integration's run again (trigger "retry")
         self._lock = threading.Lock()
         self._stops: dict[int, StopRequest] = {}
@@ -140,7 +145,13 @@ class JobRunner:
             spec = load_spec(path, self.plugins, strict_env=True)
             if spec.name != integration:
                 raise UsageError(f"{path} now names integration '{spec.name}'")
-            options = RunOptions(flows=tuple(flows) or None, trigger=trigger, stop=stop)
+            options = RunOptions(
+                flows=tuple(flows) or None,
+                trigger=trigger,
+                stop=stop,
+                state_url=self.state_url,
+                worker=self.worker,
+            )
             report = run_spec(spec, self.plugins, options)
         except RunInterrupted as exc:
             handed = self.hand_on(integration, flows)

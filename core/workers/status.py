@@ -17,6 +17,12 @@ from integrate.workers.jobs import TASK
 # is judged by Procrastinate's default.
 DEFAULT_STALLED_AFTER = 30.0
 
+# The state's run history (same database): the latest run of each integration listed.
+_LAST_RUNS = """
+SELECT DISTINCT ON (integration) integration, number, status, started_at, finished_at, worker
+  FROM runs WHERE integration = ANY(%(names)s) AND dry_run = 0
+ ORDER BY integration, number DESC
+"""
 _WORKERS = """
 SELECT w.id, n.name, n.host, n.pid, n.integrations, n.stalled_after, n.started_at,
        w.last_heartbeat, extract(epoch FROM now() - w.last_heartbeat)
@@ -65,6 +71,9 @@ class JobInfo:
     worker_id: int | None = None
     worker: str = ""
     not_before: dt.datetime | None = None  # a queued run's earliest start, when set
+    # the integration's latest run in the state's history (number, status, started_at,
+    # finished_at, worker), when the state has one
+    last_run: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,10 +115,17 @@ def overview(db: Database) -> Overview:
                 return Overview()
             workers = [_worker(row) for row in conn.execute(_WORKERS).fetchall()]
             rows = conn.execute(_JOBS, {"task": TASK}).fetchall()
+            names = sorted({str((row[2] or {}).get("integration", "")) for row in rows})
+            last: dict[str, dict[str, Any]] = {}
+            (history,) = conn.execute("SELECT to_regclass('runs')").fetchone() or (None,)
+            if history is not None and names:
+                for name, *run in conn.execute(_LAST_RUNS, {"names": names}).fetchall():
+                    keys = ("number", "status", "started_at", "finished_at", "worker")
+                    last[name] = dict(zip(keys, run, strict=True))
         except psycopg.Error as exc:
             raise StateError(f"cannot read the workers' tables in {db}: {exc}") from exc
     by_id = {w.id: w for w in workers}
-    return Overview(workers, [_job(row, by_id) for row in rows])
+    return Overview(workers, [_job(row, by_id, last) for row in rows])
 
 
 def _worker(row: tuple[Any, ...]) -> WorkerInfo:
@@ -129,12 +145,16 @@ def _worker(row: tuple[Any, ...]) -> WorkerInfo:
     )
 
 
-def _job(row: tuple[Any, ...], workers: dict[int, WorkerInfo]) -> JobInfo:
+def _job(
+    row: tuple[Any, ...], workers: dict[int, WorkerInfo], last: dict[str, dict[str, Any]]
+) -> JobInfo:
     jid, status, args, worker_id, attempts, scheduled, started, queued = row
     args = args or {}
+    integration = str(args.get("integration", ""))
     common = {
         "id": jid,
-        "integration": str(args.get("integration", "")),
+        "integration": integration,
+        "last_run": last.get(integration),
         "trigger": str(args.get("trigger", "")),
         "flows": list(args.get("flows") or []),
         "attempts": attempts,

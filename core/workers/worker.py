@@ -65,7 +65,13 @@ def work(
     catalogue = Catalogue.of(specs)
     connector = PsycopgConnector(conninfo=db.url, min_size=1, max_size=settings.concurrency + 3)
     app = App(connector=connector)
-    runner = JobRunner(plugins, catalogue, lambda name, flows: defer(app, name, "retry", flows))
+    runner = JobRunner(
+        plugins,
+        catalogue,
+        lambda name, flows: defer(app, name, "retry", flows),
+        state_url=db.url,
+        worker=settings.name,
+    )
 
     def run(
         context: JobContext,

@@ -51,8 +51,9 @@ def test_worker_runs_a_queued_run_logs_it_and_stops_on_sigterm(
 
     assert code == 0
     _converged(workdir, "acme", 50)
-    [run] = runs(workdir, "acme")
+    [run] = runs(pg_url, "acme")
     assert (run["number"], run["status"], run["trigger"]) == (1, "succeeded", "enqueue")
+    assert run["worker"] == "w1"  # the run's history says which worker ran it
     assert [j["status"] for j in jobs(pg_url)] == ["succeeded"]
     log = worker.log()
     assert "worker w1 on postgresql://postgres:***@127.0.0.1:" in log
@@ -83,7 +84,7 @@ def test_two_workers_never_run_one_integration_at_once(
 
     made = [line for line in said if line.startswith("queued: acme")]
     assert 2 <= len(made) < len(said)  # one waited behind the run; the others were refused
-    history = runs(workdir, "acme")
+    history = runs(pg_url, "acme")
     # every job queued became a run: none was taken while another run held the integration
     assert len(history) == len(made) == len(jobs(pg_url))
     assert all(r["status"] == "succeeded" for r in history), history
@@ -116,10 +117,10 @@ def test_worker_killed_mid_run_is_resumed_by_another_and_converges(
     assert requeued_after < 2 + 60  # T20: within the stalled timeout + 60 s
     [again] = jobs(pg_url)
     assert (again["id"], again["status"], again["attempts"]) == (job["id"], "succeeded", 2)
-    first, second = runs(workdir, "acme")
-    assert first["status"] == "interrupted"
+    first, second = runs(pg_url, "acme")
+    assert (first["status"], first["worker"]) == ("interrupted", running.name)
     assert "its process ended before the run did" in first["message"]
-    assert second["status"] == "succeeded"
+    assert (second["status"], second["worker"]) == ("succeeded", other.name)
     assert f"job {job['id']}: acme: stalled (its worker sent no heartbeat); queued again" in (
         other.log()
     )
@@ -137,7 +138,7 @@ def test_sigterm_mid_run_stops_after_the_batch_and_queues_the_run_again(
 
     assert worker.stop() == 0
 
-    [stopped] = runs(workdir, "acme")
+    [stopped] = runs(pg_url, "acme")
     assert stopped["status"] == "interrupted"
     assert "interrupted by SIGTERM" in stopped["message"]
     first, again = jobs(pg_url)
@@ -149,8 +150,8 @@ def test_sigterm_mid_run_stops_after_the_batch_and_queues_the_run_again(
     after = workers.start([spec], "w2")
     wait_until(lambda: _done(pg_url), "the run queued again to end")
     assert after.stop() == 0
-    assert [r["status"] for r in runs(workdir, "acme")] == ["interrupted", "succeeded"]
-    assert runs(workdir, "acme")[1]["trigger"] == "retry"
+    assert [r["status"] for r in runs(pg_url, "acme")] == ["interrupted", "succeeded"]
+    assert runs(pg_url, "acme")[1]["trigger"] == "retry"
     _converged(workdir, "acme", 3000)
 
 
@@ -162,11 +163,11 @@ def test_a_schedule_becomes_a_periodic_task_that_queues_runs(
     one = workers.start([spec], "w1")
     two = workers.start([spec], "w2")
 
-    wait_until(lambda: len(runs(workdir, "acme")) >= 3, "three scheduled runs", timeout=25)
+    wait_until(lambda: len(runs(pg_url, "acme")) >= 3, "three scheduled runs", timeout=25)
     assert one.stop() == 0
     assert two.stop() == 0
 
-    history = runs(workdir, "acme")
+    history = runs(pg_url, "acme")
     assert {r["trigger"] for r in history} == {"schedule"}
     assert "schedule: acme: accounts on '* * * * * */1' (UTC)" in one.log()
     found = jobs(pg_url)
@@ -199,11 +200,16 @@ def test_workers_shows_running_queued_and_stalled(
     assert f"pid {worker.pid}" in going.stdout
     assert "running (1):\n  job 1 acme (enqueue) on worker 1 (w1) since " in going.stdout
     assert "queued (1):\n  job 2 acme (enqueue) queued since " in going.stdout
+    # with the state's history: the run that job is making
+    assert going.stdout.count("; last run 1 running on w1\n") == 2
     data = json.loads(stalled)
     [lost] = data["workers"]
     assert (lost["name"], lost["alive"], lost["stalled_after"]) == ("w1", False, 2.0)
     assert data["running"] == []
     assert [(j["id"], j["worker"]) for j in data["stalled"]] == [(1, "w1")]
+    # the state still has the run `running`: its process died; the next run marks it
+    last = data["stalled"][0]["last_run"]
+    assert (last["number"], last["status"], last["worker"]) == (1, "running", "w1")
     assert [j["id"] for j in data["queued"]] == [2]
     since = dt.datetime.fromisoformat(data["stalled"][0]["since"])
     assert since.tzinfo is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -56,24 +55,19 @@ def target_bytes(root: Path, name: str) -> int:
     return sum(p.stat().st_size for p in (root / name / "dst").iterdir() if p.is_file())
 
 
-def runs(root: Path, name: str) -> list[dict[str, Any]]:
-    """The integration's run history, oldest first (the state file the workers share)."""
-    path = root / ".integrate" / "state.db"
-    if not path.exists():
-        return []
-    db = sqlite3.connect(path, timeout=5)
-    try:
-        rows = db.execute(
-            "SELECT number, status, trigger, started_at, finished_at, message FROM runs"
-            " WHERE integration = ? ORDER BY number",
+def runs(url: str, name: str) -> list[dict[str, Any]]:
+    """The integration's run history, oldest first: the state in the workers' database."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        if conn.execute("SELECT to_regclass('runs')").fetchone() == {"to_regclass": None}:
+            return []  # no run yet has made the state's tables
+        return conn.execute(
+            "SELECT number, status, trigger, started_at, finished_at, message, worker FROM runs"
+            " WHERE integration = %s ORDER BY number",
             (name,),
         ).fetchall()
-    except sqlite3.OperationalError:  # the first run is creating the tables
-        return []
-    finally:
-        db.close()
-    keys = ("number", "status", "trigger", "started_at", "finished_at", "message")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def jobs(url: str) -> list[dict[str, Any]]:
