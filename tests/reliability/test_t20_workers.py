@@ -1,0 +1,361 @@
+"""T20: 4 `integrate worker` processes on one PostgreSQL database run many integrations, each
+queued 3 times while they work; one worker is SIGKILLed in the middle of a run. Never two
+runs of one integration at once, never two waiting, the killed run queued again and resumed
+by another worker within the stalled timeout + 60 s, every integration converged.
+
+The integrations (tests/reliability/fleet.py) are files → files specs with folders of their
+own (a few hundred records in one or several batches, and long ones, 4,000 records in batches
+of 10, so that a run can be caught in its middle), and Zoho CRM Accounts → files specs against
+one Zoho emulator served on loopback by its own process. The workers and `integrate enqueue`
+are processes of their own; the state and the queue are a fresh database of the test cluster.
+
+What is checked, from what a user can see:
+- `integrate enqueue`'s lines (each round names every integration once: `queued: NAME (job
+  N)` or `already queued: NAME`) against the queue: an integration's jobs are exactly its
+  `queued` lines, and when a round said `already queued` a run of it was waiting then;
+- the queue never held two waiting runs (nor two taken) of one integration: sampled all
+  along, and from Procrastinate's event log (each job's spans waiting, which never overlap);
+- the run history (`runs`): never two runs of one integration at once (each ends before the
+  next begins; the killed one ends with its process, before the next begins), all succeeded
+  but the killed run (`interrupted`, marked so by the next), one run per job taken;
+- the killed run queued again (by the stalled-job recovery) within the stalled timeout + 60 s,
+  and resumed on another worker from the committed state (it creates only what was missing);
+- every integration's target holds what one uninterrupted run of its spec writes (the same
+  spec run once in another folder on a SQLite state), no record twice.
+
+Rounds 1 and 2 go back to back as the workers start on round 1 (round 2 is refused the runs
+still waiting); round 3 goes when the last long run, the last of round 1, is at its start: the
+workers are then free while its run queued again waits for it (the lock's part), and round 3
+names the long specs first. One worker is killed in the middle of another long run.
+
+CI: 40 integrations (2 long, 3 Zoho). Full size (INTEGRATE_RELIABILITY_FULL=1): 200
+integrations (6 long, 8 Zoho). It prints its figures (`T20: ...`; `pytest -s`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.plugins.zoho_crm.emulator_kit import zoho_variables
+from tests.reliability import fleet
+from tests.reliability.fleet import Integration, Round, Watch
+from tests.reliability.harness import ServedEmulator, scale
+from tests.workers.world import WorkerProcess, wait_until
+
+pytestmark = pytest.mark.slow
+
+INTEGRATIONS = scale(40, 200)
+LONG = scale(2, 6)
+ZOHO = scale(3, 8)
+ACCOUNTS = 250  # in the Zoho emulator: two pages of Get Records
+WORKERS = 4
+ROUNDS = 3  # `integrate enqueue specs/`, this many times, while the workers work
+STALLED_AFTER = 3.0  # the workers' --stalled-after (seconds); a heartbeat every third of it
+BOUND = STALLED_AFTER + 60  # RELIABILITY T20: queued again within the stalled timeout + 60 s
+DRAIN = scale(150, 900)  # the most seconds the whole queue may take
+
+
+@pytest.fixture
+def crm() -> Iterator[ServedEmulator]:
+    with ServedEmulator("zoho_crm", {"seed": 20, "refresh_limit": 1000}) as served:
+        accounts = [
+            {"Account_Name": f"Tenant {i:04d}", "Phone": f"+49 30 {i:06d}"} for i in range(ACCOUNTS)
+        ]
+        served.call("seed", "Accounts", accounts)
+        yield served
+
+
+@dataclass(frozen=True)
+class Kill:
+    worker: WorkerProcess
+    integration: Integration
+    number: int  # its run killed
+    job: int
+    written: int  # records in its target when it was killed
+    at: dt.datetime  # the database's clock just after the kill
+    monotonic: float
+
+
+def hunt(
+    root: Path, url: str, workers: dict[str, WorkerProcess], long: dict[str, Integration]
+) -> Kill | None:
+    """If a long integration's run is going on one of the workers, past a tenth of its records
+    and short of half: SIGKILL that worker (by its pid), and say what was killed."""
+    for name, number, worker in fleet.running(url):
+        item = long.get(name)
+        if item is None or worker not in workers:
+            continue
+        written = fleet.written(root, name)
+        if not item.records // 10 < written < item.records // 2:
+            continue
+        taken = fleet.query(
+            url,
+            "SELECT id FROM procrastinate_jobs WHERE args->>'integration' = %s AND status = 'doing'",
+            (name,),
+        )
+        if len(taken) != 1:  # it has just ended
+            continue
+        workers[worker].kill()
+        at = fleet.clock(url)
+        return Kill(workers[worker], item, number, taken[0][0], written, at, time.monotonic())
+    return None
+
+
+def job_status(url: str, job: int) -> str:
+    [(status,)] = fleet.query(
+        url, "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job,)
+    )
+    return str(status)
+
+
+def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and_all_converge(
+    workdir: Path, pg_url: str, crm: ServedEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    began = time.monotonic()
+    monkeypatch.delenv("INTEGRATE_STATE", raising=False)
+    for name, value in zoho_variables(crm.config).items():
+        monkeypatch.setenv(name, value)  # the workers' environment is the test's
+    items = fleet.integrations(INTEGRATIONS, LONG, ZOHO, ACCOUNTS)
+    specs = [str(fleet.lay_out(workdir, item).relative_to(workdir)) for item in items]
+    *long, last = [item for item in items if item.kind == "long"]  # `last` is queued last
+    long_first = sorted(specs, key=lambda spec: "-long." not in spec)
+
+    workers: dict[str, WorkerProcess] = {}
+    watch = Watch(pg_url)
+    watcher = threading.Thread(target=watch.run, name="t20-watch", daemon=True)
+    rounds: list[Round] = []
+    failed: list[str] = []
+    first = threading.Thread(
+        target=fleet.enqueue_in_thread,
+        args=(workdir, pg_url, ["specs"], ROUNDS - 1, rounds, failed),
+        daemon=True,
+    )
+    # rounds 1 and 2 back to back; round 3 when the last long run starts, long specs first
+    later = threading.Thread(
+        target=fleet.enqueue_in_thread,
+        args=(workdir, pg_url, long_first, 1, rounds, failed),
+        daemon=True,
+    )
+    kill: Kill | None = None
+    requeued_after: float | None = None
+    try:
+        for n in range(1, WORKERS + 1):
+            workers[f"w{n}"] = WorkerProcess(
+                workdir,
+                pg_url,
+                [workdir / "specs"],
+                f"w{n}",
+                "--stalled-after",
+                f"{STALLED_AFTER:g}",
+            )
+        wait_until(lambda: len(fleet.alive(pg_url)) == WORKERS, "the workers to start", timeout=60)
+        watcher.start()
+        first.start()
+        deadline = time.monotonic() + DRAIN
+        while kill is None or requeued_after is None or later.ident is None:  # not started
+            assert not failed, failed
+            assert time.monotonic() < deadline, (
+                f"after {DRAIN}s: killed {kill}, its job settled after {requeued_after}s,"
+                f" rounds {len(rounds)}"
+            )
+            if kill is None:  # a long run caught in its first half: its worker SIGKILLed
+                kill = hunt(workdir, pg_url, workers, {i.name: i for i in long})
+            elif requeued_after is None and job_status(pg_url, kill.job) != "doing":
+                # the stalled-job recovery of another worker settled the killed run's job
+                requeued_after = time.monotonic() - kill.monotonic
+            elif requeued_after is None:
+                lost = time.monotonic() - kill.monotonic
+                assert lost < BOUND, (
+                    f"job {kill.job} still taken by the killed worker {lost:.0f}s on"
+                )
+            if (
+                later.ident is None
+                and not first.is_alive()
+                and last.name in {name for name, _n, _w in fleet.running(pg_url)}
+                and fleet.written(workdir, last.name) < last.records // 4
+            ):
+                later.start()
+            time.sleep(0.02)
+        assert kill is not None
+        assert requeued_after is not None
+        killed = kill
+        later.join(timeout=260)
+        assert not later.is_alive(), "integrate enqueue did not end"
+        assert not failed, failed
+        wait_until(
+            lambda: [
+                r
+                for r in fleet.history(pg_url)
+                if r["integration"] == killed.integration.name and r["number"] > killed.number
+            ],
+            "the killed run's integration to run again",
+            timeout=BOUND + 10,
+        )
+        seen_after = time.monotonic() - killed.monotonic
+        wait_until(lambda: fleet.unfinished_jobs(pg_url) == 0, "the queue to be run", DRAIN)
+        drained = time.monotonic() - began
+        # SIGTERM: each worker left stops and exits 0
+        assert [w.stop(timeout=30) for w in workers.values() if w is not killed.worker] == [0] * 3
+    finally:
+        watch.stop.set()
+        for thread in (watcher, first, later):
+            if thread.is_alive():
+                thread.join(timeout=130)
+        for worker in workers.values():
+            worker.kill()
+
+    password = urlsplit(pg_url).password or ""
+    for name, worker in workers.items():
+        log = worker.log()
+        assert password not in log, f"{name}'s log shows the database password"
+        refusals = [line for line in log.splitlines() if "not run" in line]
+        assert refusals == [], f"{name} refused jobs"
+    refused = check_queue(pg_url, items, rounds, watch)
+    runs = check_history(pg_url, items, killed)
+    # the lock was put to the test: jobs queued later were taken while one waited for it
+    skipped = fleet.held_back(pg_url)
+    assert skipped > 0
+    [next_run] = [
+        r
+        for r in runs
+        if (r["integration"], r["number"]) == (killed.integration.name, killed.number + 1)
+    ]
+    requeued = check_resumed(pg_url, killed, next_run, requeued_after)
+    check_converged(workdir, items)
+
+    kinds = Counter(item.kind for item in items)
+    queued = sum(len(r.lines) for r in rounds) - refused
+    print(
+        f"T20: {len(items)} integrations ({kinds['files']} files, {kinds['long']} long,"
+        f" {kinds['zoho']} Zoho), {WORKERS} workers, {ROUNDS} enqueue rounds: {queued} queued,"
+        f" {refused} already queued; {len(runs)} runs; {skipped} jobs taken past one held by"
+        f" its integration's lock; killed {killed.worker.name} in run {killed.number} of"
+        f" {killed.integration.name} ({killed.written:,} of {killed.integration.records:,}"
+        f" written); {requeued}; its next run started"
+        f" {(next_run['started'] - killed.at).total_seconds():.1f}s after the kill on"
+        f" {next_run['worker']} (seen by the test after {seen_after:.1f}s; bound {BOUND:g}s),"
+        f" creating {next_run['stats']['flows'][0]['totals']['created']:,} records; every"
+        f" job done {drained:.1f}s after the test began; {watch.samples} samples; all converged"
+    )
+
+
+def check_queue(url: str, items: list[Integration], rounds: list[Round], watch: Watch) -> int:
+    """At most one run waiting per integration; returns how many `already queued` lines."""
+    names = [item.name for item in items]
+    assert len(rounds) == ROUNDS
+    said = [round_.said() for round_ in rounds]
+    assert [sorted(lines) for lines in said] == [sorted(names)] * ROUNDS  # each once a round
+    assert all(said[0][name].startswith("queued: ") for name in names)  # an empty queue first
+    jobs: dict[str, set[int]] = defaultdict(set)
+    for lock, job in fleet.query(
+        url,
+        "SELECT args->>'integration', id FROM procrastinate_jobs WHERE task_name = 'integrate.run'",
+    ):
+        jobs[lock].add(job)
+    for name in names:  # an integration's jobs are its `queued` lines, and only those
+        its = [by_name[name] for by_name in said]
+        made = {int(line.split("(job ")[1].rstrip(")")) for line in its if "(job " in line}
+        assert made == jobs[name], (name, its)
+    every = fleet.spans(url)
+    for name, listed in every.items():  # by the event log: never two waiting, two taken
+        for status in ("todo", "doing"):
+            alike = [span for span in listed if span.status == status]
+            for one, other in itertools.pairwise(alike):
+                assert one.until is not None, f"{name}: jobs {one.job} and {other.job} {status}"
+                assert one.until < other.since, f"{name}: jobs {one.job}, {other.job} {status}"
+    refused = 0
+    for round_, by_name in zip(rounds, said, strict=True):
+        for name, line in by_name.items():
+            if line.startswith("already queued: "):
+                refused += 1
+                assert any(
+                    span.status == "todo" and span.meets(round_.began, round_.ended)
+                    for span in every[name]
+                ), f"a round said {line!r}, but no run of it was waiting then"
+    assert refused > 0  # the rounds met runs waiting: the check above checked something
+    assert watch.seen == [], watch.seen[:10]
+    assert watch.samples > 20
+    return refused
+
+
+def check_history(url: str, items: list[Integration], killed: Kill) -> list[dict[str, Any]]:
+    """Never two runs of one integration at once; all succeeded but the killed one."""
+    runs = fleet.history(url)
+    assert len(runs) == fleet.started_jobs(url)  # one run per job taken: none refused or lost
+    of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in runs:
+        of[run["integration"]].append(run)
+    assert sorted(of) == sorted(item.name for item in items)  # every integration ran
+    for name, its in of.items():
+        its.sort(key=lambda r: r["started"])
+        assert [r["number"] for r in its] == list(range(1, len(its) + 1)), name
+        for before, after in itertools.pairwise(its):
+            # a run killed has no end of its own: it ended with its process, checked below
+            end = before["finished"] or after["started"]
+            assert end <= after["started"], f"{name}: runs {before} and {after} overlap"
+    [lost] = [r for r in of[killed.integration.name] if r["number"] == killed.number]
+    assert (lost["status"], lost["worker"], lost["finished"]) == (
+        "interrupted",
+        killed.worker.name,
+        None,
+    )
+    assert "its process ended before the run did" in lost["message"]
+    assert Counter(r["status"] for r in runs if r is not lost) == {"succeeded": len(runs) - 1}
+    assert {r["worker"] for r in runs} <= {f"w{n}" for n in range(1, WORKERS + 1)}
+    assert not [r for r in runs if r["worker"] == killed.worker.name and r["started"] > killed.at]
+    return runs
+
+
+def check_resumed(url: str, killed: Kill, next_run: dict[str, Any], requeued: float) -> str:
+    """The killed run's job settled by the stalled-job recovery (`requeued` seconds after the
+    kill) within the bound, and its integration carried on by another worker from the
+    committed state; says how its job was settled."""
+    # not before the killed worker's last heartbeat had aged past the timeout, nor long after
+    assert STALLED_AFTER * 2 / 3 - 0.1 <= requeued <= BOUND, requeued
+    assert next_run["worker"] != killed.worker.name
+    assert next_run["started"] > killed.at  # the killed run had ended with its process
+    waited = (next_run["started"] - killed.at).total_seconds()
+    assert waited <= BOUND, f"the killed run's integration ran again {waited:.1f}s after the kill"
+    settled = fleet.query(
+        url,
+        "SELECT type::text FROM procrastinate_events WHERE job_id = %s"
+        " AND type IN ('deferred_for_retry', 'aborted') ORDER BY id",
+        (killed.job,),
+    )
+    # queued again, or (a run of it queued behind) ended for that one to carry on
+    assert settled in ([("deferred_for_retry",)], [("aborted",)]), settled
+    totals = next_run["stats"]["flows"][0]["totals"]
+    assert totals["created"] <= killed.integration.records - killed.written, totals
+    what = "queued again" if settled[0][0] == "deferred_for_retry" else "aborted for the one behind"
+    return f"job {killed.job} {what} {requeued:.1f}s after the kill"
+
+
+def check_converged(root: Path, items: list[Integration]) -> None:
+    """Each target holds what one uninterrupted run of its spec writes, no record twice."""
+    expected: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+    for item in items:
+        if item.shape not in expected:
+            expected[item.shape] = fleet.reference(root / "reference" / item.kind, item)
+    diverged = []
+    for item in items:
+        got = fleet.target(root, item.name)
+        key = "name" if item.kind == "zoho" else "title"
+        twice = [k for k, n in Counter(r[key] for r in got).items() if n > 1]
+        assert twice == [], f"{item.name}: {len(twice)} records twice"
+        if sorted(got, key=lambda r: r["id"]) != sorted(
+            expected[item.shape], key=lambda r: r["id"]
+        ):
+            diverged.append(item.name)
+    assert diverged == []
+    assert [len(expected[item.shape]) for item in items] == [item.records for item in items]
