@@ -28,6 +28,9 @@ Scenarios:
      comment in Ideolve, split into callback delivery, the wait for the run and the run
   F  a filter pushed down into Zoho's COQL: 10,000 accounts, 10% matching, read with the
      filter pushed down and without: calls, credits, records read, the same records written
+  X  runs on workers: runs per minute of 100 files → files integrations queued at once, with
+     1, 2 and 4 `integrate worker` processes on one PostgreSQL (a throw-away cluster), and
+     what a run costs the workers and PostgreSQL
 
 Every figure is the median of --runs runs (default 3) with the lowest and highest beside it.
 """
@@ -56,7 +59,7 @@ from typing import Any, NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SPEC = ROOT / "specs/zoho_crm-servicedesk_msp.yaml"
-SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM", "F", "W", "E")
+SCENARIOS = ("S", "A", "I", "M", "T", "L", "SM", "F", "W", "E", "X")
 
 
 def bench_module(name: str) -> ModuleType:
@@ -885,6 +888,8 @@ def report(results: dict[str, Any], runs: int) -> str:
         lines += scenario_w_module().w_report(results["W"], median_range)
     if "E" in results:
         lines += bench_module("events").e_report(results["E"], median_range)
+    if "X" in results:
+        lines += bench_module("workers").x_report(results["X"], median_range)
     return "\n".join(lines)
 
 
@@ -956,6 +961,12 @@ def main() -> None:
     parser.add_argument(
         "--f-accounts", type=int, default=10_000, help="scenario F: Zoho accounts (10%% match)"
     )
+    parser.add_argument(
+        "--x-integrations",
+        type=int,
+        default=100,
+        help="scenario X: files integrations queued at once for the workers",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench/RESULTS.md"))
     parser.add_argument(
         "--report-only", action="store_true", help="write RESULTS.md again from RESULTS.json"
@@ -1013,6 +1024,7 @@ def main() -> None:
         ("F", lambda: bench_module("pushdown").scenario_f(args.f_accounts)),
         ("W", lambda: scenario_w_module().scenario_w(args.runs, args.w_interval)),
         ("E", lambda: bench_module("events").scenario_e(args.runs)),
+        ("X", lambda: bench_module("workers").scenario_x(args.runs, args.x_integrations)),
     ]
     for name, step in steps:
         if name in only or (name == "A" and "I" in only):
