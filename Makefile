@@ -1,13 +1,17 @@
 # Two entry points for a fresh machine (see README):
 #   make demo   set everything up and run the main job on the embedded default
-#   make test   set everything up and run the whole test suite (lint, types, contracts, pytest)
+#   make test   set everything up and run the whole test suite (lint, types, contracts, pytest);
+#               pytest runs against a throw-away PostgreSQL 15 cluster started for it and removed after
+# and, for a developer running pytest by hand (docs/development.md):
+#   eval "$(make -s postgres)"   start such a cluster and export INTEGRATE_TEST_PG for later runs
+#   make postgres-stop           stop and remove it
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck contracts pytest clean browser screenshots
+.PHONY: demo test setup lint typecheck contracts pytest postgres postgres-stop clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +51,19 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# pytest runs inside a throw-away PostgreSQL 15 cluster (tests/pgcluster.py): initdb as the
+# postgres user, a free port of 127.0.0.1, the URL handed to the tests as INTEGRATE_TEST_PG;
+# stopped and removed when pytest ends, however it ends. Its exit code is pytest's.
 pytest: $(STAMP)
-	$(BIN)/pytest -n 2 -q
+	$(BIN)/python -m tests.pgcluster run -- $(BIN)/pytest -n 2 -q
+
+# A cluster for a developer's own pytest runs: prints the `export` lines (eval them), and
+# stops and removes the one INTEGRATE_TEST_PG_DIR names.
+postgres: $(STAMP)
+	@$(BIN)/python -m tests.pgcluster start
+
+postgres-stop: $(STAMP)
+	@$(BIN)/python -m tests.pgcluster stop
 
 test: browser lint typecheck contracts pytest
 

@@ -860,6 +860,32 @@ class StateStore:
 
     # ---- events -------------------------------------------------------------------------
 
+    def events_waiting(self, flows: Sequence[str]) -> dict[str, int]:
+        """flow → the ledger's last sequence number of its events waiting (flows with any)."""
+        if not flows:
+            return {}
+        marks = ",".join("?" * len(flows))
+        rows = self.db.execute(
+            "SELECT flow, MAX(seq) FROM webhook_events WHERE integration = ? AND applied_at"
+            f" IS NULL AND flow IN ({marks}) GROUP BY flow",
+            (self.integration, *flows),
+        ).fetchall()
+        return {flow: int(upto) for flow, upto in rows}
+
+    def events_applied(self, marks: dict[str, int], run_id: int) -> int:
+        """The events waiting when run `run_id` started, of its flows, applied by it (it
+        committed): a notification leads to one run's work, whichever serve received it and
+        whichever worker ran the run."""
+        count = 0
+        with self.transaction():
+            for flow, upto in marks.items():
+                count += self.db.execute(
+                    "UPDATE webhook_events SET applied_at = ?, run_id = ? WHERE integration = ?"
+                    " AND flow = ? AND applied_at IS NULL AND seq <= ?",
+                    (now(), run_id, self.integration, flow, upto),
+                ).rowcount
+        return count
+
     def seen_related(self, flow: str, source_id: str, related: str) -> set[str]:
         rows = self.db.execute(
             "SELECT related_id FROM seen WHERE integration = ? AND flow = ? AND source_id = ? AND related = ?",

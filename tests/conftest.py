@@ -1,9 +1,13 @@
-"""Shared fixtures: a CLI runner, a fresh working folder per test; and helpers: JSON-lines
-files, the files → files sync of people several tests run."""
+"""Shared fixtures: a CLI runner, a fresh working folder per test, a real PostgreSQL server
+and a fresh database on it per test; and helpers: JSON-lines files, the files → files sync of
+people several tests run."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from integrate.cli import main
+from tests import pgcluster
 
 
 @dataclass
@@ -45,6 +50,40 @@ def cli(workdir: Path) -> Any:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The URL of a real PostgreSQL server (superuser, database `postgres`): INTEGRATE_TEST_PG
+    when set (`make test` starts one cluster for the run), else a cluster of this session's
+    own, stopped at its end. It fails, never skips, when PostgreSQL cannot start."""
+    given = os.environ.get(pgcluster.ENV_URL)
+    if given:
+        yield given
+        return
+    try:
+        cluster = pgcluster.start()
+    except pgcluster.ClusterError as exc:
+        pytest.fail(f"PostgreSQL for the tests could not start: {exc}", pytrace=False)
+    try:
+        yield cluster.url
+    finally:
+        pgcluster.stop(cluster)
+
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database for this test (its URL), dropped after it even if a connection
+    was left open."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # the pid too: two pytest runs may share a developer's server (`make postgres`)
+    name = f"test_{worker}_{os.getpid()}_{next(_databases)}"
+    url = pgcluster.fresh_database(pg_server, name)
+    yield url
+    pgcluster.drop_database(pg_server, name)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -247,6 +247,9 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
             with contextlib.suppress(StateError):
                 store.finish_run(ctx.run_id, FAILED, report.as_dict(), report.error)
             raise
+        # events received before the run starts are what it answers (it reads every change
+        # since its cursors): marked applied when it commits, by whoever runs it
+        waiting = {} if options.dry_run else store.events_waiting(selected)
         error = _run_flows(spec, ctx, selected, options, report, executors)
         if not isinstance(error, StateError):  # a state file that failed is not read again
             report.notices.extend(_notices(store, report))
@@ -269,6 +272,8 @@ def run_spec(spec: Spec, plugins: Plugins, options: RunOptions | None = None) ->
         report.calls = {alias: c.context.stats.as_dict() for alias, c in connectors.items()}
         try:
             store.finish_run(ctx.run_id, report.status, report.as_dict(), report.error)
+            if waiting and report.status in (SUCCEEDED, WITH_ERRORS):
+                store.events_applied(waiting, ctx.run_id)
         except StateError:
             if not isinstance(error, StateError):
                 raise

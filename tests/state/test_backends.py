@@ -54,17 +54,22 @@ def test_runs_are_numbered_per_integration_and_keep_their_worker(location: str) 
         beta.close()
 
 
+def _failing_batch(store: StateStore) -> None:
+    with store.transaction():
+        store.set_cursor("f", "a", {"since": "2026-06-01"})
+        store.save_link("f", _link("a2", "b2"), 2)
+        store.hold("f", "a", "a3", "queue", "why", {"id": "a3"}, 2)
+        raise RuntimeError("the batch failed")
+
+
 def test_a_batch_commits_whole_or_not_at_all(location: str) -> None:
     store = StateStore(location, "demo")
     try:
         with store.transaction():
             store.set_cursor("f", "a", {"since": "2026-01-01"})
             store.save_link("f", _link("a1", "b1"), 1)
-        with pytest.raises(RuntimeError), store.transaction():
-            store.set_cursor("f", "a", {"since": "2026-06-01"})
-            store.save_link("f", _link("a2", "b2"), 2)
-            store.hold("f", "a", "a3", "queue", "why", {"id": "a3"}, 2)
-            raise RuntimeError("the batch failed")
+        with pytest.raises(RuntimeError):
+            _failing_batch(store)
         assert store.cursor("f", "a") == {"since": "2026-01-01"}
         assert store.count_links() == {"f": 1}
         assert store.held() == []
@@ -279,7 +284,7 @@ def test_a_notification_delivered_twice_is_kept_once(location: str) -> None:
         assert ledger.record("accounts", "zoho", notice) is True
         assert ledger.record("accounts", "zoho", notice) is False  # another serve, same call
         assert ledger.pending("accounts")[0] == 1
-        count, upto = ledger.pending("accounts")
+        _count, upto = ledger.pending("accounts")
         assert ledger.applied("accounts", upto, 7) == 1
         assert ledger.pending("accounts")[0] == 0
         assert ledger.counts() == {"accounts": {"pending": 0, "applied": 1}}

@@ -44,6 +44,7 @@ PAGES = (
     "ideolve-plugin.md",
     "zoho-crm-ideolve.md",
     "operator-page.md",
+    "development.md",
 )
 
 # How the docs write the keys a schema allows by pattern. A new pattern needs a form here and
@@ -255,6 +256,15 @@ def test_the_reliability_page_has_every_acceptance_test_and_names_every_reliabil
     assert sorted(f"{file}::{name}" for file, name in tests if name not in text) == []
     assert sorted(file for file, _name in tests if file not in text) == []
     assert {"INTEGRATE_RELIABILITY_FULL", "INTEGRATE_RELIABILITY_SEED"} <= explained(text)
+
+
+def test_the_development_page_explains_the_test_postgresql_settings_and_targets() -> None:
+    from tests import pgcluster
+
+    wanted = {pgcluster.ENV_URL, pgcluster.ENV_DIR, pgcluster.ENV_BIN}
+    wanted |= {"make postgres", "make postgres-stop", "pg_server", "pg_url"}
+
+    assert missing(wanted, explained(page("development.md"))) == []
 
 
 # ---- spec language -----------------------------------------------------------------------
