@@ -303,3 +303,29 @@ def test_the_schema_is_this_versions_and_a_newer_one_is_refused(location: str) -
         db.close()
     with pytest.raises(StateError, match="written by a newer integrate"):
         StateStore(location, "demo")
+
+
+def test_a_state_of_the_version_before_is_migrated_on_open(location: str) -> None:
+    """A state version 2 wrote (no `runs.worker`) gains the column, keeping its runs."""
+    store = StateStore(location, "demo")
+    store.finish_run(store.start_run(trigger="manual", dry_run=False, plugins={}), "succeeded", {})
+    store.close()
+    db = connect(location)
+    try:
+        db.execute("ALTER TABLE runs DROP COLUMN worker")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    finally:
+        db.close()
+
+    again = StateStore(location, "demo")
+    try:
+        run = again.start_run(trigger="enqueue", dry_run=False, plugins={}, worker="w1")
+        assert [(r["run_id"], r["worker"]) for r in again.runs()] == [(run, "w1"), (1, None)]
+    finally:
+        again.close()
+    db = connect(location)
+    try:
+        [(version,)] = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    finally:
+        db.close()
+    assert version == str(SCHEMA_VERSION)
