@@ -191,10 +191,15 @@ def test_a_schedule_becomes_a_periodic_task_that_queues_runs(
     assert {r["trigger"] for r in history} == {"schedule"}
     assert "schedule: acme: accounts on '* * * * * */1' (UTC)" in one.log()
     found = jobs(pg_url)
-    assert {j["args"]["trigger"] for j in found} == {"schedule"}
+    # a worker stopped mid-run hands its run on (trigger "retry", no moment): at most one each
+    handed = [j for j in found if j["args"]["trigger"] == "retry"]
+    scheduled = [j for j in found if j["args"]["trigger"] == "schedule"]
+    assert len(handed) <= 2
+    assert len(scheduled) + len(handed) == len(found)
+    assert len(scheduled) >= 3
     assert all(j["args"]["flows"] == ["accounts"] for j in found)
     # both workers defer each moment; the database keeps one job per moment
-    moments = [j["args"]["timestamp"] for j in found]
+    moments = [j["args"]["timestamp"] for j in scheduled]
     assert len(moments) == len(set(moments))
 
 
