@@ -16,8 +16,9 @@ from integrate.ledger import EventLedger
 from integrate.links import Digest, Link
 from integrate.metacache import StateEntries
 from integrate.secrets import REDACTOR
-from integrate.state import SCHEMA_VERSION, StateStore
+from integrate.state import StateStore
 from integrate.statedb import connect
+from integrate.stateschema import SCHEMA_VERSION
 from integrate.tokencache import StateTokenCache
 
 
