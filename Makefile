@@ -11,7 +11,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup lint typecheck contracts pytest postgres postgres-stop clean browser screenshots
+.PHONY: demo test setup lint typecheck contracts pytest postgres postgres-stop pgserver clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,7 +65,15 @@ postgres: $(STAMP)
 postgres-stop: $(STAMP)
 	@$(BIN)/python -m tests.pgcluster stop
 
-test: browser lint typecheck contracts pytest
+test: browser pgserver lint typecheck contracts pytest
+
+# PostgreSQL 15's server programs (initdb, pg_ctl, postgres) for the tests' throw-away
+# cluster: installed from Debian's packages when missing (as root, as CI); no service is used.
+PGBIN ?= /usr/lib/postgresql/15/bin
+pgserver:
+	@if [ ! -x $(PGBIN)/initdb ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
+	fi
 
 # The operator page's browser test and screenshots drive Debian's Chromium through Debian's
 # chromedriver (Selenium downloads no browser): installed here when missing (as root, as CI).

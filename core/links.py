@@ -404,7 +404,8 @@ class LinkTable:
 
     def _replace(self, rows: list[tuple[Any, ...]]) -> None:
         """REPLACE as PostgreSQL does it: of the batch's links sharing an end, the last stands;
-        the older links sharing an end with one of them go; then they go in."""
+        the older links sharing an end with one of them go; then they go in (three statements
+        a batch, each taking its rows as arrays: a statement a row cost a round trip each)."""
         ends: dict[tuple[Any, ...], int] = {}
         kept: dict[int, tuple[Any, ...]] = {}
         for index, row in enumerate(rows):
@@ -415,15 +416,24 @@ class LinkTable:
                 ends[end] = index
             kept[index] = row
         batch = list(kept.values())
-        self.db.executemany(
-            "DELETE FROM links WHERE flow = ? AND (a_object = ? AND a_id = ?"
-            " OR b_object = ? AND b_id = ?)",
-            [(r[0], r[1], r[2], r[3], r[4]) for r in batch],
-        )
-        self.db.executemany(
-            "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values,"
-            " run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            batch,
+        columns = list(zip(*batch, strict=True))  # a list per column: one statement each
+        flows, a_objects, a_ids, b_objects, b_ids = (list(c) for c in columns[:5])
+        for obj, ids in (("a_object", "a_id"), ("b_object", "b_id")):
+            self.db.execute(
+                "DELETE FROM links USING unnest(?::bigint[], ?::bigint[], ?::text[]) AS"
+                f" gone(flow, obj, id) WHERE links.flow = gone.flow AND links.{obj} = gone.obj"
+                f" AND links.{ids} = gone.id",
+                (
+                    flows,
+                    a_objects if obj == "a_object" else b_objects,
+                    a_ids if ids == "a_id" else b_ids,
+                ),
+            )
+        self.db.execute(
+            "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id)"
+            " SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[],"
+            " ?::bytea[], ?::bytea[], ?::bigint[])",
+            tuple(list(c) for c in columns),
         )
 
     def discard(self) -> None:

@@ -203,6 +203,7 @@ def serve(
     look: Callable[[Watch], str] | None = None,
     woken: Woken | None = None,
     chores: Chores | None = None,
+    run_schedules: bool = True,
 ) -> int:
     """Run each spec's flows whenever their schedules fall due, whenever a watch finds
     its side changed, and whenever a webhook woke a flow (sleeping on `clock` in between);
@@ -212,12 +213,13 @@ def serve(
     skipped (no pile-up after a long run); a watch that fell due meanwhile looks as soon as
     it ends (delayed, never overlapping). `look(watch)` says why the watch's flow needs a
     run ("" when nothing changed: no run, nothing written). Flows `woken` names run first,
-    once each however many webhooks came for them meanwhile; `chores` are done when due."""
+    once each however many webhooks came for them meanwhile; `chores` are done when due.
+    `run_schedules=False`: schedules are left to others (workers' periodic tasks)."""
     by_name = {spec.name: spec for spec in specs}
     made = 0
     start = clock.now()
     busy_until = start
-    cron = upcoming(specs, dt.datetime.fromtimestamp(start, dt.UTC))
+    cron = upcoming(specs if run_schedules else [], dt.datetime.fromtimestamp(start, dt.UTC))
     due = next(cron, None)
     timers = [(start + w.every, n, w) for n, w in enumerate(_all_watches(specs, look))]
     while True:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,138 +17,18 @@ from typing import Any
 
 import orjson
 
-from integrate.errors import RunLocked, StateError
-from integrate.links import SCHEMA as LINKS_SCHEMA
+from integrate.errors import StateError
 from integrate.links import Link, LinkTable
-from integrate.permissions import private_file, private_folder, tighten, tighten_fd
 from integrate.secrets import REDACTOR
+from integrate.statebackends import Backend, backend_for, run_going
 from integrate.statecheck import check_integrity, state_error, translating
-from integrate.statedb import Db, PgConnection, connect, is_url, postgres_schema, shown
+from integrate.statedb import Db, is_url
+from integrate.stateschema import create_file_tables
 
-# The schema's versions, kept in `meta.schema_version` (a versioned migration table of our
-# own: ten tables, raw SQL over two drivers; Alembic would bring SQLAlchemy into the core for
-# it, and a state file is upgraded by whichever `integrate` opens it, with no script folder).
-# 2: runs numbered per integration (`runs.number`); every other table's run_id names that number
-# 3: `runs.worker`, the worker that ran it (docs/scaling-out.md)
-BASE_VERSION = 2  # what _SCHEMA and the links' SCHEMA make
-MIGRATIONS: tuple[tuple[int, str, str], ...] = (
-    (3, "the worker that ran each run", "ALTER TABLE runs ADD COLUMN worker TEXT"),
-)
-SCHEMA_VERSION = MIGRATIONS[-1][0]
 ORPHANED = (
     "its process ended before the run did (killed?); marked interrupted by the next run "
     "that took the lock. Its committed batches stand; the next run carried on from there"
 )
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE IF NOT EXISTS runs(
-  run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-  integration TEXT NOT NULL,
-  number INTEGER,
-  status TEXT NOT NULL,
-  trigger TEXT NOT NULL DEFAULT 'manual',
-  dry_run INTEGER NOT NULL DEFAULT 0,
-  started_at TEXT NOT NULL,
-  finished_at TEXT,
-  stats TEXT,
-  plugins TEXT,
-  message TEXT
-);
-CREATE TABLE IF NOT EXISTS flow_state(
-  integration TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  side TEXT NOT NULL,
-  cursor TEXT,
-  completed_runs INTEGER NOT NULL DEFAULT 0,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY(integration, flow, side)
-);
-CREATE TABLE IF NOT EXISTS held(
-  integration TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  side TEXT NOT NULL,
-  source_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  record TEXT NOT NULL,
-  candidates TEXT,
-  resolution TEXT,
-  attempts INTEGER NOT NULL DEFAULT 1,
-  first_seen TEXT NOT NULL,
-  last_seen TEXT NOT NULL,
-  run_id INTEGER,
-  code TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY(integration, flow, side, source_id)
-);
-CREATE TABLE IF NOT EXISTS failures(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  integration TEXT NOT NULL,
-  run_id INTEGER,
-  flow TEXT NOT NULL,
-  side TEXT NOT NULL,
-  source_id TEXT,
-  stage TEXT NOT NULL,
-  code TEXT,
-  message TEXT NOT NULL,
-  location TEXT,
-  record TEXT,
-  created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS seen(
-  integration TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  source_id TEXT NOT NULL,
-  related TEXT NOT NULL,
-  related_id TEXT NOT NULL,
-  PRIMARY KEY(integration, flow, source_id, related, related_id)
-);
-CREATE TABLE IF NOT EXISTS tokens(
-  integration TEXT NOT NULL,
-  connection TEXT NOT NULL,
-  data TEXT NOT NULL,
-  expires_at REAL,
-  PRIMARY KEY(integration, connection)
-);
-CREATE TABLE IF NOT EXISTS credential_tokens(
-  credential TEXT PRIMARY KEY,
-  data TEXT NOT NULL,
-  expires_at REAL
-);
-CREATE TABLE IF NOT EXISTS webhook_events(
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  integration TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  event_key TEXT NOT NULL,
-  object TEXT NOT NULL,
-  operation TEXT NOT NULL,
-  ids TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  applied_at TEXT,
-  run_id INTEGER,
-  UNIQUE(integration, flow, event_key)
-);
-CREATE TABLE IF NOT EXISTS channels(
-  integration TEXT NOT NULL,
-  flow TEXT NOT NULL,
-  connection TEXT NOT NULL,
-  channel_id TEXT NOT NULL,
-  objects TEXT NOT NULL,
-  notify_url TEXT NOT NULL,
-  token TEXT NOT NULL,
-  previous_token TEXT,
-  rotated_at REAL,
-  expires_at REAL NOT NULL,
-  PRIMARY KEY(integration, flow)
-);
-CREATE TABLE IF NOT EXISTS metadata_cache(
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL,
-  stored_at REAL NOT NULL,
-  expires_at REAL NOT NULL
-);
-"""
 
 
 def now() -> str:
@@ -184,150 +62,24 @@ class Held:
     below_floor: int = 0  # candidates `pending list` leaves out: their score is below its floor
 
 
-def _create_tables(db: sqlite3.Connection) -> None:
-    """This version's tables, in a new file or one an older version wrote (which gains the
-    columns added since, then the migrations after the base version)."""
-    _base_tables(db)
-    db.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(BASE_VERSION),)
-    )
-    version = _version(db)
-    if version < SCHEMA_VERSION:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            _migrate(db, _version(db))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-
-def _version(db: Db) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    version = int(row[0]) if row else 0
-    if version > SCHEMA_VERSION:
-        raise StateError(
-            f"the state was written by a newer integrate (schema version {version}; this one "
-            f"knows up to {SCHEMA_VERSION}): upgrade integrate on this machine"
-        )
-    return version
-
-
-def _migrate(db: Db, version: int) -> None:
-    """The migrations after `version`, in the transaction the caller opened."""
-    for number, _what, sql in MIGRATIONS:
-        if number > version:
-            db.execute(sql)
-    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
-
-
-def _postgres_tables(db: PgConnection) -> None:
-    """The tables in a PostgreSQL database: made from the same schema as a file's, then the
-    same migrations; one transaction, under a lock so workers starting together take turns."""
-    db.execute("BEGIN")
-    try:
-        db.execute("SELECT pg_advisory_xact_lock(hashtextextended('integrate:schema', 0))")
-        known = db.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0]
-        version = _version(db) if known else 0
-        if version == 0:
-            db.executescript(postgres_schema(_SCHEMA + LINKS_SCHEMA))
-            db.execute(
-                "INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(BASE_VERSION),)
-            )
-            version = BASE_VERSION
-        if version < SCHEMA_VERSION:
-            _migrate(db, version)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-def _base_tables(db: sqlite3.Connection) -> None:
-    db.executescript(_SCHEMA)
-    held_columns = {row[1] for row in db.execute("PRAGMA table_info(held)")}
-    if "code" not in held_columns:
-        db.execute("ALTER TABLE held ADD COLUMN code TEXT NOT NULL DEFAULT ''")
-    LinkTable.create(db)
-    if "number" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
-        _number_runs(db)
-
-
-# The tables whose run_id names the run that wrote a row (a run's number, since version 2).
-_RUN_REFERENCES = ("held", "failures", "webhook_events", "links")
-
-
-def _number_runs(db: sqlite3.Connection) -> None:
-    """A file from version 1, where runs shared one sequence across integrations: each run
-    gets its number within its integration (in the order they ran), and the rows that name a
-    run by its id name it by that number instead. One transaction: all or nothing."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("ALTER TABLE runs ADD COLUMN number INTEGER")
-        db.execute(
-            "UPDATE runs SET number = (SELECT COUNT(*) FROM runs AS r WHERE"
-            " r.integration = runs.integration AND r.run_id <= runs.run_id)"
-        )
-        for table in _RUN_REFERENCES:
-            db.execute(
-                f"UPDATE {table} SET run_id = (SELECT number FROM runs"
-                f" WHERE runs.run_id = {table}.run_id) WHERE run_id IS NOT NULL"
-            )
-        db.execute(
-            "UPDATE meta SET value = ? WHERE key = 'schema_version' AND CAST(value AS INTEGER) < ?",
-            ("2", 2),
-        )
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
-def _lock_path(path: Path, integration: str) -> Path:
-    """The file whose lock a run of the integration holds on the state file at `path`."""
-    return path.with_name(f"{path.name}.{integration}.lock")
-
-
 @contextlib.contextmanager
 def side_connection(store: StateStore, what: str) -> Iterator[Db]:
     """A connection of its own to a store's state, for state kept beside the runs (tokens,
     vendor metadata): each statement commits at once, never inside a run's batch
     transaction. A dry run's store is a copy (in memory, or a transaction rolled back at its
     end): that copy is used. `what` names the state in errors."""
-    if (store.path is None and store.url is None) or store.dry:
-        try:
-            yield store.db
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot use {what}: {exc}") from exc
-        return
-    if store.url is not None:
-        try:
-            yield store.side()
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot use {what} in {store.file}: {exc}") from exc
-        return
-    assert store.path is not None
     try:
-        db = connect(store.path)
+        with store.backend.side(store.db) as db:
+            yield db
     except sqlite3.Error as exc:
-        raise StateError(f"cannot open the state file {store.path}: {exc}") from exc
-    try:
-        yield db
-    except sqlite3.Error as exc:
-        raise StateError(f"cannot use {what} in {store.path}: {exc}") from exc
-    finally:
-        db.close()
-
-
-def _run_lock_key(integration: str) -> str:
-    return f"integrate:run:{integration}"
+        raise StateError(f"cannot use {what} in {store.file}: {exc}") from exc
 
 
 @translating
 class StateStore:
-    """State of one integration in a SQLite file or a PostgreSQL database. Every database
-    error of its methods is a StateError naming the file (or the database, its password
-    hidden) and saying what to do."""
+    """State of one integration in a SQLite file or a PostgreSQL database (its `backend`,
+    statebackends.py). Every database error of its methods is a StateError naming the file
+    (or the database, its password hidden) and saying what to do."""
 
     def __init__(
         self,
@@ -343,91 +95,29 @@ class StateStore:
         interrupted); `check`: check a file's integrity first (runs do); `dry`: (PostgreSQL)
         everything written is rolled back at close (a dry run's copy)."""
         self.integration = integration
-        self.url = str(location) if is_url(location) else None
-        self.path = Path(location) if str(location) != ":memory:" and self.url is None else None
-        self.file = shown(location)  # named in errors
-        self.dry = dry
-        self._lock_file: int | None = None
-        self._side: PgConnection | None = None
+        self.backend: Backend = backend_for(location, dry=dry)
+        self.url, self.path, self.dry = self.backend.url, self.backend.path, self.backend.dry
+        self.file = self.backend.file  # named in errors
         self._in_tx = False
         self._tx_time = ""  # one timestamp for every row a transaction writes
-        self._depth = 0  # savepoints inside a dry store's outer transaction
-        if self.url is not None:
-            self._open_postgres(self.url, lock=lock)
-            self.link_table = LinkTable(self.db, integration, keys=self.db if dry else self.side())
-            return
-        if self.path is not None:
-            # The file holds access tokens and copies of records: the user's alone (0600 in
-            # a 0700 folder). Created before SQLite opens it, which gives -wal/-shm its mode.
-            private_folder(self.path.parent)
-            if lock:
-                self._acquire_lock()
-            private_file(self.path)
-            for suffix in ("-wal", "-shm"):
-                tighten(self.path.with_name(self.path.name + suffix))
-        target = str(self.path) if self.path is not None else ":memory:"
+        self.db = self.backend.open(integration, lock=lock, check=check)
         try:
-            db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-            self.db: Db = db
-            db.execute("PRAGMA busy_timeout = 5000")
-            if self.path is not None:
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = FULL")
-            if check:
-                check_integrity(db, target)
-            _create_tables(db)
             if lock:
-                self._orphans()
+                # The lock was free, so a run of this integration still `running` lost its
+                # process (SIGKILL, a crash, a power cut): it ended, interrupted.
+                self.db.execute(
+                    "UPDATE runs SET status = 'interrupted', message = ?"
+                    " WHERE integration = ? AND status = 'running'",
+                    (ORPHANED, integration),
+                )
+            keys = self.backend.keys(self.db)
         except sqlite3.DatabaseError as exc:
-            self._release_lock()
-            raise state_error(target, exc) from exc
-        except StateError:
-            self._release_lock()
-            raise
-        self.link_table = LinkTable(self.db, integration)
-
-    def _open_postgres(self, url: str, *, lock: bool) -> None:
-        db = PgConnection(url)
-        self.db = db
-        try:
-            _postgres_tables(db)
-            if lock:
-                got = db.execute(
-                    "SELECT pg_try_advisory_lock(hashtextextended(?, 0))",
-                    (_run_lock_key(self.integration),),
-                ).fetchone()[0]
-                if not got:
-                    raise RunLocked(
-                        f"another run of '{self.integration}' is in progress (it holds the "
-                        f"integration's lock in the state database {self.file}); try again "
-                        "when it ends"
-                    )
-                self._orphans()
-            if self.dry:
-                db.execute("BEGIN")
-        except sqlite3.DatabaseError as exc:
-            db.close()
+            self.close()
             raise state_error(self.file, exc) from exc
         except BaseException:
-            db.close()
+            self.close()
             raise
-
-    def _orphans(self) -> None:
-        # The lock was free, so a run of this integration still `running` lost its
-        # process (SIGKILL, a crash, a power cut): it ended, interrupted.
-        self.db.execute(
-            "UPDATE runs SET status = 'interrupted', message = ?"
-            " WHERE integration = ? AND status = 'running'",
-            (ORPHANED, self.integration),
-        )
-
-    def side(self) -> PgConnection:
-        """(PostgreSQL) a second connection, for what commits at once beside a run's batch
-        transaction: tokens, the metadata cache, the names links are keyed by."""
-        assert self.url is not None
-        if self._side is None or self._side.closed:
-            self._side = PgConnection(self.url)
-        return self._side
+        self.link_table = LinkTable(self.db, integration, keys=keys)
 
     @classmethod
     def snapshot(cls, path: Path | str | None, integration: str) -> StateStore:
@@ -440,10 +130,10 @@ class StateStore:
         store = cls(":memory:", integration)
         if path is not None and path.exists():
             store.file = str(path)
+            assert isinstance(store.db, sqlite3.Connection)
             try:
                 source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
                 try:
-                    assert isinstance(store.db, sqlite3.Connection)
                     source.backup(store.db)
                 finally:
                     source.close()
@@ -451,10 +141,9 @@ class StateStore:
                 store.close()
                 raise state_error(path, exc) from exc
             try:
-                assert isinstance(store.db, sqlite3.Connection)
                 check_integrity(store.db, path)
                 # a file an older version wrote: its copy gets this version's tables
-                _create_tables(store.db)
+                create_file_tables(store.db)
             except StateError:
                 store.close()
                 raise
@@ -467,58 +156,15 @@ class StateStore:
     def run_going(path: Path | str, integration: str) -> bool:
         """Whether a run of the integration holds its lock on this state now (asked
         without keeping the lock: a run starting next is not refused for it)."""
-        if is_url(path):
-            db = PgConnection(str(path))
-            try:
-                key = (_run_lock_key(integration),)
-                got = db.execute("SELECT pg_try_advisory_lock(hashtextextended(?, 0))", key)
-                if got.fetchone()[0]:
-                    db.execute("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
-                    return False
-                return True
-            finally:
-                db.close()
-        try:
-            fd = os.open(_lock_path(Path(path), integration), os.O_RDONLY)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # closing it lets go of the lock, if it was taken here
-        return False
-
-    def _acquire_lock(self) -> None:
-        assert self.path is not None
-        lock_path = _lock_path(self.path, self.integration)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        tighten_fd(fd, lock_path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise RunLocked(
-                f"another run of '{self.integration}' is in progress (lock {lock_path}); try again when it ends"
-            ) from None
-        self._lock_file = fd
+        return run_going(path, integration)
 
     def close(self) -> None:
-        """Closing a PostgreSQL store's connection ends its run lock (and rolls back a dry
+        """Ends the run lock (closing a database's connection ends it, and rolls back a dry
         store's transaction)."""
         try:
-            if self._side is not None:
-                self._side.close()
             self.db.close()
         finally:
-            self._release_lock()
-
-    def _release_lock(self) -> None:
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            os.close(self._lock_file)
-            self._lock_file = None
+            self.backend.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -526,11 +172,7 @@ class StateStore:
         if self._in_tx:
             yield
             return
-        begin, commit, rollback = (
-            ("SAVEPOINT batch", "RELEASE SAVEPOINT batch", "ROLLBACK TO SAVEPOINT batch")
-            if self.dry
-            else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
-        )
+        begin, commit, rollback = self.backend.statements()
         try:
             self.db.execute(begin)
         except sqlite3.DatabaseError as exc:

@@ -3,25 +3,21 @@ uses the same credentials.
 
 A token is stored under a digest of its credential (token URL, client id, refresh token;
 never the secret itself), so eight runs of eight specs on one Zoho connection share one
-access token. A refresh happens under an OS lock on `<state>.tokens.lock` (0600, released
-by the kernel if the holder dies); inside it the cache is read again, and only a token that
+access token. A refresh happens under a lock every process sharing the state respects (an OS lock on
+`<state>.tokens.lock`, 0600, released by the kernel if the holder dies; on PostgreSQL an
+advisory lock per credential, released by the server); inside it the cache is read again, and only a token that
 is still stale is refreshed: one refresh per expiry, however many processes noticed it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import sqlite3
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from integrate.errors import StateError
 from integrate.state import StateStore, dumps, loads, side_connection
-from integrate.statedb import Db, PgConnection
+from integrate.statedb import Db
 
 
 class StateTokenCache:
@@ -34,26 +30,8 @@ class StateTokenCache:
         self.path = store.path  # a dry run's snapshot
         self._thread_lock = threading.Lock()
 
-    @property
-    def lock_path(self) -> Path | None:
-        return None if self.path is None else self.path.with_name(f"{self.path.name}.tokens.lock")
-
     def _db(self) -> contextlib.AbstractContextManager[Db]:
         return side_connection(self.store, "the access tokens")
-
-    @contextlib.contextmanager
-    def _database_lock(self, key: str) -> Iterator[None]:
-        """A session advisory lock on a connection of its own (a dead worker's ends with it)."""
-        assert self.store.url is not None
-        db = PgConnection(self.store.url)
-        try:
-            args = (f"integrate:token:{key}",)
-            db.execute("SELECT pg_advisory_lock(hashtextextended(?, 0))", args)
-            yield
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot lock the access token in {self.store.file}: {exc}") from exc
-        finally:
-            db.close()
 
     def load(self, key: str) -> dict[str, Any] | None:
         with self._db() as db:
@@ -75,23 +53,8 @@ class StateTokenCache:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        """Held while one refresh happens: by one thread here and one process on the host
-        (on a PostgreSQL state, one process of all the workers: an advisory lock)."""
-        with self._thread_lock:
-            if self.store.url is not None and not self.store.dry:
-                with self._database_lock(key):
-                    yield
-                return
-            lock_path = self.lock_path
-            if lock_path is None:
-                yield
-                return
-            try:
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as exc:
-                raise StateError(f"cannot open the token lock {lock_path}: {exc}") from exc
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                os.close(fd)  # closing releases the lock
+        """Held while one refresh happens: by one thread here and one process of all that
+        share the state (an OS lock on a file's `<state>.tokens.lock`, an advisory lock per
+        credential in a database)."""
+        with self._thread_lock, self.store.backend.refreshing(key):
+            yield

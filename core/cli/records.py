@@ -46,7 +46,7 @@ def state_show(spec_path: str, state_file: str | None, sandbox: bool, as_json: b
     try:
         data = {
             "integration": spec.name,
-            "state": str(store.path),
+            "state": store.file,
             "flows": store.flow_states(),
             "counts": store.counts(),
             "runs": store.runs(10),

@@ -42,6 +42,12 @@ log = logging.getLogger("integrate.serve")
     help="Allow a non-loopback --host (needs INTEGRATE_SERVE_SECRET, 32+ characters).",
 )
 @click.option(
+    "--queue",
+    is_flag=True,
+    help="Queue runs for `integrate worker`s instead of running them here (needs a PostgreSQL "
+    "--state); schedules are left to the workers.",
+)
+@click.option(
     "--channel-lifetime",
     default="24h",
     show_default=True,
@@ -58,6 +64,7 @@ def serve(
     port: int,
     public_url: str | None,
     allow_remote: bool,
+    queue: bool,
     channel_lifetime: str,
 ) -> None:
     """Run specs' flows whenever their schedules fall due, whenever a watched side changed
@@ -67,6 +74,9 @@ def serve(
     Each run prints its summary, as `integrate run` does. A run that fails is reported and
     serving goes on; a run that finds another still going (the state's run lock) is skipped.
     Webhook flows run once at start (catch-up), then on each webhook and on their schedule.
+
+    With --queue (a PostgreSQL --state), each of those runs is queued for the workers
+    (`integrate worker`) instead, and the schedules are theirs (docs/scaling-out.md).
     """
     from integrate.channels import hooks
     from integrate.cli.page import Pages, ui_token
@@ -87,6 +97,7 @@ def serve(
     except ValueError as exc:
         raise UsageError(f"--channel-lifetime: {exc}") from None
     secret = bind_secret(host, allow_remote, os.environ.get(SECRET_VARIABLE))
+    queued = _Queue.opened(state, sandbox) if queue else None
     plugins = _plugins()
     loaded = [_spec(path, plugins, strict_env=not sandbox) for path in specs]
     for spec in loaded:
@@ -125,7 +136,9 @@ def serve(
 
     def run(due: Due) -> None:
         click.echo(f"— {due}")
-        if serving is not None:
+        if queued is not None:
+            queued.defer(due)  # the worker's run marks the ledger's events applied
+        elif serving is not None:
             serving.run(due, execute)
         else:
             execute(due)
@@ -181,14 +194,49 @@ def serve(
                     look=look,
                     woken=inbox,
                     chores=serving,
+                    run_schedules=queued is None,
                 )
         except StopNow:
             pass  # a second signal while no run was going: stopped all the same
         finally:
             if serving is not None:
                 serving.stop()
+            if queued is not None:
+                queued.close()
     if stop.signum is not None:
         click.echo("stopped", err=True)
+
+
+class _Queue:
+    """serve --queue: runs queued for the workers (Procrastinate, in the state's database)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    @classmethod
+    def opened(cls, state: str | None, sandbox: bool) -> _Queue:
+        if sandbox:
+            raise UsageError(
+                "--queue and --sandbox do not go together: workers need a PostgreSQL --state"
+            )
+        from procrastinate import App, SyncPsycopgConnector
+
+        from integrate.workers.database import database, prepare
+
+        db = database(state)
+        prepare(db)
+        app = App(connector=SyncPsycopgConnector(conninfo=db.url, min_size=1, max_size=2))
+        app.open()
+        return cls(app)
+
+    def defer(self, due: Any) -> None:
+        from integrate.workers.jobs import defer
+
+        trigger = due.trigger or ("watch" if due.reason else "schedule")
+        click.echo(str(defer(self.app, due.spec.name, trigger, due.flows)))
+
+    def close(self) -> None:
+        self.app.close()
 
 
 class _Stop:

@@ -15,11 +15,14 @@ from typing import Any
 
 import psycopg
 from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate.exceptions import ConnectorException
 from procrastinate.worker import Worker
 
 from integrate.engine.stop import SIGNALS, signal_name
+from integrate.errors import StateError
 from integrate.model import Spec
 from integrate.plugins import Plugins
+from integrate.secrets import REDACTOR
 from integrate.workers import schedules
 from integrate.workers.database import Database
 from integrate.workers.jobs import TASK, defer, queue_of
@@ -91,7 +94,20 @@ def work(
         f"worker {settings.name} on {db}: {len(catalogue.paths)} integration(s), "
         f"concurrency {settings.concurrency}, stalled after {settings.stalled_after:g}s"
     )
-    asyncio.run(_serve(app, connector, runner, settings, queues))
+    try:
+        stopped = asyncio.run(_serve(app, connector, runner, settings, queues))
+    except ConnectorException as exc:
+        raise StateError(f"the worker stopped: {db} failed: {_cause(exc)}") from exc
+    if not stopped:
+        raise StateError(
+            f"the worker stopped: it lost {db} (see the lines above); its runs are queued "
+            "again by the other workers once its heartbeat is stalled"
+        )
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc.__cause__ or exc).strip().splitlines()
+    return REDACTOR.redact(text[0] if text else type(exc).__name__)
 
 
 async def _serve(
@@ -100,7 +116,9 @@ async def _serve(
     runner: JobRunner,
     settings: WorkerSettings,
     queues: list[str],
-) -> None:
+) -> bool:
+    """Run the worker until it stops: True when a signal stopped it, False when Procrastinate
+    did (its connection to the database failed)."""
     loop = asyncio.get_running_loop()
     # Procrastinate runs a sync task in the loop's default executor: one thread per run.
     loop.set_default_executor(ThreadPoolExecutor(max_workers=settings.concurrency + 2))
@@ -131,6 +149,7 @@ async def _serve(
             await asyncio.gather(*sides, return_exceptions=True)
             for signum in SIGNALS:
                 loop.remove_signal_handler(signum)
+    return signals.count > 0
 
 
 class _Signals:
@@ -163,17 +182,21 @@ async def _introduce(app: App, worker: Worker, settings: WorkerSettings, queues:
     """Once Procrastinate has registered the worker: its name, host and process beside it."""
     while worker.worker_id is None:
         await asyncio.sleep(0.05)
-    await app.connector.execute_query_async(
-        "INSERT INTO integrate_workers(worker_id, name, host, pid, integrations, stalled_after)"
-        " VALUES (%(id)s, %(name)s, %(host)s, %(pid)s, %(count)s, %(stalled)s)"
-        " ON CONFLICT (worker_id) DO NOTHING",
-        id=worker.worker_id,
-        name=settings.name,
-        host=socket.gethostname(),
-        pid=os.getpid(),
-        count=len(queues),
-        stalled=settings.stalled_after,
-    )
+    try:
+        await app.connector.execute_query_async(
+            "INSERT INTO integrate_workers(worker_id, name, host, pid, integrations, stalled_after)"
+            " VALUES (%(id)s, %(name)s, %(host)s, %(pid)s, %(count)s, %(stalled)s)"
+            " ON CONFLICT (worker_id) DO NOTHING",
+            id=worker.worker_id,
+            name=settings.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            count=len(queues),
+            stalled=settings.stalled_after,
+        )
+    except ConnectorException as exc:  # it runs all the same; `integrate workers` shows no name
+        log.warning("could not write the worker's name: %s", _cause(exc))
+        return
     log.info("worker %s is Procrastinate's worker %s", settings.name, worker.worker_id)
 
 

@@ -16,8 +16,9 @@ from integrate.ledger import EventLedger
 from integrate.links import Digest, Link
 from integrate.metacache import StateEntries
 from integrate.secrets import REDACTOR
-from integrate.state import SCHEMA_VERSION, StateStore
+from integrate.state import StateStore
 from integrate.statedb import connect
+from integrate.stateschema import SCHEMA_VERSION
 from integrate.tokencache import StateTokenCache
 
 
@@ -54,17 +55,22 @@ def test_runs_are_numbered_per_integration_and_keep_their_worker(location: str) 
         beta.close()
 
 
+def _failing_batch(store: StateStore) -> None:
+    with store.transaction():
+        store.set_cursor("f", "a", {"since": "2026-06-01"})
+        store.save_link("f", _link("a2", "b2"), 2)
+        store.hold("f", "a", "a3", "queue", "why", {"id": "a3"}, 2)
+        raise RuntimeError("the batch failed")
+
+
 def test_a_batch_commits_whole_or_not_at_all(location: str) -> None:
     store = StateStore(location, "demo")
     try:
         with store.transaction():
             store.set_cursor("f", "a", {"since": "2026-01-01"})
             store.save_link("f", _link("a1", "b1"), 1)
-        with pytest.raises(RuntimeError), store.transaction():
-            store.set_cursor("f", "a", {"since": "2026-06-01"})
-            store.save_link("f", _link("a2", "b2"), 2)
-            store.hold("f", "a", "a3", "queue", "why", {"id": "a3"}, 2)
-            raise RuntimeError("the batch failed")
+        with pytest.raises(RuntimeError):
+            _failing_batch(store)
         assert store.cursor("f", "a") == {"since": "2026-01-01"}
         assert store.count_links() == {"f": 1}
         assert store.held() == []
@@ -279,7 +285,7 @@ def test_a_notification_delivered_twice_is_kept_once(location: str) -> None:
         assert ledger.record("accounts", "zoho", notice) is True
         assert ledger.record("accounts", "zoho", notice) is False  # another serve, same call
         assert ledger.pending("accounts")[0] == 1
-        count, upto = ledger.pending("accounts")
+        _count, upto = ledger.pending("accounts")
         assert ledger.applied("accounts", upto, 7) == 1
         assert ledger.pending("accounts")[0] == 0
         assert ledger.counts() == {"accounts": {"pending": 0, "applied": 1}}
@@ -298,3 +304,29 @@ def test_the_schema_is_this_versions_and_a_newer_one_is_refused(location: str) -
         db.close()
     with pytest.raises(StateError, match="written by a newer integrate"):
         StateStore(location, "demo")
+
+
+def test_a_state_of_the_version_before_is_migrated_on_open(location: str) -> None:
+    """A state version 2 wrote (no `runs.worker`) gains the column, keeping its runs."""
+    store = StateStore(location, "demo")
+    store.finish_run(store.start_run(trigger="manual", dry_run=False, plugins={}), "succeeded", {})
+    store.close()
+    db = connect(location)
+    try:
+        db.execute("ALTER TABLE runs DROP COLUMN worker")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    finally:
+        db.close()
+
+    again = StateStore(location, "demo")
+    try:
+        run = again.start_run(trigger="enqueue", dry_run=False, plugins={}, worker="w1")
+        assert [(r["run_id"], r["worker"]) for r in again.runs()] == [(run, "w1"), (1, None)]
+    finally:
+        again.close()
+    db = connect(location)
+    try:
+        [(version,)] = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    finally:
+        db.close()
+    assert version == str(SCHEMA_VERSION)

@@ -85,7 +85,9 @@ def test_state_show_and_failures_list_read_the_database(
     [failure] = json.loads(failures.stdout)
     assert failure["source_id"] == "2"
     assert "not a date" in failure["reason"]
+    assert data["state"].startswith("postgresql://integrate:***@127.0.0.1:")
     text = cli("state", "show", "items.yaml", "--state", pg_url)
+    assert "integration items (state postgresql://integrate:***@127.0.0.1:" in text.stdout
     assert _password(pg_url) not in text.stdout + text.stderr
 
 

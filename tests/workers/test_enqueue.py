@@ -1,5 +1,6 @@
 """`integrate enqueue` and `integrate workers` against a real PostgreSQL: a run queued once
-however often it is asked for, its locks, the errors a user sees (and never the password)."""
+however often it is asked for, its locks; the errors a user sees from them and from
+`integrate worker` before it starts (and never the password)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.workers.conftest import PASSWORD
-from tests.workers.world import integration, jobs
+from tests.workers.world import integration, jobs, password
 
 
 def test_enqueue_twice_queues_one_run_and_says_already_queued(
@@ -47,8 +47,8 @@ def test_workers_lists_a_queued_run(cli: Any, workdir: Path, pg_url: str) -> Non
     assert "queued (1):\n  job 1 acme (enqueue flows accounts) queued since " in text.stdout
     assert "running (0):" in text.stdout
     assert "stalled (0):" in text.stdout
-    assert PASSWORD not in text.output
-    assert ":***@" in text.stdout
+    assert password(pg_url) not in text.output
+    assert f"workers of {pg_url.replace(password(pg_url), '***')}:" in text.stdout
     data = json.loads(as_json.stdout)
     assert (data["workers"], data["running"], data["stalled"]) == ([], [], [])
     assert [(j["id"], j["integration"], j["flows"]) for j in data["queued"]] == [
@@ -96,8 +96,7 @@ def test_spec_with_a_problem_is_refused_at_its_line_and_nothing_is_queued(
 
     assert result.exit_code == 2
     assert f"{bad}:11:17: " in result.stderr
-    with psycopg.connect(pg_url) as conn:  # nothing queued, nothing created
-        assert conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,)
+    assert jobs_table_missing(pg_url)  # nothing queued, nothing created
 
 
 def test_unknown_flow_is_a_usage_error(cli: Any, workdir: Path, pg_url: str) -> None:
@@ -122,8 +121,9 @@ def test_database_that_cannot_be_reached_is_named_without_its_password(
 
     for result in (enqueue, listing):
         assert result.exit_code == 1
-        assert result.stderr.startswith("cannot connect to postgresql://postgres:***@127.0.0.1:1/")
-        assert PASSWORD not in result.output
+        shown = wrong.replace(password(pg_url), "***")
+        assert result.stderr.startswith(f"cannot connect to {shown}: ")
+        assert password(pg_url) not in result.output
 
 
 def test_schema_is_applied_once_when_many_start_at_the_same_moment(pg_url: str) -> None:
@@ -149,3 +149,47 @@ def test_schema_is_applied_once_when_many_start_at_the_same_moment(pg_url: str) 
     assert errors == []
     assert ready(db)
     prepare(db)  # and again, later: nothing to do, nothing fails
+
+
+def test_worker_refuses_a_spec_with_a_problem_before_it_starts(
+    cli: Any, workdir: Path, pg_url: str
+) -> None:
+    good = integration(workdir, "acme", records=1)
+    (workdir / "more").mkdir()
+    bad = workdir / "more" / "bad.yaml"
+    bad.write_text(good.read_text().replace("batch_size: 10", "batch_size: ten"))
+
+    result = cli("worker", str(good), str(workdir / "more"), "--state", pg_url)
+
+    assert result.exit_code == 2
+    assert f"{bad}:11:17: " in result.stderr
+    assert jobs_table_missing(pg_url)  # it never got as far as the database
+
+
+def test_worker_refuses_two_specs_of_one_integration(cli: Any, workdir: Path, pg_url: str) -> None:
+    spec = integration(workdir, "acme", records=1)
+    copy = workdir / "copy.yaml"
+    copy.write_text(spec.read_text())
+
+    result = cli("worker", str(spec), str(copy), "--state", pg_url)
+
+    assert result.exit_code == 2
+    assert f"{copy}: integration 'acme' is also {spec}: each integration has one spec" in (
+        result.stderr
+    )
+
+
+def test_worker_refuses_a_path_that_is_no_spec(cli: Any, workdir: Path, pg_url: str) -> None:
+    (workdir / "empty").mkdir()
+
+    missing = cli("worker", "nowhere.yaml", "--state", pg_url)
+    empty = cli("worker", "empty", "--state", pg_url)
+
+    assert (missing.exit_code, empty.exit_code) == (2, 2)
+    assert "nowhere.yaml: no such spec file or folder" in missing.stderr
+    assert "empty: no *.yaml spec in this folder" in empty.stderr
+
+
+def jobs_table_missing(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 SPEC = """\
 integrate: 1
@@ -168,3 +169,10 @@ def started_workers(root: Path, url: str) -> Iterator[Workers]:
         yield workers
     finally:
         workers.close()
+
+
+def password(url: str) -> str:
+    """The database's password: a canary no output may show."""
+    found = urlsplit(url).password
+    assert found, "the test database has a password"
+    return found
