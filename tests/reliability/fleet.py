@@ -222,8 +222,9 @@ class Span:
     until: int | None
 
     def meets(self, low: int, high: int | None) -> bool:
-        """Whether the span and the events from `low` to `high` (None: on) share a moment."""
-        return (high is None or self.since < high) and (self.until is None or low < self.until)
+        """Whether the job was in its status at some moment after event `low` and before
+        event `high` (None: ever after), either included."""
+        return (high is None or self.since <= high) and (self.until is None or low < self.until)
 
 
 _LEAVES = {

@@ -1,5 +1,5 @@
 """T20: 4 `integrate worker` processes on one PostgreSQL database run many integrations, each
-queued 3 times while they work; one worker is SIGKILLed in the middle of a run. Never two
+queued 3 times; one worker is SIGKILLed in the middle of a run. Never two
 runs of one integration at once, never two waiting, the killed run queued again and resumed
 by another worker within the stalled timeout + 60 s, every integration converged.
 
@@ -23,10 +23,10 @@ What is checked, from what a user can see:
 - every integration's target holds what one uninterrupted run of its spec writes (the same
   spec run once in another folder on a SQLite state), no record twice.
 
-Rounds 1 and 2 go back to back as the workers start on round 1 (round 2 is refused the runs
-still waiting); round 3 goes when the last long run, the last of round 1, is at its start: the
-workers are then free while its run queued again waits for it (the lock's part), and round 3
-names the long specs first. One worker is killed in the middle of another long run.
+Rounds 1 and 2 go before the workers start (round 2 is refused every run: each still waits);
+round 3 goes while they work, when the last long run, the last of round 1, is at its start:
+the workers are then free while its run queued again waits for it (the lock's part), and
+round 3 names the long specs first. One worker is killed in the middle of another long run.
 
 CI: 40 integrations (2 long, 3 Zoho). Full size (INTEGRATE_RELIABILITY_FULL=1): 200
 integrations (6 long, 8 Zoho). It prints its figures (`T20: ...`; `pytest -s`).
@@ -134,14 +134,10 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
     workers: dict[str, WorkerProcess] = {}
     watch = Watch(pg_url)
     watcher = threading.Thread(target=watch.run, name="t20-watch", daemon=True)
-    rounds: list[Round] = []
     failed: list[str] = []
-    first = threading.Thread(
-        target=fleet.enqueue_in_thread,
-        args=(workdir, pg_url, ["specs"], ROUNDS - 1, rounds, failed),
-        daemon=True,
-    )
-    # rounds 1 and 2 back to back; round 3 when the last long run starts, long specs first
+    # rounds 1 and 2 before the workers start: round 2 finds every run of round 1 waiting
+    rounds = [fleet.enqueue(workdir, pg_url) for _ in range(ROUNDS - 1)]
+    # round 3 when the last long run starts, the long specs first (see above)
     later = threading.Thread(
         target=fleet.enqueue_in_thread,
         args=(workdir, pg_url, long_first, 1, rounds, failed),
@@ -150,6 +146,7 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
     kill: Kill | None = None
     requeued_after: float | None = None
     try:
+        watcher.start()
         for n in range(1, WORKERS + 1):
             workers[f"w{n}"] = WorkerProcess(
                 workdir,
@@ -159,9 +156,6 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
                 "--stalled-after",
                 f"{STALLED_AFTER:g}",
             )
-        wait_until(lambda: len(fleet.alive(pg_url)) == WORKERS, "the workers to start", timeout=60)
-        watcher.start()
-        first.start()
         deadline = time.monotonic() + DRAIN
         while kill is None or requeued_after is None or later.ident is None:  # not started
             assert not failed, failed
@@ -181,7 +175,6 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
                 )
             if (
                 later.ident is None
-                and not first.is_alive()
                 and last.name in {name for name, _n, _w in fleet.running(pg_url)}
                 and fleet.written(workdir, last.name) < last.records // 4
             ):
@@ -209,7 +202,7 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
         assert [w.stop(timeout=30) for w in workers.values() if w is not killed.worker] == [0] * 3
     finally:
         watch.stop.set()
-        for thread in (watcher, first, later):
+        for thread in (watcher, later):
             if thread.is_alive():
                 thread.join(timeout=130)
         for worker in workers.values():
@@ -256,7 +249,9 @@ def check_queue(url: str, items: list[Integration], rounds: list[Round], watch: 
     assert len(rounds) == ROUNDS
     said = [round_.said() for round_ in rounds]
     assert [sorted(lines) for lines in said] == [sorted(names)] * ROUNDS  # each once a round
-    assert all(said[0][name].startswith("queued: ") for name in names)  # an empty queue first
+    # round 1 found an empty queue; round 2, before the workers started, found each run waiting
+    assert [said[0][n] for n in names if not said[0][n].startswith("queued: ")] == []
+    assert [said[1][n] for n in names if said[1][n] != f"already queued: {n}"] == []
     jobs: dict[str, set[int]] = defaultdict(set)
     for lock, job in fleet.query(
         url,
@@ -282,8 +277,10 @@ def check_queue(url: str, items: list[Integration], rounds: list[Round], watch: 
                 assert any(
                     span.status == "todo" and span.meets(round_.began, round_.ended)
                     for span in every[name]
-                ), f"a round said {line!r}, but no run of it was waiting then"
-    assert refused > 0  # the rounds met runs waiting: the check above checked something
+                ), (
+                    f"a round said {line!r} between events {round_.began} and {round_.ended},"
+                    f" but no run of it was waiting then: {every[name]}"
+                )
     assert watch.seen == [], watch.seen[:10]
     assert watch.samples > 20
     return refused
