@@ -365,6 +365,9 @@ def x_report(x: dict[str, Any], median_range: Any) -> list[str]:
         for i, c in enumerate(counts)
     }
     ms = {k: v * 1000 for k, v in conn.items()}
+    statements = f"{ph['execute'] / one['runs']:.0f} statements"
+    if ph["executemany"]:
+        statements += f" and {ph['executemany'] / one['runs']:.0f} batches of them"
     return [
         "## X: runs on workers (issue 15)",
         "",
@@ -393,9 +396,8 @@ def x_report(x: dict[str, Any], median_range: Any) -> list[str]:
         f"run on the PostgreSQL state): {one['wall'] * 1000:.0f} ms a run, {one['cpu'] * 1000:.0f}"
         f" ms of its own CPU and {one['postgres_cpu'] * 1000:.0f} ms of PostgreSQL's. Profiled "
         f"(cProfile slows Python code, not the waits): spec loading {ph['spec_loading']:.0%}, "
-        f"PostgreSQL calls (psycopg, the waits for the server included; "
-        f"{ph['execute'] / one['runs']:.0f} statements and {ph['executemany'] / one['runs']:.0f}"
-        f" batches of them a run) {ph['postgresql_calls']:.0%}, the rest of the run (engine, "
+        f"PostgreSQL calls (psycopg, the waits for the server included; {statements} a run) "
+        f"{ph['postgresql_calls']:.0%}, the rest of the run (engine, "
         f"files, JSON, state logic) {ph['rest']:.0%}. Connecting, measured on its own: a "
         f"connection opened and closed costs {ms['connect_postgres_cpu']:.1f} ms of "
         f"PostgreSQL's CPU and {ms['connect_cpu']:.1f} ms of the client's (a backend started, "
@@ -403,7 +405,8 @@ def x_report(x: dict[str, Any], median_range: Any) -> list[str]:
         f"the schema's version, the integration's advisory lock) "
         f"{ms['state_postgres_cpu']:.1f} ms and {ms['state_cpu']:.1f} ms.",
         "",
-        f"**What bounds it: CPU, about half of it PostgreSQL's.** With one worker a run costs "
+        f"**What bounds it: CPU, {pg_ms / (worker_ms + pg_ms):.0%} of it PostgreSQL's.** With "
+        "one worker a run costs "
         f"{worker_ms:.0f} ms of the worker's CPU and {pg_ms:.0f} ms of PostgreSQL's, so "
         f"{cores} cores allow at most about {ceiling:.0f} runs a minute however many workers "
         f"share them; the most measured is {median_of(best, 'per_minute'):.0f} "

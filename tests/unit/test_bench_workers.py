@@ -115,3 +115,4 @@ def test_the_report_works_out_the_ceiling_and_the_ratios(workers: ModuleType) ->
     assert "(1.68 times with 4)" in text
     assert "opening the state is 25%" in text  # 12.5 ms of 50
     assert "40 statements and 9 batches of them a run" in text
+    assert "**What bounds it: CPU, 50% of it PostgreSQL's.**" in text
