@@ -27,7 +27,7 @@ from tests.plugins.zoho_crm.emulator_kit import accounts_to_files
 
 # (records, batch_size) of the files specs, in turn: one batch, several, many
 SHAPES = ((150, 1000), (300, 100), (450, 50))
-LONG_SHAPE = (4000, 10)  # long enough to be caught in the middle of a run
+LONG_SHAPE = (8000, 10)  # long enough to be caught in the middle of a run
 FILES_SPEC = """\
 integrate: 1
 name: {name}
@@ -346,16 +346,22 @@ def enqueue(root: Path, url: str, specs: Sequence[str] = ("specs",), timeout: fl
     return Round(began, last_event(url), done.stdout.splitlines())
 
 
+def enqueue_round(root: Path, url: str, *groups: Sequence[str]) -> Round:
+    """One round of `enqueue` as one command per group of specs, one after the other (a
+    small group first is queued sooner: the command loads its specs before it queues)."""
+    parts = [enqueue(root, url, group) for group in groups]
+    return Round(parts[0].began, parts[-1].ended, [line for p in parts for line in p.lines])
+
+
 def enqueue_in_thread(
-    root: Path, url: str, specs: Sequence[str], count: int, rounds: list[Round], failed: list[str]
+    root: Path, url: str, groups: Sequence[Sequence[str]], rounds: list[Round], failed: list[str]
 ) -> None:
-    """`count` rounds of `enqueue` of these specs, one after the other, as a thread's body:
-    each round goes into `rounds`, what went wrong into `failed` (for the test to raise)."""
+    """`enqueue_round` as a thread's body: the round goes into `rounds`, what went wrong into
+    `failed` (for the test to raise)."""
     import psycopg
 
     try:
-        for _ in range(count):
-            rounds.append(enqueue(root, url, specs))
+        rounds.append(enqueue_round(root, url, *groups))
     except (AssertionError, OSError, subprocess.TimeoutExpired, psycopg.Error) as exc:
         failed.append(f"enqueue: {exc}")
 
