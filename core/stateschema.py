@@ -171,9 +171,16 @@ def _migrate(db: Db, version: int) -> None:
     db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
+# Databases this process found at this schema version: a worker opens the state for every
+# run, and then reads the version alone (one statement, not a locked transaction of four).
+_CURRENT: set[str] = set()
+
+
 def create_database_tables(db: PgConnection) -> None:
     """The tables in a PostgreSQL database: made from the same schema as a file's, then the
     same migrations; one transaction, under a lock so workers starting together take turns."""
+    if db.url in _CURRENT and _version(db) == SCHEMA_VERSION:
+        return
     db.execute("BEGIN")
     try:
         db.execute("SELECT pg_advisory_xact_lock(hashtextextended('integrate:schema', 0))")
@@ -191,6 +198,7 @@ def create_database_tables(db: PgConnection) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+    _CURRENT.add(db.url)
 
 
 def _base_tables(db: sqlite3.Connection) -> None:
