@@ -360,6 +360,7 @@ def x_report(x: dict[str, Any], median_range: Any) -> list[str]:
     pg_ms = median_of(0, "postgres_cpu") / n * 1000
     ceiling = cores * 60_000 / (worker_ms + pg_ms)
     best = max(range(len(counts)), key=lambda i: median_of(i, "per_minute"))
+    last = len(counts) - 1
     ratio = {
         c: statistics.median(r[i]["per_minute"] / r[0]["per_minute"] for r in x["rounds"])
         for i, c in enumerate(counts)
@@ -386,7 +387,8 @@ def x_report(x: dict[str, Any], median_range: Any) -> list[str]:
         *rows,
         "",
         "Who pays for a run, over the timed span (CPU per run; PostgreSQL's is its processes', "
-        f"those ended included; the machine's busy share of its {cores} cores):",
+        f"those ended included; the machine's busy share of its {cores} cores counts every "
+        "process on it, other work on a shared machine too):",
         "",
         "| workers | workers' CPU per run (ms) | PostgreSQL's CPU per run (ms) | machine busy (%) |",
         "|---|---|---|---|",
@@ -410,7 +412,10 @@ def x_report(x: dict[str, Any], median_range: Any) -> list[str]:
         f"{worker_ms:.0f} ms of the worker's CPU and {pg_ms:.0f} ms of PostgreSQL's, so "
         f"{cores} cores allow at most about {ceiling:.0f} runs a minute however many workers "
         f"share them; the most measured is {median_of(best, 'per_minute'):.0f} "
-        f"({counts[best]} workers, the machine {median_of(best, 'machine_busy'):.0%} busy). "
+        f"({counts[best]} workers, the machine {median_of(best, 'machine_busy'):.0%} busy), "
+        f"and with {counts[-1]} workers a run costs more, "
+        f"{median_of(last, 'workers_cpu') / n * 1000:.0f} ms and "
+        f"{median_of(last, 'postgres_cpu') / n * 1000:.0f} ms (they contend for the cores). "
         f"One worker keeps the machine {median_of(0, 'machine_busy'):.0%} busy: the worker and "
         "its PostgreSQL backend wait for each other's answers, one statement at a time, so a "
         f"core idles; a second worker fills it ({ratio[counts[1]]:.2f} times the runs); past "
