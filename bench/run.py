@@ -889,7 +889,7 @@ def report(results: dict[str, Any], runs: int) -> str:
     if "E" in results:
         lines += bench_module("events").e_report(results["E"], median_range)
     if "X" in results:
-        lines += bench_module("workers").x_report(results["X"], median_range)
+        lines += bench_module("workers_figures").x_report(results["X"], median_range)
     return "\n".join(lines)
 
 

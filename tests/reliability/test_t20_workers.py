@@ -36,23 +36,28 @@ integrations (6 long, 8 Zoho). It prints its figures (`T20: ...`; `pytest -s`).
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.plugins.zoho_crm.emulator_kit import zoho_variables
 from tests.reliability import fleet
-from tests.reliability.fleet import Integration, Round, Watch
+from tests.reliability.fleet import Watch
 from tests.reliability.harness import ServedEmulator, scale
+from tests.reliability.t20_checks import (
+    Kill,
+    check_converged,
+    check_history,
+    check_queue,
+    check_resumed,
+    hunt,
+    job_holder,
+)
 from tests.workers.world import WorkerProcess, wait_until
 
 pytestmark = pytest.mark.slow
@@ -76,56 +81,6 @@ def crm() -> Iterator[ServedEmulator]:
         ]
         served.call("seed", "Accounts", accounts)
         yield served
-
-
-@dataclass(frozen=True)
-class Kill:
-    worker: WorkerProcess
-    integration: Integration
-    number: int  # its run killed
-    job: int
-    holder: tuple[str, int | None]  # the job's status and worker when it was killed
-    written: int  # records in its target when it was killed
-    at: dt.datetime  # the database's clock just after the kill
-    monotonic: float
-
-
-def hunt(
-    root: Path, url: str, workers: dict[str, WorkerProcess], long: dict[str, Integration]
-) -> Kill | None:
-    """If a long integration's run is going on one of the workers, past a tenth of its records
-    and short of half: SIGKILL that worker (by its pid), and say what was killed."""
-    for name, number, worker in fleet.running(url):
-        item = long.get(name)
-        if item is None or worker not in workers:
-            continue
-        written = fleet.written(root, name)
-        if not item.records // 10 < written < item.records // 2:
-            continue
-        taken = fleet.query(
-            url,
-            "SELECT id, worker_id FROM procrastinate_jobs"
-            " WHERE args->>'integration' = %s AND status = 'doing'",
-            (name,),
-        )
-        if len(taken) != 1:  # it has just ended
-            continue
-        [(job, holder)] = taken
-        workers[worker].kill()
-        at = fleet.clock(url)
-        return Kill(
-            workers[worker], item, number, job, ("doing", holder), written, at, time.monotonic()
-        )
-    return None
-
-
-def job_holder(url: str, job: int) -> tuple[str, int | None]:
-    """A job's status and the worker that holds it (Procrastinate's number for it): a job
-    queued again and taken by another worker at once is `doing` again, under another."""
-    [(status, worker)] = fleet.query(
-        url, "SELECT status::text, worker_id FROM procrastinate_jobs WHERE id = %s", (job,)
-    )
-    return str(status), worker
 
 
 def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and_all_converge(
@@ -226,8 +181,9 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
         assert password not in log, f"{name}'s log shows the database password"
         refusals = [line for line in log.splitlines() if "not run" in line]
         assert refusals == [], f"{name} refused jobs"
+    assert len(rounds) == ROUNDS
     refused = check_queue(pg_url, items, rounds, watch)
-    runs = check_history(pg_url, items, killed)
+    runs = check_history(pg_url, items, killed, set(workers))
     # the lock was put to the test: jobs queued later were taken while one waited for it
     skipped = fleet.held_back(pg_url)
     assert skipped > 0
@@ -236,7 +192,7 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
         for r in runs
         if (r["integration"], r["number"]) == (killed.integration.name, killed.number + 1)
     ]
-    requeued = check_resumed(pg_url, killed, next_run, requeued_after)
+    requeued = check_resumed(pg_url, killed, next_run, requeued_after, STALLED_AFTER)
     check_converged(workdir, items)
 
     [long_run] = [r for r in runs if (r["integration"], r["number"]) == (last.name, 1)]
@@ -247,126 +203,12 @@ def test_T20_four_workers_one_killed_never_run_one_integration_twice_at_once_and
         f"T20: {len(items)} integrations ({kinds['files']} files, {kinds['long']} long,"
         f" {kinds['zoho']} Zoho), {WORKERS} workers, {ROUNDS} enqueue rounds: {queued} queued,"
         f" {refused} already queued; {len(runs)} runs; {skipped} jobs taken past one held by"
-        f" its integration's lock (the last long run took {lasted:.1f}s); killed {killed.worker.name} in run {killed.number} of"
-        f" {killed.integration.name} ({killed.written:,} of {killed.integration.records:,}"
+        f" its integration's lock (the last long run took {lasted:.1f}s); killed"
+        f" {killed.worker.name} in run {killed.number} of {killed.integration.name}"
+        f" ({killed.written:,} of {killed.integration.records:,}"
         f" written); {requeued}; its next run started"
         f" {(next_run['started'] - killed.at).total_seconds():.1f}s after the kill on"
         f" {next_run['worker']} (bound {BOUND:g}s),"
         f" creating {next_run['stats']['flows'][0]['totals']['created']:,} records; every"
         f" job done {drained:.1f}s after the test began; {watch.samples} samples; all converged"
     )
-
-
-def check_queue(url: str, items: list[Integration], rounds: list[Round], watch: Watch) -> int:
-    """At most one run waiting per integration; returns how many `already queued` lines."""
-    names = [item.name for item in items]
-    assert len(rounds) == ROUNDS
-    said = [round_.said() for round_ in rounds]
-    assert [sorted(lines) for lines in said] == [sorted(names)] * ROUNDS  # each once a round
-    # round 1 found an empty queue; round 2, before the workers started, found each run waiting
-    assert [said[0][n] for n in names if not said[0][n].startswith("queued: ")] == []
-    assert [said[1][n] for n in names if said[1][n] != f"already queued: {n}"] == []
-    jobs: dict[str, set[int]] = defaultdict(set)
-    for lock, job in fleet.query(
-        url,
-        "SELECT args->>'integration', id FROM procrastinate_jobs WHERE task_name = 'integrate.run'",
-    ):
-        jobs[lock].add(job)
-    for name in names:  # an integration's jobs are its `queued` lines, and only those
-        its = [by_name[name] for by_name in said]
-        made = {int(line.split("(job ")[1].rstrip(")")) for line in its if "(job " in line}
-        assert made == jobs[name], (name, its)
-    every = fleet.spans(url)
-    for name, listed in every.items():  # by the event log: never two waiting, two taken
-        for status in ("todo", "doing"):
-            alike = [span for span in listed if span.status == status]
-            for one, other in itertools.pairwise(alike):
-                assert one.until is not None, f"{name}: jobs {one.job} and {other.job} {status}"
-                assert one.until < other.since, f"{name}: jobs {one.job}, {other.job} {status}"
-    refused = 0
-    for round_, by_name in zip(rounds, said, strict=True):
-        for name, line in by_name.items():
-            if line.startswith("already queued: "):
-                refused += 1
-                assert any(
-                    span.status == "todo" and span.meets(round_.began, round_.ended)
-                    for span in every[name]
-                ), (
-                    f"a round said {line!r} between events {round_.began} and {round_.ended},"
-                    f" but no run of it was waiting then: {every[name]}"
-                )
-    assert watch.seen == [], watch.seen[:10]
-    assert watch.samples > 20
-    return refused
-
-
-def check_history(url: str, items: list[Integration], killed: Kill) -> list[dict[str, Any]]:
-    """Never two runs of one integration at once; all succeeded but the killed one."""
-    runs = fleet.history(url)
-    assert len(runs) == fleet.started_jobs(url)  # one run per job taken: none refused or lost
-    of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run in runs:
-        of[run["integration"]].append(run)
-    assert sorted(of) == sorted(item.name for item in items)  # every integration ran
-    for name, its in of.items():
-        its.sort(key=lambda r: r["started"])
-        assert [r["number"] for r in its] == list(range(1, len(its) + 1)), name
-        for before, after in itertools.pairwise(its):
-            # a run killed has no end of its own: it ended with its process, checked below
-            end = before["finished"] or after["started"]
-            assert end <= after["started"], f"{name}: runs {before} and {after} overlap"
-    [lost] = [r for r in of[killed.integration.name] if r["number"] == killed.number]
-    assert (lost["status"], lost["worker"], lost["finished"]) == (
-        "interrupted",
-        killed.worker.name,
-        None,
-    )
-    assert "its process ended before the run did" in lost["message"]
-    assert Counter(r["status"] for r in runs if r is not lost) == {"succeeded": len(runs) - 1}
-    assert {r["worker"] for r in runs} <= {f"w{n}" for n in range(1, WORKERS + 1)}
-    assert not [r for r in runs if r["worker"] == killed.worker.name and r["started"] > killed.at]
-    return runs
-
-
-def check_resumed(url: str, killed: Kill, next_run: dict[str, Any], requeued: float) -> str:
-    """The killed run's job settled by the stalled-job recovery (`requeued` seconds after the
-    kill) within the bound, and its integration carried on by another worker from the
-    committed state; says how its job was settled."""
-    # not before the killed worker's last heartbeat had aged past the timeout, nor long after
-    assert STALLED_AFTER * 2 / 3 - 0.1 <= requeued <= BOUND, requeued
-    assert next_run["worker"] != killed.worker.name
-    assert next_run["started"] > killed.at  # the killed run had ended with its process
-    waited = (next_run["started"] - killed.at).total_seconds()
-    assert waited <= BOUND, f"the killed run's integration ran again {waited:.1f}s after the kill"
-    settled = fleet.query(
-        url,
-        "SELECT type::text FROM procrastinate_events WHERE job_id = %s"
-        " AND type IN ('deferred_for_retry', 'aborted') ORDER BY id",
-        (killed.job,),
-    )
-    # queued again, or (a run of it queued behind) ended for that one to carry on
-    assert settled in ([("deferred_for_retry",)], [("aborted",)]), settled
-    totals = next_run["stats"]["flows"][0]["totals"]
-    assert totals["created"] <= killed.integration.records - killed.written, totals
-    what = "queued again" if settled[0][0] == "deferred_for_retry" else "aborted for the one behind"
-    return f"job {killed.job} {what} {requeued:.1f}s after the kill"
-
-
-def check_converged(root: Path, items: list[Integration]) -> None:
-    """Each target holds what one uninterrupted run of its spec writes, no record twice."""
-    expected: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
-    for item in items:
-        if item.shape not in expected:
-            expected[item.shape] = fleet.reference(root / "reference" / item.kind, item)
-    diverged = []
-    for item in items:
-        got = fleet.target(root, item.name)
-        key = "name" if item.kind == "zoho" else "title"
-        twice = [k for k, n in Counter(r[key] for r in got).items() if n > 1]
-        assert twice == [], f"{item.name}: {len(twice)} records twice"
-        if sorted(got, key=lambda r: r["id"]) != sorted(
-            expected[item.shape], key=lambda r: r["id"]
-        ):
-            diverged.append(item.name)
-    assert diverged == []
-    assert [len(expected[item.shape]) for item in items] == [item.records for item in items]

@@ -24,6 +24,11 @@ def workers() -> ModuleType:
     return load_bench("workers")
 
 
+@pytest.fixture(scope="module")
+def figures() -> ModuleType:
+    return load_bench("workers_figures")
+
+
 def median_range(values: list[float], fmt: str = "{:.3f}") -> str:
     return fmt.format(statistics.median(values))
 
@@ -79,7 +84,7 @@ def trial(count: int, per_minute: float, cpu: float, pg: float) -> dict[str, Any
     }
 
 
-def test_the_report_works_out_the_ceiling_and_the_ratios(workers: ModuleType) -> None:
+def test_the_report_works_out_the_ceiling_and_the_ratios(figures: ModuleType) -> None:
     x = {
         "integrations": 100,
         "cores": 2,
@@ -105,7 +110,7 @@ def test_the_report_works_out_the_ceiling_and_the_ratios(workers: ModuleType) ->
         },
     }
 
-    text = "\n".join(workers.x_report(x, median_range))
+    text = "\n".join(figures.x_report(x, median_range))
 
     # 50 ms of the worker's CPU and 50 of PostgreSQL's a run: 2 cores, 1,200 runs a minute
     assert "so 2 cores allow at most about 1200 runs a minute" in text
