@@ -32,12 +32,15 @@ _QUEUED_BEHIND = (
 )
 _RETRY = "SELECT procrastinate_retry_job_v2(%(id)s, now(), NULL, NULL, NULL)"
 _ABORT = "SELECT procrastinate_finish_job_v1(%(id)s, 'aborted', false)"
+# Procrastinate takes the waiting job of highest priority first (then the oldest)
+_FIRST = "UPDATE procrastinate_jobs SET priority = GREATEST(priority, 1) WHERE id = %(id)s"
 
 
 async def recover_stalled(pool: AsyncConnectionPool[Any], stalled_after: float) -> list[str]:
     """Queue again each `integrate.run` job left `doing` by a worker with no heartbeat for
     `stalled_after` seconds. A job with a run already queued behind it (its queueing lock
-    allows one) is marked `aborted` instead: that queued run resumes. One line per job."""
+    allows one) is marked `aborted` instead, and that queued run is taken first: it resumes.
+    One line per job."""
     async with pool.connection() as conn:
         cursor = await conn.execute(_STALLED, {"task": TASK, "seconds": stalled_after})
         ids = [row[0] for row in await cursor.fetchall()]
@@ -71,6 +74,9 @@ async def _settle(pool: AsyncConnectionPool[Any], job_id: int, stalled_after: fl
                 behind = await cursor.fetchone()
             if behind is not None:
                 await conn.execute(_ABORT, arguments)
+                # the run carries on in that job: taken next, as the stalled job queued
+                # again would be (by its place), not after every job queued before it
+                await conn.execute(_FIRST, {"id": behind[0]})
                 return f"{what}; aborted: job {behind[0]}, queued behind it, carries on"
             await conn.execute(_RETRY, arguments)
             return f"{what}; queued again"

@@ -129,6 +129,45 @@ def test_worker_killed_mid_run_is_resumed_by_another_and_converges(
     _converged(workdir, "acme", 3000)
 
 
+def test_a_killed_run_with_one_queued_behind_it_resumes_before_jobs_queued_earlier(
+    cli: Any, workdir: Path, pg_url: str, workers: Workers
+) -> None:
+    """The stalled job is aborted for the run queued behind it (the queueing lock allows
+    one), and that run is taken next: not after every job queued before it."""
+    acme = integration(workdir, "acme", records=3000)
+    # each long enough (batches of 10) that the stall is settled while the first one runs
+    others = [integration(workdir, f"other{i}", records=8000) for i in range(3)]
+    one = workers.start([acme], "w1")
+    assert cli("enqueue", str(acme), "--state", pg_url).exit_code == 0
+    wait_until(lambda: target_bytes(workdir, "acme") > 2000, "acme's run to write")
+    for spec in others:
+        assert cli("enqueue", str(spec), "--state", pg_url).exit_code == 0
+    behind = cli("enqueue", str(acme), "--state", pg_url)
+    assert behind.stdout.startswith("queued: acme")  # after the others
+    one.kill()
+    two = workers.start([acme, *others], "w2")
+
+    wait_until(lambda: "acme: stalled" in two.log(), "the stalled job to be settled")
+    wait_until(
+        lambda: all(_done_runs(pg_url, s.stem) for s in [acme, *others]),
+        "every run to end",
+        timeout=60,
+    )
+    assert two.stop() == 0
+
+    assert "aborted: job" in two.log()
+    resumed = runs(pg_url, "acme")[1]
+    last_other = max(runs(pg_url, s.stem)[0]["started_at"] for s in others)
+    assert resumed["started_at"] < last_other  # taken before the last job queued earlier
+    assert resumed["status"] == "succeeded"
+    _converged(workdir, "acme", 3000)
+
+
+def _done_runs(url: str, name: str) -> bool:
+    history = runs(url, name)
+    return bool(history) and history[-1]["status"] == "succeeded"
+
+
 def test_sigterm_mid_run_stops_after_the_batch_and_queues_the_run_again(
     cli: Any, workdir: Path, pg_url: str, workers: Workers
 ) -> None:
