@@ -13,8 +13,6 @@ if TYPE_CHECKING:
     from procrastinate.tasks import ConfigureTaskOptions
 
 TASK = "integrate.run"
-# What started a run, as the run history records it.
-TRIGGERS = ("schedule", "enqueue", "webhook", "retry")
 # PostgreSQL refuses a NOTIFY channel name of 64 bytes or more, and Procrastinate's channel
 # is "procrastinate_queue_v1#" + the queue: a queue name has 40 bytes at most.
 _QUEUE_BYTES = 40
@@ -63,20 +61,6 @@ def defer(app: App, integration: str, trigger: str, flows: Sequence[str] | None 
     deferrer = app.configure_task(TASK, **job_options(integration))
     try:
         job_id = deferrer.defer(**job_arguments(integration, trigger, flows))
-    except AlreadyEnqueued:
-        return Enqueued(integration, None)
-    return Enqueued(integration, job_id)
-
-
-async def defer_async(
-    app: App, integration: str, trigger: str, flows: Sequence[str] | None = None
-) -> Enqueued:
-    """`defer`, from the worker's event loop."""
-    from procrastinate.exceptions import AlreadyEnqueued
-
-    deferrer = app.configure_task(TASK, **job_options(integration))
-    try:
-        job_id = await deferrer.defer_async(**job_arguments(integration, trigger, flows))
     except AlreadyEnqueued:
         return Enqueued(integration, None)
     return Enqueued(integration, job_id)
