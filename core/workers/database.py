@@ -90,10 +90,11 @@ def connect(db: Database, *, autocommit: bool = False) -> psycopg.Connection:
     try:
         return psycopg.connect(db.url, autocommit=autocommit, connect_timeout=10)
     except psycopg.Error as exc:
-        raise StateError(f"cannot connect to {db}: {_first_line(exc)}") from exc
+        raise StateError(f"cannot connect to {db}: {first_line(exc)}") from exc
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error's first line, secrets masked: what a message about a database failure says."""
     text = str(exc).strip().splitlines()
     return REDACTOR.redact(text[0] if text else type(exc).__name__)
 
@@ -116,7 +117,7 @@ def prepare(db: Database) -> None:
                 conn.execute(_WORKERS_TABLE)
         except psycopg.Error as exc:
             raise StateError(
-                f"cannot prepare the workers' tables in {db}: {_first_line(exc)} (the user needs "
+                f"cannot prepare the workers' tables in {db}: {first_line(exc)} (the user needs "
                 "the right to create tables there)"
             ) from exc
 
@@ -131,5 +132,5 @@ def ready(db: Database) -> bool:
                 "SELECT to_regclass('procrastinate_jobs'), to_regclass('integrate_workers')"
             ).fetchone() or (None, None)
         except psycopg.Error as exc:
-            raise StateError(f"cannot read {db}: {_first_line(exc)}") from exc
+            raise StateError(f"cannot read {db}: {first_line(exc)}") from exc
     return jobs is not None and names is not None

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from integrate.errors import StateError
-from integrate.workers.database import Database, connect
+from integrate.workers.database import Database, connect, first_line
 from integrate.workers.jobs import TASK
 
 # A worker that never said its stalled timeout (it has not registered its name yet)
@@ -123,7 +123,7 @@ def overview(db: Database) -> Overview:
                     keys = ("number", "status", "started_at", "finished_at", "worker")
                     last[name] = dict(zip(keys, run, strict=True))
         except psycopg.Error as exc:
-            raise StateError(f"cannot read the workers' tables in {db}: {exc}") from exc
+            raise StateError(f"cannot read the workers' tables in {db}: {first_line(exc)}") from exc
     by_id = {w.id: w for w in workers}
     return Overview(workers, [_job(row, by_id, last) for row in rows])
 

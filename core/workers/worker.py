@@ -22,9 +22,8 @@ from integrate.engine.stop import SIGNALS, signal_name
 from integrate.errors import StateError
 from integrate.model import Spec
 from integrate.plugins import Plugins
-from integrate.secrets import REDACTOR
 from integrate.workers import schedules
-from integrate.workers.database import Database
+from integrate.workers.database import Database, first_line
 from integrate.workers.jobs import TASK, defer, queue_of
 from integrate.workers.recovery import recover_stalled
 from integrate.workers.running import Catalogue, JobRunner
@@ -97,17 +96,14 @@ def work(
     try:
         stopped = asyncio.run(_serve(app, connector, runner, settings, queues))
     except ConnectorException as exc:
-        raise StateError(f"the worker stopped: {db} failed: {_cause(exc)}") from exc
+        raise StateError(
+            f"the worker stopped: {db} failed: {first_line(exc.__cause__ or exc)}"
+        ) from exc
     if not stopped:
         raise StateError(
             f"the worker stopped: it lost {db} (see the lines above); its runs are queued "
             "again by the other workers once its heartbeat is stalled"
         )
-
-
-def _cause(exc: BaseException) -> str:
-    text = str(exc.__cause__ or exc).strip().splitlines()
-    return REDACTOR.redact(text[0] if text else type(exc).__name__)
 
 
 async def _serve(
@@ -195,7 +191,7 @@ async def _introduce(app: App, worker: Worker, settings: WorkerSettings, queues:
             stalled=settings.stalled_after,
         )
     except ConnectorException as exc:  # it runs all the same; `integrate workers` shows no name
-        log.warning("could not write the worker's name: %s", _cause(exc))
+        log.warning("could not write the worker's name: %s", first_line(exc.__cause__ or exc))
         return
     log.info("worker %s is Procrastinate's worker %s", settings.name, worker.worker_id)
 
@@ -208,4 +204,4 @@ async def _recover(connector: PsycopgConnector, settings: WorkerSettings) -> Non
             for line in await recover_stalled(connector.pool, settings.stalled_after):
                 log.warning("%s", line)
         except psycopg.Error as exc:  # the database went away for a moment: next time
-            log.warning("looking for stalled jobs failed: %s", exc)
+            log.warning("looking for stalled jobs failed: %s", first_line(exc))
