@@ -128,9 +128,14 @@ def ready(db: Database) -> bool:
 
     with connect(db, autocommit=True) as conn:
         try:
-            jobs, names = conn.execute(
-                "SELECT to_regclass('procrastinate_jobs'), to_regclass('integrate_workers')"
-            ).fetchone() or (None, None)
+            return has_tables(conn)
         except psycopg.Error as exc:
             raise StateError(f"cannot read {db}: {first_line(exc)}") from exc
-    return jobs is not None and names is not None
+
+
+def has_tables(conn: psycopg.Connection) -> bool:
+    """Whether `prepare` has made the tables, on a connection of the caller's."""
+    found = conn.execute(
+        "SELECT to_regclass('procrastinate_jobs'), to_regclass('integrate_workers')"
+    ).fetchone()
+    return found is not None and None not in found

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from integrate.errors import StateError
-from integrate.workers.database import Database, connect, first_line
+from integrate.workers.database import Database, connect, first_line, has_tables
 from integrate.workers.jobs import TASK
 
 # A worker that never said its stalled timeout (it has not registered its name yet)
@@ -108,10 +108,7 @@ def overview(db: Database) -> Overview:
     worker has used yet)."""
     with connect(db, autocommit=True) as conn:
         try:
-            found = conn.execute(
-                "SELECT to_regclass('procrastinate_jobs'), to_regclass('integrate_workers')"
-            ).fetchone()
-            if found is None or None in found:
+            if not has_tables(conn):
                 return Overview()
             workers = [_worker(row) for row in conn.execute(_WORKERS).fetchall()]
             rows = conn.execute(_JOBS, {"task": TASK}).fetchall()
