@@ -97,7 +97,8 @@ def serve(
     except ValueError as exc:
         raise UsageError(f"--channel-lifetime: {exc}") from None
     secret = bind_secret(host, allow_remote, os.environ.get(SECRET_VARIABLE))
-    queued = _Queue.opened(state, sandbox) if queue else None
+    # the database checked here, touched only once every spec is known good (as a worker does)
+    queue_db = _Queue.database(state, sandbox) if queue else None
     plugins = _plugins()
     loaded = [_spec(path, plugins, strict_env=not sandbox) for path in specs]
     for spec in loaded:
@@ -107,6 +108,7 @@ def serve(
                 "`watch:` on a flow, or `triggers: [webhook]` on an event flow whose source plugin "
                 "sends notifications)"
             )
+    queued = _Queue.opened(queue_db) if queue_db is not None else None
     token = ui_token()
     pages = Pages(loaded, plugins, token, sandbox=sandbox, state=state) if token else None
     clock = SystemClock()
@@ -213,17 +215,24 @@ class _Queue:
     def __init__(self, app: Any):
         self.app = app
 
-    @classmethod
-    def opened(cls, state: str | None, sandbox: bool) -> _Queue:
+    @staticmethod
+    def database(state: str | None, sandbox: bool) -> Any:
+        """The workers' database --state names (a UsageError, exit 2, if it names none)."""
         if sandbox:
             raise UsageError(
                 "--queue and --sandbox do not go together: workers need a PostgreSQL --state"
             )
+        from integrate.workers.database import database
+
+        return database(state)
+
+    @classmethod
+    def opened(cls, db: Any) -> _Queue:
+        """The queue in that database, its tables made when missing."""
         from procrastinate import App, SyncPsycopgConnector
 
-        from integrate.workers.database import database, prepare
+        from integrate.workers.database import prepare
 
-        db = database(state)
         prepare(db)
         app = App(connector=SyncPsycopgConnector(conninfo=db.url, min_size=1, max_size=2))
         app.open()

@@ -159,3 +159,20 @@ def test_queue_needs_a_postgres_state(cli: Any, workdir: Path) -> None:
 
     assert result.exit_code == 2
     assert "not a postgresql:// URL" in result.stderr
+
+
+def test_queue_touches_the_database_only_once_the_specs_are_good(
+    cli: Any, workdir: Path, pg_url: str
+) -> None:
+    import psycopg
+
+    (workdir / "spec.yaml").write_text(
+        SPEC % {"crm": zoho_connection(accounts_url="http://127.0.0.1:9")} + "bogus: 1\n"
+    )
+
+    result = cli("serve", "spec.yaml", "--queue", "--state", pg_url)
+
+    assert result.exit_code == 2
+    assert "unknown key 'bogus'" in result.stderr
+    with psycopg.connect(pg_url) as conn:  # the queue's tables were not made
+        assert conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,)
