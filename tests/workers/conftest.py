@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.workers.world import Workers, started_workers
+from tests.workers.world import Workers
 
 
 @pytest.fixture
 def workers(workdir: Path, pg_url: str) -> Iterator[Workers]:
     """Worker processes started in the test's folder on its database (killed at the end)."""
-    yield from started_workers(workdir, pg_url)
+    workers = Workers(workdir, pg_url)
+    try:
+        yield workers
+    finally:
+        workers.close()

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -161,14 +161,6 @@ class Workers:
     def close(self) -> None:
         for worker in self.started:
             worker.kill()
-
-
-def started_workers(root: Path, url: str) -> Iterator[Workers]:
-    workers = Workers(root, url)
-    try:
-        yield workers
-    finally:
-        workers.close()
 
 
 def password(url: str) -> str:
