@@ -18,10 +18,10 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from integrate.errors import StateError
-from integrate.secrets import REDACTOR
+from integrate.secrets import MASK, REDACTOR
 
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -32,17 +32,31 @@ def is_url(location: str | Path | None) -> bool:
 
 
 def shown(location: str | Path) -> str:
-    """A location as it may be printed: a URL's password is never shown."""
+    """A location as it may be printed: a URL as written, its password (in the user part or
+    the query) replaced by ***."""
     text = str(location)
-    if not is_url(text):
+    if "://" not in text:
         return text
     parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    host = parts.hostname or ""
-    user = parts.username or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    if parts.password is not None:
+        user = parts.netloc.rpartition("@")[0]
+        name = user.split(":", 1)[0]
+        text = text.replace(f"{user}@", f"{name}:{MASK}@", 1)
+    pairs = parse_qsl(parts.query)
+    if any(key == "password" for key, _ in pairs):
+        query = urlencode([(k, MASK if k == "password" else v) for k, v in pairs], safe="*")
+        text = text.replace(f"?{parts.query}", f"?{query}", 1)
+    return text
+
+
+def hide_password(url: str) -> None:
+    """Mask a URL's password (in the user part or the query) in every output from now on."""
+    parts = urlsplit(url)
+    if parts.password:
+        REDACTOR.register(parts.password)
+    for key, value in parse_qsl(parts.query):
+        if key == "password" and value:
+            REDACTOR.register(value)
 
 
 class PostgresError(sqlite3.DatabaseError):
@@ -104,16 +118,14 @@ class PgConnection:
             ) from exc
         self._psycopg = psycopg
         self.url = url
-        parts = urlsplit(url)
-        if parts.password:
-            REDACTOR.register(parts.password)
+        hide_password(url)
         try:
             self._conn = psycopg.connect(
                 url, autocommit=True, connect_timeout=max(1, int(timeout)), prepare_threshold=None
             )
         except psycopg.Error as exc:
             raise StateError(
-                f"cannot connect to the state database {shown(url)}: {_first_line(exc)}; check "
+                f"cannot connect to the state database {shown(url)}: {first_line(exc)}; check "
                 "that the server runs, the URL (host, port, database, user) and the password"
             ) from exc
         self._lock = threading.RLock()
@@ -155,7 +167,7 @@ class PgConnection:
 
     def _error(self, exc: Exception) -> PostgresError:
         lost = isinstance(exc, self._psycopg.OperationalError) and bool(self._conn.closed)
-        return PostgresError(_first_line(exc), lost=lost)
+        return PostgresError(first_line(exc), lost=lost)
 
 
 # A connection to the state: a file's, or a PostgreSQL database's taking the same SQL.
@@ -167,7 +179,8 @@ def _params(parameters: Any) -> Sequence[Any]:
     return tuple(parameters) if parameters is not None else ()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error's first line, secrets masked: what a message about a database failure says."""
     text = str(exc).strip().splitlines()
     return REDACTOR.redact(text[0] if text else type(exc).__name__)
 

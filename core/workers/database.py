@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from integrate.errors import StateError, UsageError
-from integrate.secrets import MASK, REDACTOR
+from integrate.secrets import REDACTOR
+from integrate.statedb import first_line, hide_password, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -54,33 +55,13 @@ def database(text: str | None, option: str = "--state") -> Database:
         )
     parts = urlsplit(text)
     if parts.scheme not in SCHEMES or (not parts.netloc and not parts.path.strip("/")):
-        shown = REDACTOR.redact(text) if "://" not in text else _masked(text)
+        given = REDACTOR.redact(text) if "://" not in text else shown(text)
         raise UsageError(
-            f"{option} {shown} is not a postgresql:// URL: workers, enqueue and `integrate "
+            f"{option} {given} is not a postgresql:// URL: workers, enqueue and `integrate "
             "workers` need PostgreSQL (postgresql://user:password@host:port/database)"
         )
-    if parts.password:
-        REDACTOR.register(parts.password)
-    for key, value in parse_qsl(parts.query):
-        if key == "password":
-            REDACTOR.register(value)
-    return Database(text, _masked(text))
-
-
-def _masked(text: str) -> str:
-    """The URL as written, its password (in the user part or the query) replaced by ***."""
-    parts = urlsplit(text)
-    shown = text
-    if parts.password is not None:
-        user = parts.netloc.rpartition("@")[0]
-        name = user.split(":", 1)[0]
-        shown = shown.replace(f"{user}@", f"{name}:{MASK}@", 1)
-    if "password" in dict(parse_qsl(parts.query)):
-        query = urlencode(
-            [(k, MASK if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*"
-        )
-        shown = shown.replace(f"?{parts.query}", f"?{query}", 1)
-    return shown
+    hide_password(text)
+    return Database(text, shown(text))
 
 
 def connect(db: Database, *, autocommit: bool = False) -> psycopg.Connection:
@@ -91,12 +72,6 @@ def connect(db: Database, *, autocommit: bool = False) -> psycopg.Connection:
         return psycopg.connect(db.url, autocommit=autocommit, connect_timeout=10)
     except psycopg.Error as exc:
         raise StateError(f"cannot connect to {db}: {first_line(exc)}") from exc
-
-
-def first_line(exc: BaseException) -> str:
-    """An error's first line, secrets masked: what a message about a database failure says."""
-    text = str(exc).strip().splitlines()
-    return REDACTOR.redact(text[0] if text else type(exc).__name__)
 
 
 def prepare(db: Database) -> None:

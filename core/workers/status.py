@@ -10,7 +10,8 @@ from typing import Any
 import psycopg
 
 from integrate.errors import StateError
-from integrate.workers.database import Database, connect, first_line, has_tables
+from integrate.statedb import first_line
+from integrate.workers.database import Database, connect, has_tables
 from integrate.workers.jobs import TASK
 
 # A worker that never said its stalled timeout (it has not registered its name yet)

@@ -22,8 +22,9 @@ from integrate.engine.stop import SIGNALS, signal_name
 from integrate.errors import StateError
 from integrate.model import Spec
 from integrate.plugins import Plugins
+from integrate.statedb import first_line
 from integrate.workers import schedules
-from integrate.workers.database import Database, first_line
+from integrate.workers.database import Database
 from integrate.workers.jobs import TASK, defer, queue_of
 from integrate.workers.recovery import recover_stalled
 from integrate.workers.running import Catalogue, JobRunner

@@ -131,3 +131,18 @@ def test_a_server_that_does_not_answer_is_one_line_without_the_password(
     )
     assert _password(pg_url) not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_password_given_in_the_urls_query_is_never_shown_either(
+    cli: Any, workdir: Path, pg_url: str
+) -> None:
+    _setup(workdir)
+    parts = urlsplit(pg_url)
+    secret = _password(pg_url)
+    query_url = f"postgresql://integrate@127.0.0.1:1{parts.path}?password={secret}"
+
+    result = cli("run", "items.yaml", "--state", query_url)
+
+    assert result.exit_code != 0
+    assert f"postgresql://integrate@127.0.0.1:1{parts.path}?password=***" in result.stderr
+    assert secret not in result.output
