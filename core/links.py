@@ -403,9 +403,24 @@ class LinkTable:
         self._new.clear()
 
     def _replace(self, rows: list[tuple[Any, ...]]) -> None:
-        """REPLACE as PostgreSQL does it: of the batch's links sharing an end, the last stands;
-        the older links sharing an end with one of them go; then they go in (three statements
-        a batch, each taking its rows as arrays: a statement a row cost a round trip each)."""
+        """REPLACE as PostgreSQL does it: the older links sharing an end with any of the
+        batch's links go (as each insert of SQLite's REPLACE drops them, even of a link a later
+        one of the batch replaces); of the batch's links sharing an end, the last stands; then
+        they go in (three statements a batch, each taking its rows as arrays: a statement a row
+        cost a round trip each)."""
+        flows, a_objects, a_ids, b_objects, b_ids = (
+            list(c) for c in list(zip(*rows, strict=True))[:5]
+        )
+        for obj, ids, objects, of in (
+            ("a_object", "a_id", a_objects, a_ids),
+            ("b_object", "b_id", b_objects, b_ids),
+        ):
+            self.db.execute(
+                "DELETE FROM links USING unnest(?::bigint[], ?::bigint[], ?::text[]) AS"
+                f" gone(flow, obj, id) WHERE links.flow = gone.flow AND links.{obj} = gone.obj"
+                f" AND links.{ids} = gone.id",
+                (flows, objects, of),
+            )
         ends: dict[tuple[Any, ...], int] = {}
         kept: dict[int, tuple[Any, ...]] = {}
         for index, row in enumerate(rows):
@@ -415,20 +430,7 @@ class LinkTable:
                     kept.pop(earlier, None)
                 ends[end] = index
             kept[index] = row
-        batch = list(kept.values())
-        columns = list(zip(*batch, strict=True))  # a list per column: one statement each
-        flows, a_objects, a_ids, b_objects, b_ids = (list(c) for c in columns[:5])
-        for obj, ids in (("a_object", "a_id"), ("b_object", "b_id")):
-            self.db.execute(
-                "DELETE FROM links USING unnest(?::bigint[], ?::bigint[], ?::text[]) AS"
-                f" gone(flow, obj, id) WHERE links.flow = gone.flow AND links.{obj} = gone.obj"
-                f" AND links.{ids} = gone.id",
-                (
-                    flows,
-                    a_objects if obj == "a_object" else b_objects,
-                    a_ids if ids == "a_id" else b_ids,
-                ),
-            )
+        columns = list(zip(*kept.values(), strict=True))  # a list per column: one statement each
         self.db.execute(
             "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id)"
             " SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[],"

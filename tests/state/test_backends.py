@@ -330,3 +330,17 @@ def test_a_state_of_the_version_before_is_migrated_on_open(location: str) -> Non
     finally:
         db.close()
     assert version == str(SCHEMA_VERSION)
+
+
+def test_a_link_replaced_in_its_own_batch_still_replaced_the_older_ones(location: str) -> None:
+    store = StateStore(location, "demo")
+    try:
+        with store.transaction():
+            store.save_link("f", _link("a1", "b1"), 1)
+        with store.transaction():
+            store.save_link("f", _link("a2", "b1"), 2)  # b1 moves to a2: a1's link goes
+            store.save_link("f", _link("a2", "b2"), 2)  # then a2 moves on to b2
+        assert sorted(store.pairs("f", not_b_object="users")) == [("a2", "b2", "accounts")]
+        assert store.linked_to("f", 1, "b1") is None
+    finally:
+        store.close()
