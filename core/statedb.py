@@ -18,10 +18,10 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from integrate.errors import StateError
-from integrate.secrets import REDACTOR
+from integrate.secrets import MASK, REDACTOR
 
 SCHEMES = ("postgresql://", "postgres://")
 
@@ -32,17 +32,25 @@ def is_url(location: str | Path | None) -> bool:
 
 
 def shown(location: str | Path) -> str:
-    """A location as it may be printed: a URL's password is never shown."""
+    """A location as it may be printed: a URL's password (in the user part or, as libpq also
+    takes it, the query) is never shown, and is masked in every message from now on."""
     text = str(location)
     if not is_url(text):
         return text
     parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    host = parts.hostname or ""
-    user = parts.username or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    query = parse_qsl(parts.query)
+    secrets = [parts.password] + [v for k, v in query if k == "password"]
+    for secret in filter(None, secrets):
+        REDACTOR.register(secret)
+        REDACTOR.register(unquote(secret))  # as libpq reads it
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:{MASK}@{host}"
+    if any(k == "password" for k, _ in query):
+        masked = [(k, MASK if k == "password" else v) for k, v in query]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PostgresError(sqlite3.DatabaseError):
@@ -104,16 +112,14 @@ class PgConnection:
             ) from exc
         self._psycopg = psycopg
         self.url = url
-        parts = urlsplit(url)
-        if parts.password:
-            REDACTOR.register(parts.password)
+        where = shown(url)  # its password masked from here on
         try:
             self._conn = psycopg.connect(
                 url, autocommit=True, connect_timeout=max(1, int(timeout)), prepare_threshold=None
             )
         except psycopg.Error as exc:
             raise StateError(
-                f"cannot connect to the state database {shown(url)}: {_first_line(exc)}; check "
+                f"cannot connect to the state database {where}: {_first_line(exc)}; check "
                 "that the server runs, the URL (host, port, database, user) and the password"
             ) from exc
         self._lock = threading.RLock()

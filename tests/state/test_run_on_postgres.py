@@ -131,3 +131,21 @@ def test_a_server_that_does_not_answer_is_one_line_without_the_password(
     )
     assert _password(pg_url) not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_password_in_the_urls_query_is_hidden_too(cli: Any, workdir: Path, pg_url: str) -> None:
+    _setup(workdir)
+    parts = urlsplit(pg_url)
+    secret = _password(pg_url)
+    # libpq takes the password as a query parameter as well as in the user part
+    dead = f"postgresql://{parts.username}@127.0.0.1:1/postgres?password={secret}"
+
+    result = cli("run", "items.yaml", "--state", dead)
+
+    assert result.exit_code != 0
+    assert "cannot connect to the state database postgresql://integrate@127.0.0.1:1/" in (
+        result.stderr
+    )
+    assert "password=***" in result.stderr
+    assert secret not in result.output
+    assert "Traceback" not in result.output
