@@ -24,12 +24,31 @@ STATE_HELP = (
 )
 
 
+class _StateLocation(click.Path):
+    """A postgresql:// URL as it is; anything else a file's path, checked as before URLs were
+    taken (a folder is a usage error)."""
+
+    name = "state"
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from integrate.statedb import is_url
+
+        return value if is_url(value) else super().convert(value, param, ctx)
+
+
 def state_option(name: str = "state") -> Callable[[F], F]:
     """The `--state` option: a file's path or a postgresql:// URL, else $INTEGRATE_STATE."""
-    option = click.option(
-        "--state", name, envvar="INTEGRATE_STATE", metavar="FILE|URL", help=STATE_HELP
+    return click.option(
+        "--state",
+        name,
+        type=_StateLocation(),
+        envvar="INTEGRATE_STATE",
+        metavar="FILE|URL",
+        help=STATE_HELP,
     )
-    return option
 
 
 def state_options(state: str | None) -> dict[str, Any]:

@@ -149,3 +149,15 @@ def test_a_password_in_the_urls_query_is_hidden_too(cli: Any, workdir: Path, pg_
     assert "password=***" in result.stderr
     assert secret not in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_state_file_that_is_a_folder_is_still_a_usage_error(cli: Any, workdir: Path) -> None:
+    _setup(workdir)
+    (workdir / "folder").mkdir()
+
+    for args in (("run", "items.yaml"), ("state", "show", "items.yaml")):
+        result = cli(*args, "--state", "folder")
+
+        assert result.exit_code == 2, result.output  # as before a URL was taken here too
+        assert "Invalid value for '--state'" in result.stderr
+        assert "is a directory" in result.stderr
