@@ -83,6 +83,8 @@ def run_going(location: str | Path, integration: str) -> bool:
                 db.execute("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
                 return False
             return True
+        except sqlite3.DatabaseError as exc:  # a StateError, as the store's own methods raise
+            raise state_error(shown(location), exc) from exc
         finally:
             db.close()
     try:

@@ -18,7 +18,7 @@ from integrate.links import Digest, Link
 from integrate.metacache import StateEntries
 from integrate.secrets import REDACTOR
 from integrate.state import StateStore
-from integrate.statedb import connect
+from integrate.statedb import PgConnection, PostgresError, connect
 from integrate.stateschema import SCHEMA_VERSION
 from integrate.tokencache import StateTokenCache
 
@@ -371,3 +371,16 @@ def test_a_lost_database_connection_is_one_line_without_the_password(pg_url: str
             store.finish_run(run, "failed", {}, "lost")
     finally:
         store.close()
+
+
+def test_asking_whether_a_run_is_going_fails_as_a_state_error(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def gone(*_: object) -> None:
+        raise PostgresError("server closed the connection unexpectedly", lost=True)
+
+    monkeypatch.setattr(PgConnection, "execute", gone)  # lost between connecting and asking
+
+    with pytest.raises(StateError, match="was lost") as lost:
+        StateStore.run_going(pg_url, "demo")
+    assert str(urlsplit(pg_url).password) not in str(lost.value)
