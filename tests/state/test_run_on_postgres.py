@@ -161,3 +161,15 @@ def test_a_state_file_that_is_a_folder_is_still_a_usage_error(cli: Any, workdir:
         assert result.exit_code == 2, result.output  # as before a URL was taken here too
         assert "Invalid value for '--state'" in result.stderr
         assert "is a directory" in result.stderr
+
+
+def test_a_url_of_another_scheme_is_refused_and_not_made_a_file(cli: Any, workdir: Path) -> None:
+    _setup(workdir)
+
+    # a SQLAlchemy-style URL, say: not taken as a file's path (folders named after it)
+    result = cli("run", "items.yaml", "--state", "postgresql+psycopg://app:s3cr3t-pw@db/integrate")
+
+    assert result.exit_code == 2, result.output
+    assert "postgresql+psycopg:// URL" in result.stderr
+    assert "s3cr3t-pw" not in result.output
+    assert not (workdir / "postgresql+psycopg:").exists()
