@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,14 +124,15 @@ class Link:
 
 
 class LinkTable:
-    """The links of one integration in a state (its connection). `keys`: the connection that
-    adds the names links are keyed by (flows, objects, field lists): on PostgreSQL a second one
-    that commits each at once, so runs of other integrations adding the same object's name
-    never wait on (or deadlock with) this run's batch; on SQLite the same connection."""
+    """The links of one integration in a state (its connection). `keys`: gives the connection
+    that adds the names links are keyed by (flows, objects, field lists), asked for when a name
+    is first added: on PostgreSQL a second one that commits each at once, so runs of other
+    integrations adding the same object's name never wait on (or deadlock with) this run's
+    batch; on SQLite (and by default) the same connection."""
 
-    def __init__(self, db: Db, integration: str, *, keys: Db | None = None):
+    def __init__(self, db: Db, integration: str, *, keys: Callable[[], Db] | None = None):
         self.db = db
-        self.keys = keys if keys is not None else db
+        self._keys = keys or (lambda: db)
         self.sqlite = isinstance(db, sqlite3.Connection)
         self.integration = integration
         self._ids: dict[tuple[str, str], int] = {}
@@ -236,12 +237,13 @@ class LinkTable:
         """The id of a new row of `names` or `fieldsets` (or of the same row another run
         added first)."""
         marks = ", ".join("?" * len(values))
-        row = self.keys.execute(
+        keys = self._keys()
+        row = keys.execute(
             f"INSERT OR IGNORE INTO {table} VALUES ({marks}) RETURNING id", values
         ).fetchone()
         if row is None:
             name = table.split("(", 1)[0]
-            row = self.keys.execute(f"SELECT id FROM {name} WHERE {where}", values).fetchone()
+            row = keys.execute(f"SELECT id FROM {name} WHERE {where}", values).fetchone()
         return row
 
     def _fieldset(self, fields: tuple[str, ...]) -> int:
