@@ -113,10 +113,14 @@ class EventLedger:
                 cursor = db.execute(sql, args)
                 return cursor.fetchall() if sql.startswith("SELECT") else cursor.rowcount
             except sqlite3.Error as exc:
+                check = (
+                    "that the database server runs and is reachable"
+                    if db is self._pg
+                    else "the disk and the file's permissions"
+                )
                 raise StateError(
-                    f"cannot {what} in {shown(self.path)}: {exc}; check the disk and the "
-                    "file's permissions (or the database server), then start `integrate serve` "
-                    "again"
+                    f"cannot {what} in {shown(self.path)}: {exc}; check {check}, then start "
+                    "`integrate serve` again"
                 ) from exc
             finally:
                 if db is not self._pg:

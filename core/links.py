@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,14 +124,15 @@ class Link:
 
 
 class LinkTable:
-    """The links of one integration in a state (its connection). `keys`: the connection that
-    adds the names links are keyed by (flows, objects, field lists): on PostgreSQL a second one
-    that commits each at once, so runs of other integrations adding the same object's name
-    never wait on (or deadlock with) this run's batch; on SQLite the same connection."""
+    """The links of one integration in a state (its connection). `keys`: gives the connection
+    that adds the names links are keyed by (flows, objects, field lists), asked for when a name
+    is first added: on PostgreSQL a second one that commits each at once, so runs of other
+    integrations adding the same object's name never wait on (or deadlock with) this run's
+    batch; on SQLite (and by default) the same connection."""
 
-    def __init__(self, db: Db, integration: str, *, keys: Db | None = None):
+    def __init__(self, db: Db, integration: str, *, keys: Callable[[], Db] | None = None):
         self.db = db
-        self.keys = keys if keys is not None else db
+        self._keys = keys or (lambda: db)
         self.sqlite = isinstance(db, sqlite3.Connection)
         self.integration = integration
         self._ids: dict[tuple[str, str], int] = {}
@@ -236,12 +237,13 @@ class LinkTable:
         """The id of a new row of `names` or `fieldsets` (or of the same row another run
         added first)."""
         marks = ", ".join("?" * len(values))
-        row = self.keys.execute(
+        keys = self._keys()
+        row = keys.execute(
             f"INSERT OR IGNORE INTO {table} VALUES ({marks}) RETURNING id", values
         ).fetchone()
         if row is None:
             name = table.split("(", 1)[0]
-            row = self.keys.execute(f"SELECT id FROM {name} WHERE {where}", values).fetchone()
+            row = keys.execute(f"SELECT id FROM {name} WHERE {where}", values).fetchone()
         return row
 
     def _fieldset(self, fields: tuple[str, ...]) -> int:
@@ -403,9 +405,24 @@ class LinkTable:
         self._new.clear()
 
     def _replace(self, rows: list[tuple[Any, ...]]) -> None:
-        """REPLACE as PostgreSQL does it: of the batch's links sharing an end, the last stands;
-        the older links sharing an end with one of them go; then they go in (three statements
-        a batch, each taking its rows as arrays: a statement a row cost a round trip each)."""
+        """REPLACE as PostgreSQL does it: the older links sharing an end with any of the
+        batch's links go (as each insert of SQLite's REPLACE drops them, even of a link a later
+        one of the batch replaces); of the batch's links sharing an end, the last stands; then
+        they go in (three statements a batch, each taking its rows as arrays: a statement a row
+        cost a round trip each)."""
+        flows, a_objects, a_ids, b_objects, b_ids = (
+            list(c) for c in list(zip(*rows, strict=True))[:5]
+        )
+        for obj, ids, objects, of in (
+            ("a_object", "a_id", a_objects, a_ids),
+            ("b_object", "b_id", b_objects, b_ids),
+        ):
+            self.db.execute(
+                "DELETE FROM links USING unnest(?::bigint[], ?::bigint[], ?::text[]) AS"
+                f" gone(flow, obj, id) WHERE links.flow = gone.flow AND links.{obj} = gone.obj"
+                f" AND links.{ids} = gone.id",
+                (flows, objects, of),
+            )
         ends: dict[tuple[Any, ...], int] = {}
         kept: dict[int, tuple[Any, ...]] = {}
         for index, row in enumerate(rows):
@@ -415,20 +432,7 @@ class LinkTable:
                     kept.pop(earlier, None)
                 ends[end] = index
             kept[index] = row
-        batch = list(kept.values())
-        columns = list(zip(*batch, strict=True))  # a list per column: one statement each
-        flows, a_objects, a_ids, b_objects, b_ids = (list(c) for c in columns[:5])
-        for obj, ids in (("a_object", "a_id"), ("b_object", "b_id")):
-            self.db.execute(
-                "DELETE FROM links USING unnest(?::bigint[], ?::bigint[], ?::text[]) AS"
-                f" gone(flow, obj, id) WHERE links.flow = gone.flow AND links.{obj} = gone.obj"
-                f" AND links.{ids} = gone.id",
-                (
-                    flows,
-                    a_objects if obj == "a_object" else b_objects,
-                    a_ids if ids == "a_id" else b_ids,
-                ),
-            )
+        columns = list(zip(*kept.values(), strict=True))  # a list per column: one statement each
         self.db.execute(
             "INSERT INTO links(flow, a_object, a_id, b_object, b_id, a_values, b_values, run_id)"
             " SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[],"

@@ -1,6 +1,7 @@
 """What `integrate serve` adds to its schedules for webhooks: the receiver on a loopback port
 (or, asked for, another address with a shared secret), the channels it keeps, the catch-up
-run on start, and the ledger's events marked applied once a run of their flow commits."""
+run on start, and a flow whose events a run left pending run again soon (the run itself marks
+them applied when it commits: run_spec, whoever runs it)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def bind_secret(host: str, allow_remote: bool, secret: str | None) -> str | None
 
 class Serving:
     """The webhook side of serve for these specs: start() listens and keeps the channels;
-    run() wraps a run so that its flows' pending events are marked applied when it commits."""
+    run() wraps a run so that a flow whose events it left pending is tried again soon."""
 
     def __init__(
         self,
@@ -130,22 +131,19 @@ class Serving:
         return tuple(h.flow for h in self.hooks if h.spec.name == spec.name)
 
     def run(self, due: Due, execute: Callable[[Due], RunReport | None]) -> RunReport | None:
-        """Run `due` with `execute`; when the run commits (succeeded, or completed with
-        record errors that are retried as usual), the events its flows had waiting when it
-        started are marked applied. A run that fails or is stopped leaves them pending."""
+        """Run `due` with `execute`. A run that commits (succeeded, or completed with record
+        errors that are retried as usual) has marked the events its flows had waiting when it
+        started applied (run_spec does, whoever runs it); a run that fails or is stopped leaves
+        them pending, and its webhook flows that have some are tried again after a backoff."""
         ledger = self.ledgers.get(due.spec.name)
         hooked = {h.flow for h in self.hooks if h.spec.name == due.spec.name}
-        marks = {f: ledger.pending(f)[1] for f in due.flows if f in hooked} if ledger else {}
         report = execute(due)
         if ledger is None or (report is not None and report.dry_run):
             return report
         committed = report is not None and report.status in (SUCCEEDED, WITH_ERRORS)
-        for flow, upto in marks.items():
+        for flow in (f for f in due.flows if f in hooked):
             key = (due.spec.name, flow)
             if committed:
-                if upto:
-                    assert report is not None
-                    ledger.applied(flow, upto, report.run_id)
                 self.retries.pop(key, None)
                 self.backoff.pop(key, None)
             elif ledger.pending(flow)[0]:

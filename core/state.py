@@ -110,14 +110,14 @@ class StateStore:
                     " WHERE integration = ? AND status = 'running'",
                     (ORPHANED, integration),
                 )
-            keys = self.backend.keys(self.db)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise state_error(self.file, exc) from exc
         except BaseException:
             self.close()
             raise
-        self.link_table = LinkTable(self.db, integration, keys=keys)
+        # the names' connection (a database's second one) is opened when a name is first added
+        self.link_table = LinkTable(self.db, integration, keys=lambda: self.backend.keys(self.db))
 
     @classmethod
     def snapshot(cls, path: Path | str | None, integration: str) -> StateStore:

@@ -83,6 +83,8 @@ def run_going(location: str | Path, integration: str) -> bool:
                 db.execute("SELECT pg_advisory_unlock(hashtextextended(?, 0))", key)
                 return False
             return True
+        except sqlite3.DatabaseError as exc:  # a StateError, as the store's own methods raise
+            raise state_error(shown(location), exc) from exc
         finally:
             db.close()
     try:
@@ -270,12 +272,13 @@ class DatabaseBackend:
             return
         db = PgConnection(self._url)
         try:
-            db.execute(
-                "SELECT pg_advisory_lock(hashtextextended(?, 0))", (f"integrate:token:{key}",)
-            )
+            try:
+                db.execute(
+                    "SELECT pg_advisory_lock(hashtextextended(?, 0))", (f"integrate:token:{key}",)
+                )
+            except sqlite3.Error as exc:  # only the lock's: the refresh's errors are its own
+                raise StateError(f"cannot lock the access token in {self.file}: {exc}") from exc
             yield
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot lock the access token in {self.file}: {exc}") from exc
         finally:
             db.close()
 

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from integrate.errors import StateError
 from integrate.secrets import MASK, REDACTOR
@@ -57,6 +57,8 @@ def hide_password(url: str) -> None:
     for key, value in parse_qsl(parts.query):
         if key == "password" and value:
             REDACTOR.register(value)
+    if parts.password:
+        REDACTOR.register(unquote(parts.password))  # as libpq reads it
 
 
 class PostgresError(sqlite3.DatabaseError):

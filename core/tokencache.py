@@ -27,7 +27,6 @@ class StateTokenCache:
 
     def __init__(self, store: StateStore):
         self.store = store
-        self.path = store.path  # a dry run's snapshot
         self._thread_lock = threading.Lock()
 
     def _db(self) -> contextlib.AbstractContextManager[Db]:

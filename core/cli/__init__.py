@@ -24,12 +24,42 @@ STATE_HELP = (
 )
 
 
+class _StateLocation(click.Path):
+    """A postgresql:// URL as it is; anything else a file's path, checked as before URLs were
+    taken (a folder is a usage error). A URL of another scheme is refused, never made a file
+    (folders named after it, its password in their names)."""
+
+    name = "state"
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from integrate.statedb import is_url
+
+        if is_url(value):
+            return value
+        scheme, sep, _ = str(value).partition("://")
+        if sep and scheme and "/" not in scheme:
+            self.fail(
+                f"a {scheme}:// URL is not a state: give a file's path or a PostgreSQL "
+                "database's postgresql:// URL",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
 def state_option(name: str = "state") -> Callable[[F], F]:
     """The `--state` option: a file's path or a postgresql:// URL, else $INTEGRATE_STATE."""
-    option = click.option(
-        "--state", name, envvar="INTEGRATE_STATE", metavar="FILE|URL", help=STATE_HELP
+    return click.option(
+        "--state",
+        name,
+        type=_StateLocation(),
+        envvar="INTEGRATE_STATE",
+        metavar="FILE|URL",
+        help=STATE_HELP,
     )
-    return option
 
 
 def state_options(state: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,7 +18,7 @@ from integrate.links import Digest, Link
 from integrate.metacache import StateEntries
 from integrate.secrets import REDACTOR
 from integrate.state import StateStore
-from integrate.statedb import connect
+from integrate.statedb import PgConnection, PostgresError, connect
 from integrate.stateschema import SCHEMA_VERSION
 from integrate.tokencache import StateTokenCache
 
@@ -330,3 +331,56 @@ def test_a_state_of_the_version_before_is_migrated_on_open(location: str) -> Non
     finally:
         db.close()
     assert version == str(SCHEMA_VERSION)
+
+
+def test_a_link_replaced_in_its_own_batch_still_replaced_the_older_ones(location: str) -> None:
+    store = StateStore(location, "demo")
+    try:
+        with store.transaction():
+            store.save_link("f", _link("a1", "b1"), 1)
+        with store.transaction():
+            store.save_link("f", _link("a2", "b1"), 2)  # b1 moves to a2: a1's link goes
+            store.save_link("f", _link("a2", "b2"), 2)  # then a2 moves on to b2
+        assert sorted(store.pairs("f", not_b_object="users")) == [("a2", "b2", "accounts")]
+        assert store.linked_to("f", 1, "b1") is None
+    finally:
+        store.close()
+
+
+def test_a_lost_database_connection_is_one_line_without_the_password(pg_url: str) -> None:
+    import psycopg
+
+    store = StateStore(pg_url, "demo", lock=True)
+    try:
+        run = store.start_run(trigger="manual", dry_run=False, plugins={})
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # the server drops the store
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        for batch in range(2):  # the statement that finds it gone, then one after
+            with pytest.raises(StateError) as lost, store.transaction():
+                store.set_cursor("f", "a", {"batch": batch})
+            message = str(lost.value)
+            assert "\n" not in message
+            assert "the connection to the state database postgresql://" in message
+            assert "was lost" in message
+            assert "the run stopped there" in message
+            assert str(urlsplit(pg_url).password) not in message
+        with pytest.raises(StateError, match="was lost"):
+            store.finish_run(run, "failed", {}, "lost")
+    finally:
+        store.close()
+
+
+def test_asking_whether_a_run_is_going_fails_as_a_state_error(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def gone(*_: object) -> None:
+        raise PostgresError("server closed the connection unexpectedly", lost=True)
+
+    monkeypatch.setattr(PgConnection, "execute", gone)  # lost between connecting and asking
+
+    with pytest.raises(StateError, match="was lost") as lost:
+        StateStore.run_going(pg_url, "demo")
+    assert str(urlsplit(pg_url).password) not in str(lost.value)

@@ -133,16 +133,43 @@ def test_a_server_that_does_not_answer_is_one_line_without_the_password(
     assert "Traceback" not in result.output
 
 
-def test_a_password_given_in_the_urls_query_is_never_shown_either(
-    cli: Any, workdir: Path, pg_url: str
-) -> None:
+def test_a_password_in_the_urls_query_is_hidden_too(cli: Any, workdir: Path, pg_url: str) -> None:
     _setup(workdir)
     parts = urlsplit(pg_url)
     secret = _password(pg_url)
-    query_url = f"postgresql://integrate@127.0.0.1:1{parts.path}?password={secret}"
+    # libpq takes the password as a query parameter as well as in the user part
+    dead = f"postgresql://{parts.username}@127.0.0.1:1/postgres?password={secret}"
 
-    result = cli("run", "items.yaml", "--state", query_url)
+    result = cli("run", "items.yaml", "--state", dead)
 
     assert result.exit_code != 0
-    assert f"postgresql://integrate@127.0.0.1:1{parts.path}?password=***" in result.stderr
+    assert "cannot connect to the state database postgresql://integrate@127.0.0.1:1/" in (
+        result.stderr
+    )
+    assert "password=***" in result.stderr
     assert secret not in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_state_file_that_is_a_folder_is_still_a_usage_error(cli: Any, workdir: Path) -> None:
+    _setup(workdir)
+    (workdir / "folder").mkdir()
+
+    for args in (("run", "items.yaml"), ("state", "show", "items.yaml")):
+        result = cli(*args, "--state", "folder")
+
+        assert result.exit_code == 2, result.output  # as before a URL was taken here too
+        assert "Invalid value for '--state'" in result.stderr
+        assert "is a directory" in result.stderr
+
+
+def test_a_url_of_another_scheme_is_refused_and_not_made_a_file(cli: Any, workdir: Path) -> None:
+    _setup(workdir)
+
+    # a SQLAlchemy-style URL, say: not taken as a file's path (folders named after it)
+    result = cli("run", "items.yaml", "--state", "postgresql+psycopg://app:s3cr3t-pw@db/integrate")
+
+    assert result.exit_code == 2, result.output
+    assert "postgresql+psycopg:// URL" in result.stderr
+    assert "s3cr3t-pw" not in result.output
+    assert not (workdir / "postgresql+psycopg:").exists()
