@@ -169,16 +169,6 @@ class EventLedger:
         )
         return int(row[0]), int(row[1])
 
-    def applied(self, flow: str, upto: int, run_id: int | None) -> int:
-        """Mark the flow's pending events up to `upto` applied by run `run_id` (the run that
-        committed after they were received); how many."""
-        return self._change(
-            "mark events applied",
-            "UPDATE webhook_events SET applied_at = ?, run_id = ? WHERE integration = ?"
-            " AND flow = ? AND applied_at IS NULL AND seq <= ?",
-            (now(), run_id, self.integration, flow, upto),
-        )
-
     def counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for flow, pending, n in self._rows("read the event ledger", _COUNTS, (self.integration,)):
