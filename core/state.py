@@ -124,7 +124,6 @@ class StateStore:
         """A copy of the state (for --dry-run: nothing is written): a file's, in memory,
         checked like the file a run opens; a database's, a transaction rolled back at close."""
         if is_url(path):
-            assert path is not None
             return cls(path, integration, dry=True)
         path = Path(path) if path is not None else None
         store = cls(":memory:", integration)

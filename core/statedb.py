@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from integrate.errors import StateError
@@ -26,7 +26,7 @@ from integrate.secrets import MASK, REDACTOR
 SCHEMES = ("postgresql://", "postgres://")
 
 
-def is_url(location: str | Path | None) -> bool:
+def is_url(location: str | Path | None) -> TypeGuard[str]:
     """Whether a state location names a PostgreSQL database rather than a file."""
     return isinstance(location, str) and location.startswith(SCHEMES)
 

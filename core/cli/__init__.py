@@ -50,8 +50,23 @@ class _StateLocation(click.Path):
         return super().convert(value, param, ctx)
 
 
-def state_option(name: str = "state") -> Callable[[F], F]:
-    """The `--state` option: a file's path or a postgresql:// URL, else $INTEGRATE_STATE."""
+STATE_URL_HELP = (
+    "The PostgreSQL database of the state and the queue: postgresql://user:password@host:port/db."
+)
+
+
+def state_option(name: str = "state", *, url_only: bool = False) -> Callable[[F], F]:
+    """The `--state` option: a file's path or a postgresql:// URL, else $INTEGRATE_STATE.
+    `url_only`: the workers' commands, which check it is a URL themselves."""
+    if url_only:
+        return click.option(
+            "--state",
+            name,
+            envvar="INTEGRATE_STATE",
+            show_envvar=True,
+            metavar="URL",
+            help=STATE_URL_HELP,
+        )
     return click.option(
         "--state",
         name,
@@ -146,7 +161,7 @@ def _open_state(spec: Any, state: str | None, sandbox: bool = False) -> Any:
     from integrate.state import StateStore
     from integrate.statedb import is_url
 
-    if not sandbox and state is not None and is_url(state):
+    if not sandbox and is_url(state):
         return StateStore(state, spec.name)
     path = sandbox_state(spec) if sandbox else state_path_for(spec, Path(state) if state else None)
     if not path.exists():

@@ -10,19 +10,9 @@ from typing import Any
 
 import click
 
-from integrate.cli import _guard, _plugins, _spec, main
+from integrate.cli import _guard, _plugins, _spec, main, state_option
 from integrate.errors import UsageError
 from integrate.secrets import REDACTOR
-
-STATE_URL_HELP = (
-    "The PostgreSQL database of the state and the queue: postgresql://user:password@host:port/db."
-)
-
-
-def _state_option(fn: Any) -> Any:
-    return click.option(
-        "--state", envvar="INTEGRATE_STATE", show_envvar=True, metavar="URL", help=STATE_URL_HELP
-    )(fn)
 
 
 def _say(line: str) -> None:
@@ -31,7 +21,7 @@ def _say(line: str) -> None:
 
 @main.command()
 @click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=click.Path())
-@_state_option
+@state_option(url_only=True)
 @click.option(
     "--concurrency",
     default=1,
@@ -83,7 +73,7 @@ def worker(
 
 @main.command()
 @click.argument("specs", metavar="SPEC_OR_DIR...", nargs=-1, required=True, type=click.Path())
-@_state_option
+@state_option(url_only=True)
 @click.option("--flow", "flows", multiple=True, help="Run only this flow (repeatable).")
 @_guard
 def enqueue(specs: tuple[str, ...], state: str | None, flows: tuple[str, ...]) -> None:
@@ -112,7 +102,7 @@ def enqueue(specs: tuple[str, ...], state: str | None, flows: tuple[str, ...]) -
 
 
 @main.command("workers")
-@_state_option
+@state_option(url_only=True)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @_guard
 def workers_command(state: str | None, as_json: bool) -> None:
