@@ -172,7 +172,7 @@ class LinkTable:
         if row is None:
             if not make:
                 return None
-            row = self._add("names(kind, name)", "kind = ? AND name = ?", (kind, name))
+            row = self._add("names", ("kind", "name"), (kind, name))
         self._ids[key] = int(row[0])
         self._names[int(row[0])] = name
         return int(row[0])
@@ -233,17 +233,18 @@ class LinkTable:
                 parts += (_LONG, hashed)
         return b"".join(parts)
 
-    def _add(self, table: str, where: str, values: tuple[str, ...]) -> Any:
+    def _add(self, table: str, columns: tuple[str, ...], values: tuple[str, ...]) -> Any:
         """The id of a new row of `names` or `fieldsets` (or of the same row another run
         added first)."""
         marks = ", ".join("?" * len(values))
         keys = self._keys()
         row = keys.execute(
-            f"INSERT OR IGNORE INTO {table} VALUES ({marks}) RETURNING id", values
+            f"INSERT OR IGNORE INTO {table}({', '.join(columns)}) VALUES ({marks}) RETURNING id",
+            values,
         ).fetchone()
         if row is None:
-            name = table.split("(", 1)[0]
-            row = keys.execute(f"SELECT id FROM {name} WHERE {where}", values).fetchone()
+            where = " AND ".join(f"{c} = ?" for c in columns)
+            row = keys.execute(f"SELECT id FROM {table} WHERE {where}", values).fetchone()
         return row
 
     def _fieldset(self, fields: tuple[str, ...]) -> int:
@@ -252,7 +253,7 @@ class LinkTable:
             text = orjson.dumps(list(fields)).decode()
             row = self.db.execute("SELECT id FROM fieldsets WHERE fields = ?", (text,)).fetchone()
             if row is None:
-                row = self._add("fieldsets(fields)", "fields = ?", (text,))
+                row = self._add("fieldsets", ("fields",), (text,))
             fieldset = int(row[0])
             self._fieldsets[fields] = fieldset
             self._fields_of[fieldset] = fields
